@@ -1,0 +1,1 @@
+//! asicgen proc-macros.

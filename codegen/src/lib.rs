@@ -1,0 +1,2 @@
+//! asicgen code generation.
+#![warn(missing_docs)]

@@ -1,0 +1,2 @@
+//! The asicgen spec language.
+#![warn(missing_docs)]

@@ -1,0 +1,2 @@
+//! The asicgen driver runtime.
+#![warn(missing_docs)]
