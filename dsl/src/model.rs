@@ -1,0 +1,566 @@
+//! The Model: a checked spec as plain data, the IR that code generation consumes.
+//!
+//! Everything here is owned, already validated and in its final order: ids are resolved, ranges
+//! are expanded into one entry per queue or engine, and the lifecycle is a complete table in
+//! which every `(state, event)` pair has exactly one [`Action`]. Consumers never need to
+//! re-check anything, and nothing here refers back to source text except the doc comments and
+//! the provenance.
+
+use std::fmt;
+
+/// One checked ASIC generation: its header, limits, features, engines, queues and lifecycle.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Model {
+    /// Where the model came from: spec path as given, content hash of every file read.
+    pub provenance: Provenance,
+    /// The generation's name as written after `asic` (e.g. `Gaudi`).
+    pub name: String,
+    /// Doc comment lines (`///`) written above the `asic` block, without the `///` marker.
+    pub doc: Vec<String>,
+    /// Prefix used for C names: `GAUDI` gives `GAUDI_QUEUE_ID_DMA_0_0` and `enum gaudi_queue_id`.
+    pub uapi_prefix: String,
+    /// PCI vendor id (0x1da3 for Habana).
+    pub pci_vendor: u16,
+    /// PCI device ids this generation answers to, in spec order.
+    pub pci_devices: Vec<u16>,
+    /// Device limits and modes.
+    pub limits: Limits,
+    /// Feature flags.
+    pub features: Features,
+    /// Engines ordered by id (ids are dense unless `reserved`).
+    pub engines: Vec<Engine>,
+    /// Queues ordered by id (ids are dense unless `reserved`).
+    pub queues: Vec<Queue>,
+    /// Queue ids deliberately left unused (`reserved` in the spec); they count towards `_SIZE`.
+    pub reserved_queue_ids: Vec<u32>,
+    /// Engine ids deliberately left unused (`reserved` in the spec); they count towards `_SIZE`.
+    pub reserved_engine_ids: Vec<u32>,
+    /// The CS lifecycle this generation runs.
+    pub lifecycle: Lifecycle,
+}
+
+impl Model {
+    /// The `_SIZE` sentinel of the queue-id enum: one past the highest id (queue or reserved).
+    pub fn queue_id_size(&self) -> u32 {
+        id_size(self.queues.iter().map(|q| q.id), &self.reserved_queue_ids)
+    }
+
+    /// The `_SIZE` sentinel of the engine-id enum: one past the highest id (engine or reserved).
+    pub fn engine_id_size(&self) -> u32 {
+        id_size(self.engines.iter().map(|e| e.id), &self.reserved_engine_ids)
+    }
+
+    /// Number of completion queues: one per external queue (each binds its own `cq`).
+    pub fn completion_queue_count(&self) -> u32 {
+        self.queues
+            .iter()
+            .filter_map(|q| q.cq)
+            .map(|cq| cq + 1)
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// The engine with this id, if any.
+    pub fn engine(&self, id: u32) -> Option<&Engine> {
+        self.engines.iter().find(|e| e.id == id)
+    }
+}
+
+fn id_size(ids: impl Iterator<Item = u32>, reserved: &[u32]) -> u32 {
+    ids.chain(reserved.iter().copied())
+        .map(|id| id + 1)
+        .max()
+        .unwrap_or(0)
+}
+
+/// Where a model came from, for the provenance line of every generated output.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Provenance {
+    /// The spec path exactly as the caller named it (relative paths stay relative).
+    pub spec_path: String,
+    /// The lifecycle file paths as the spec names them, the spec's first, then what they extend.
+    pub lifecycle_paths: Vec<String>,
+    /// SHA-256 over the spec and every lifecycle file it pulled in, hex, lowercase.
+    pub content_hash: String,
+}
+
+impl Provenance {
+    /// The first 16 hex digits of the content hash: enough to tell two spec versions apart.
+    pub fn short_hash(&self) -> &str {
+        let end = self.content_hash.len().min(16);
+        &self.content_hash[..end]
+    }
+}
+
+/// Device limits and modes (the spec's `limits` block).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// Size of a context's pending-CS ring; a power of two greater than 1.
+    pub max_pending_cs: u32,
+    /// Most jobs (chunks) one CS may carry (HL_MAX_JOBS_PER_CS).
+    pub max_jobs_per_cs: u32,
+    /// Default PQ length in entries for queues that do not set `pq_len` (HL_QUEUE_LENGTH).
+    pub queue_length: u32,
+    /// Completion-queue length in entries (HL_CQ_LENGTH).
+    pub cq_length: u32,
+    /// Default CS timeout (TDR) in milliseconds; 0 disables TDR.
+    pub cs_timeout_ms: u64,
+    /// How completions are reported.
+    pub completion: CompletionMode,
+}
+
+/// How the hardware reports completion.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum CompletionMode {
+    /// One CQ entry per job on external (and hw) queues (Goya, Gaudi: HL_COMPLETION_MODE_JOB).
+    PerJob,
+    /// One completion per CS (Gaudi2: HL_COMPLETION_MODE_CS).
+    PerCs,
+}
+
+impl CompletionMode {
+    /// The spelling used in specs.
+    pub const fn spec_name(self) -> &'static str {
+        match self {
+            CompletionMode::PerJob => "per_job",
+            CompletionMode::PerCs => "per_cs",
+        }
+    }
+}
+
+/// Feature flags (the spec's `features` block). Each defaults to `false`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Features {
+    /// Signal/wait CSs through sync objects (supports_sync_stream).
+    pub sync_stream: bool,
+    /// Staged submissions (supports_staged_submission).
+    pub staged_submission: bool,
+    /// The multi-CS wait ioctl (supports_wait_for_multi_cs).
+    pub multi_cs_wait: bool,
+    /// Resetting only the compute engines instead of the whole device.
+    pub compute_reset: bool,
+    /// The driver switches context on a context's first CS (supports_ctx_switch).
+    pub context_switch: bool,
+}
+
+impl Features {
+    /// Every feature as `(spec name, value)`, in a fixed order, for tables and docs.
+    pub fn iter(&self) -> impl Iterator<Item = (&'static str, bool)> {
+        [
+            ("sync_stream", self.sync_stream),
+            ("staged_submission", self.staged_submission),
+            ("multi_cs_wait", self.multi_cs_wait),
+            ("compute_reset", self.compute_reset),
+            ("context_switch", self.context_switch),
+        ]
+        .into_iter()
+    }
+}
+
+/// One engine; its id is also its bit in the busy-engines mask.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Engine {
+    /// Name without the uapi prefix, e.g. `TPC_0` (C name: `GAUDI_ENGINE_ID_TPC_0`).
+    pub name: String,
+    /// Id and bit position.
+    pub id: u32,
+    /// What kind of engine this is.
+    pub kind: EngineKind,
+    /// Doc comment lines of its declaration.
+    pub doc: Vec<String>,
+}
+
+/// Engine kinds the language knows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum EngineKind {
+    /// DMA engine (PCI or HBM DMA).
+    Dma,
+    /// Matrix multiplication engine.
+    Mme,
+    /// Tensor processing core.
+    Tpc,
+    /// Network interface engine.
+    Nic,
+    /// Rotator.
+    Rot,
+    /// Video decoder.
+    Dec,
+    /// Kernel (driver-owned) DMA.
+    Kdma,
+    /// ARC scheduler farm.
+    Arc,
+    /// PCIe block.
+    Pcie,
+    /// PSOC block.
+    Psoc,
+}
+
+impl EngineKind {
+    /// Every kind, in declaration order; also the list "did you mean" searches.
+    pub const ALL: [EngineKind; 10] = [
+        EngineKind::Dma,
+        EngineKind::Mme,
+        EngineKind::Tpc,
+        EngineKind::Nic,
+        EngineKind::Rot,
+        EngineKind::Dec,
+        EngineKind::Kdma,
+        EngineKind::Arc,
+        EngineKind::Pcie,
+        EngineKind::Psoc,
+    ];
+
+    /// The spelling used in specs.
+    pub const fn spec_name(self) -> &'static str {
+        match self {
+            EngineKind::Dma => "dma",
+            EngineKind::Mme => "mme",
+            EngineKind::Tpc => "tpc",
+            EngineKind::Nic => "nic",
+            EngineKind::Rot => "rot",
+            EngineKind::Dec => "dec",
+            EngineKind::Kdma => "kdma",
+            EngineKind::Arc => "arc",
+            EngineKind::Pcie => "pcie",
+            EngineKind::Psoc => "psoc",
+        }
+    }
+
+    /// Parses a spec spelling.
+    pub fn from_spec_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.spec_name() == name)
+    }
+}
+
+/// One hardware queue (one stream of a family).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Queue {
+    /// Name without the uapi prefix, e.g. `DMA_0_0` (C name: `GAUDI_QUEUE_ID_DMA_0_0`).
+    pub name: String,
+    /// Queue id, as the uapi enum numbers it.
+    pub id: u32,
+    /// The queue type.
+    pub queue_type: QueueType,
+    /// Id of the engine behind the queue; `None` for the CPU queue.
+    pub engine: Option<u32>,
+    /// Who allocates command buffers for jobs on this queue.
+    pub cb_alloc: CbAlloc,
+    /// Only the driver may submit here; user CSs naming it are rejected.
+    pub driver_only: bool,
+    /// The engine behind it is fused off on this part; user CSs naming it are rejected.
+    pub binned: bool,
+    /// Can take part in sync-stream signal/wait CSs.
+    pub supports_sync_stream: bool,
+    /// A stream master for multi-CS wait.
+    pub stream_master: bool,
+    /// Role in collective operations.
+    pub collective: CollectiveMode,
+    /// Length of the queue's PQ in entries.
+    pub pq_len: u32,
+    /// Completion queue this queue reports through (external queues only).
+    pub cq: Option<u32>,
+    /// Doc comment lines of its declaration.
+    pub doc: Vec<String>,
+}
+
+/// The four queue types of `enum hl_queue_type` (NA is not a queue).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum QueueType {
+    /// Host-visible DMA queue that completes through a completion queue (QUEUE_TYPE_EXT = 1).
+    External,
+    /// In-device queue with no completion of its own (QUEUE_TYPE_INT = 2).
+    Internal,
+    /// Driver to device-CPU queue (QUEUE_TYPE_CPU = 3).
+    Cpu,
+    /// Queue whose completion is sent by hardware (QUEUE_TYPE_HW = 4).
+    Hw,
+}
+
+impl QueueType {
+    /// Every type, in uapi order.
+    pub const ALL: [QueueType; 4] = [
+        QueueType::External,
+        QueueType::Internal,
+        QueueType::Cpu,
+        QueueType::Hw,
+    ];
+
+    /// The spelling used in specs.
+    pub const fn spec_name(self) -> &'static str {
+        match self {
+            QueueType::External => "external",
+            QueueType::Internal => "internal",
+            QueueType::Cpu => "cpu",
+            QueueType::Hw => "hw",
+        }
+    }
+
+    /// The kernel's `enum hl_queue_type` value.
+    pub const fn kernel_value(self) -> u32 {
+        match self {
+            QueueType::External => 1,
+            QueueType::Internal => 2,
+            QueueType::Cpu => 3,
+            QueueType::Hw => 4,
+        }
+    }
+
+    /// The kernel's enumerator name (`QUEUE_TYPE_EXT`, ...).
+    pub const fn kernel_name(self) -> &'static str {
+        match self {
+            QueueType::External => "QUEUE_TYPE_EXT",
+            QueueType::Internal => "QUEUE_TYPE_INT",
+            QueueType::Cpu => "QUEUE_TYPE_CPU",
+            QueueType::Hw => "QUEUE_TYPE_HW",
+        }
+    }
+
+    /// Parses a spec spelling.
+    pub fn from_spec_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.spec_name() == name)
+    }
+}
+
+/// Who allocates the command buffers of jobs on a queue (`enum queue_cb_alloc_flags`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum CbAlloc {
+    /// The kernel driver (CB_ALLOC_KERNEL = 0x1).
+    Kernel,
+    /// The user (CB_ALLOC_USER = 0x2).
+    User,
+    /// Either, chosen per job (CB_ALLOC_KERNEL | CB_ALLOC_USER).
+    Both,
+}
+
+impl CbAlloc {
+    /// The spelling used in specs.
+    pub const fn spec_name(self) -> &'static str {
+        match self {
+            CbAlloc::Kernel => "kernel",
+            CbAlloc::User => "user",
+            CbAlloc::Both => "both",
+        }
+    }
+
+    /// The kernel's flag value.
+    pub const fn kernel_flags(self) -> u32 {
+        match self {
+            CbAlloc::Kernel => 0x1,
+            CbAlloc::User => 0x2,
+            CbAlloc::Both => 0x3,
+        }
+    }
+
+    /// Parses a spec spelling.
+    pub fn from_spec_name(name: &str) -> Option<Self> {
+        [CbAlloc::Kernel, CbAlloc::User, CbAlloc::Both]
+            .into_iter()
+            .find(|k| k.spec_name() == name)
+    }
+}
+
+/// A queue's role in collective operations (`enum hl_collective_mode`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum CollectiveMode {
+    /// HL_COLLECTIVE_NOT_SUPPORTED = 0.
+    #[default]
+    None,
+    /// HL_COLLECTIVE_MASTER = 1.
+    Master,
+    /// HL_COLLECTIVE_SLAVE = 2.
+    Slave,
+}
+
+impl CollectiveMode {
+    /// The spelling used in specs.
+    pub const fn spec_name(self) -> &'static str {
+        match self {
+            CollectiveMode::None => "none",
+            CollectiveMode::Master => "master",
+            CollectiveMode::Slave => "slave",
+        }
+    }
+
+    /// Parses a spec spelling.
+    pub fn from_spec_name(name: &str) -> Option<Self> {
+        [
+            CollectiveMode::None,
+            CollectiveMode::Master,
+            CollectiveMode::Slave,
+        ]
+        .into_iter()
+        .find(|k| k.spec_name() == name)
+    }
+}
+
+/// The CS lifecycle: a complete state machine over the runtime's fixed event vocabulary.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Lifecycle {
+    /// The name after `lifecycle`.
+    pub name: String,
+    /// Doc comment lines of the `lifecycle` header.
+    pub doc: Vec<String>,
+    /// States in declaration order (a base lifecycle's first, then overrides and additions).
+    pub states: Vec<State>,
+    /// Index into `states` of the one initial state.
+    pub initial: usize,
+    /// `table[state][event as usize]`: what happens when `event` reaches `state`.
+    /// Terminal states have every entry [`Action::Ignore`].
+    pub table: Vec<[Action; Event::COUNT]>,
+}
+
+impl Lifecycle {
+    /// What `event` does in `state`.
+    pub fn action(&self, state: usize, event: Event) -> Action {
+        self.table[state][event as usize]
+    }
+
+    /// Every explicit transition as `(from, event, to)`, in state then event order.
+    pub fn transitions(&self) -> impl Iterator<Item = (usize, Event, usize)> + '_ {
+        self.table.iter().enumerate().flat_map(|(from, row)| {
+            Event::ALL
+                .into_iter()
+                .filter_map(move |event| match row[event as usize] {
+                    Action::Goto(to) => Some((from, event, to)),
+                    Action::Ignore => None,
+                })
+        })
+    }
+}
+
+/// One lifecycle state.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct State {
+    /// The state's name, e.g. `InFlight`.
+    pub name: String,
+    /// Doc comment lines of its declaration.
+    pub doc: Vec<String>,
+    /// For a terminal state, the outcome its fence is signalled with.
+    pub outcome: Option<FenceOutcome>,
+}
+
+impl State {
+    /// Whether the CS is finished once it gets here.
+    pub fn is_terminal(&self) -> bool {
+        self.outcome.is_some()
+    }
+}
+
+/// What a `(state, event)` pair does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Action {
+    /// Move to the state with this index.
+    Goto(usize),
+    /// Stay; the spec says `ignore` (or the state is terminal).
+    Ignore,
+}
+
+/// The events the runtime fires into a CS lifecycle. A spec cannot add to this vocabulary: the
+/// runtime would never fire anything else.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Event {
+    /// Every job was written to its hardware queue (`cs->submitted = true`).
+    Submit,
+    /// The CS could not be scheduled after its seq was allocated (queue full, device in reset,
+    /// validation): it will never run.
+    ScheduleFailure,
+    /// Every job of the CS completed (all CQ entries seen, or the per-CS completion arrived).
+    JobsDone,
+    /// The TDR timer of this CS expired (`cs_timedout`).
+    TimeoutDetected,
+    /// A device reset rolled back every in-flight CS (`hl_cs_rollback_all`).
+    Reset,
+}
+
+impl Event {
+    /// Number of events.
+    pub const COUNT: usize = 5;
+
+    /// Every event, in vocabulary order.
+    pub const ALL: [Event; Event::COUNT] = [
+        Event::Submit,
+        Event::ScheduleFailure,
+        Event::JobsDone,
+        Event::TimeoutDetected,
+        Event::Reset,
+    ];
+
+    /// The spelling used in lifecycle files.
+    pub const fn spec_name(self) -> &'static str {
+        match self {
+            Event::Submit => "submit",
+            Event::ScheduleFailure => "schedule_failure",
+            Event::JobsDone => "jobs_done",
+            Event::TimeoutDetected => "timeout_detected",
+            Event::Reset => "reset",
+        }
+    }
+
+    /// One line on when the runtime fires it, for generated docs.
+    pub const fn description(self) -> &'static str {
+        match self {
+            Event::Submit => "every job of the CS was written to its hardware queue",
+            Event::ScheduleFailure => {
+                "the CS failed after its seq was allocated (queue full, device in reset, invalid job)"
+            }
+            Event::JobsDone => "every job of the CS completed",
+            Event::TimeoutDetected => "the device TDR timer of the CS expired",
+            Event::Reset => "a device reset rolled back every in-flight CS",
+        }
+    }
+
+    /// Parses a lifecycle spelling.
+    pub fn from_spec_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|e| e.spec_name() == name)
+    }
+}
+
+/// The outcome a terminal state signals on the CS fence.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum FenceOutcome {
+    /// Completed normally (fence error 0).
+    Ok,
+    /// The TDR fired for this CS (-ETIMEDOUT).
+    TimedOut,
+    /// Rolled back by a reset (-EIO).
+    Aborted,
+    /// Never reached the hardware (-EBUSY; waits report it as completed).
+    NotSubmitted,
+}
+
+impl FenceOutcome {
+    /// Every outcome.
+    pub const ALL: [FenceOutcome; 4] = [
+        FenceOutcome::Ok,
+        FenceOutcome::TimedOut,
+        FenceOutcome::Aborted,
+        FenceOutcome::NotSubmitted,
+    ];
+
+    /// The spelling used in lifecycle files.
+    pub const fn spec_name(self) -> &'static str {
+        match self {
+            FenceOutcome::Ok => "ok",
+            FenceOutcome::TimedOut => "timed_out",
+            FenceOutcome::Aborted => "aborted",
+            FenceOutcome::NotSubmitted => "not_submitted",
+        }
+    }
+
+    /// Parses a lifecycle spelling.
+    pub fn from_spec_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|o| o.spec_name() == name)
+    }
+}
+
+impl fmt::Display for Event {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.spec_name())
+    }
+}
+
+impl fmt::Display for FenceOutcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.spec_name())
+    }
+}
