@@ -1,0 +1,6 @@
+//! Semantic checks: syntax tree in, Model parts out, every problem reported as a diagnostic.
+
+pub mod lifecycle;
+pub mod names;
+pub mod settings;
+pub mod spec;
