@@ -111,9 +111,11 @@ impl IdAllocator {
                     {
                         d = d.note(*other, "these ids were given here");
                     }
-                    diagnostics.push(d.help(format!(
-                        "remove `@ {start}` to number in declaration order, or renumber so ids do not overlap"
-                    )));
+                    diagnostics.push(d.help(if reserved {
+                        format!("reserved ids start where the previous declaration ends: here at {}", self.next)
+                    } else {
+                        format!("remove `@ {start}` to number in declaration order, or renumber so ids do not overlap")
+                    }));
                     return None;
                 } else if start > self.next {
                     let gap = show(self.next, start - 1);

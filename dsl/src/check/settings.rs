@@ -13,6 +13,8 @@ pub struct Settings<'a> {
     block_name: &'static str,
     anchor: Span,
     by_key: BTreeMap<&'a str, &'a Setting>,
+    /// Known keys that an unknown key looked like: not reported missing as well.
+    suggested: Vec<&'static str>,
 }
 
 impl<'a> Settings<'a> {
@@ -26,10 +28,12 @@ impl<'a> Settings<'a> {
         diagnostics: &mut Vec<Diagnostic>,
     ) -> Settings<'a> {
         let mut by_key: BTreeMap<&str, &Setting> = BTreeMap::new();
+        let mut suggested = Vec::new();
         let anchor = block.map_or(anchor, |b| b.name.as_ref().map_or(b.keyword, |n| n.span));
         for setting in block.iter().flat_map(|b| &b.settings) {
             let key = setting.key.text.as_str();
             if !known.contains(&key) {
+                suggested.extend(suggest::closest(key, known.iter().copied()));
                 diagnostics.push(
                     Diagnostic::error(
                         setting.key.span,
@@ -57,10 +61,15 @@ impl<'a> Settings<'a> {
             block_name,
             anchor,
             by_key,
+            suggested,
         }
     }
 
     fn missing(&self, key: &str, example: &str, diagnostics: &mut Vec<Diagnostic>) {
+        if self.suggested.contains(&key) {
+            // "unknown setting `pci_vender`, did you mean `pci_vendor`?" already says it.
+            return;
+        }
         diagnostics.push(
             Diagnostic::error(
                 self.anchor,

@@ -334,13 +334,17 @@ fn check_limits(s: &Settings<'_>, diagnostics: &mut Vec<Diagnostic>) -> Limits {
     }
 }
 
-type EngineTable = (Vec<Engine>, Vec<u32>, HashMap<String, Span>);
+/// The engines, the reserved ids, and every engine name declared (also those of declarations
+/// that failed, so queues naming them are not reported again), or `None` for the names when a
+/// range could not even be expanded.
+type EngineTable = (Vec<Engine>, Vec<u32>, Option<HashMap<String, Span>>);
 
 fn check_engines(block: &TableBlock<EngineDecl>, diagnostics: &mut Vec<Diagnostic>) -> EngineTable {
     let mut ids = IdAllocator::new("engine");
     let mut engines = Vec::new();
     let mut reserved = Vec::new();
     let mut seen: HashMap<String, Span> = HashMap::new();
+    let mut names_complete = true;
     let kinds: Vec<&str> = EngineKind::ALL.iter().map(|k| k.spec_name()).collect();
     for item in &block.items {
         match item {
@@ -367,6 +371,7 @@ fn check_engines(block: &TableBlock<EngineDecl>, diagnostics: &mut Vec<Diagnosti
                     Ok(names) => names,
                     Err(d) => {
                         diagnostics.push(d);
+                        names_complete = false;
                         continue;
                     }
                 };
@@ -406,7 +411,7 @@ fn check_engines(block: &TableBlock<EngineDecl>, diagnostics: &mut Vec<Diagnosti
             }
         }
     }
-    (engines, reserved, seen)
+    (engines, reserved, names_complete.then_some(seen))
 }
 
 fn reserve(
@@ -452,7 +457,7 @@ fn duplicate_name(what: &str, name: &str, at: Span, first: Span) -> Diagnostic {
 fn check_queues(
     block: &TableBlock<QueueDecl>,
     engines: &[Engine],
-    engine_spans: &HashMap<String, Span>,
+    engine_spans: &Option<HashMap<String, Span>>,
     limits: &Limits,
     diagnostics: &mut Vec<Diagnostic>,
 ) -> (Vec<Queue>, Vec<u32>) {
@@ -610,7 +615,7 @@ impl QueueProperties {
         decl: &QueueDecl,
         families: usize,
         engines: &[Engine],
-        engine_spans: &HashMap<String, Span>,
+        engine_spans: &Option<HashMap<String, Span>>,
         diagnostics: &mut Vec<Diagnostic>,
     ) -> QueueProperties {
         let mut props = QueueProperties::default();
@@ -724,7 +729,9 @@ impl QueueProperties {
                     for name in &names {
                         match engines.iter().find(|e| &e.name == name) {
                             Some(engine) => props.engines.push(engine.id),
-                            None if engine_spans.contains_key(name) => {}
+                            // Declared but rejected, or the table is incomplete: the engine's
+                            // own diagnostic is the one that matters.
+                            None if engine_spans.as_ref().is_none_or(|s| s.contains_key(name)) => {}
                             None => diagnostics.push(
                                 Diagnostic::error(range.span, format!("unknown engine `{name}`"))
                                     .label("no engine has this name")
