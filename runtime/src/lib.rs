@@ -1,6 +1,7 @@
 //! The asicgen driver runtime.
 #![warn(missing_docs)]
 
+pub mod asic;
 pub mod cancel;
 pub mod completion;
 pub mod fence;
