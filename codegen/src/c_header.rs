@@ -1,0 +1,175 @@
+//! Model → C uapi header: `enum <prefix>_queue_id` and `enum <prefix>_engine_id` with the
+//! kernel's exact enumerator names and values, include guards and a provenance comment.
+//!
+//! Values are always explicit (reserved ids leave gaps the kernel numbering has to keep), and the
+//! `_SIZE` sentinel is one past the highest id, reserved ones included.
+
+use asicgen_dsl::model::Model;
+use askama::Template;
+
+use crate::names;
+use crate::provenance::provenance;
+
+#[derive(Template)]
+#[template(path = "uapi.h", escape = "none")]
+struct Header {
+    provenance: String,
+    doc: Vec<String>,
+    guard: String,
+    enums: Vec<CEnum>,
+}
+
+struct CEnum {
+    title: String,
+    tag: String,
+    entries: Vec<Entry>,
+    size_name: String,
+    size: u32,
+}
+
+/// One enumerator, or (with `name` of `None`) a reserved id that only leaves a comment.
+struct Entry {
+    comments: Vec<String>,
+    name: Option<String>,
+    value: u32,
+}
+
+/// The C uapi header for `model`; compiles with `gcc -std=c11 -Wall -Wextra -Werror`.
+pub fn c_header(model: &Model) -> String {
+    let prefix = names::c_prefix(&model.uapi_prefix);
+    let queues = c_enum(
+        model,
+        "queue",
+        format!("{} hardware queue ids", model.name),
+        model
+            .queues
+            .iter()
+            .map(|q| (q.name.as_str(), q.id, q.doc.as_slice())),
+        &model.reserved_queue_ids,
+        model.queue_id_size(),
+    );
+    let engines = c_enum(
+        model,
+        "engine",
+        format!(
+            "{} engine ids; engine id N is bit N of the busy-engines mask",
+            model.name
+        ),
+        model
+            .engines
+            .iter()
+            .map(|e| (e.name.as_str(), e.id, e.doc.as_slice())),
+        &model.reserved_engine_ids,
+        model.engine_id_size(),
+    );
+    let header = Header {
+        provenance: comment_safe(&provenance(model)),
+        doc: names::doc_text(&model.doc)
+            .into_iter()
+            .map(comment_safe)
+            .collect(),
+        guard: format!("ASICGEN_{prefix}_UAPI_H"),
+        enums: vec![queues, engines],
+    };
+    // why: rendering into a String fails only if a Display impl fails; ours are Strings and ints.
+    match header.render() {
+        Ok(text) => with_final_newline(text),
+        Err(err) => format!("#error \"asicgen internal error: {err}\"\n"),
+    }
+}
+
+fn c_enum<'a>(
+    model: &Model,
+    kind: &str,
+    title: String,
+    items: impl Iterator<Item = (&'a str, u32, &'a [String])>,
+    reserved: &[u32],
+    size: u32,
+) -> CEnum {
+    let mut entries: Vec<Entry> = Vec::new();
+    let mut last_doc: Option<&[String]> = None;
+    for (name, id, doc) in items {
+        // why: a family's doc comment is copied onto each of its streams; say it once.
+        let comments = if doc.is_empty() || last_doc == Some(doc) {
+            Vec::new()
+        } else {
+            vec![comment_safe(&names::doc_one_line(doc))]
+        };
+        last_doc = Some(doc);
+        entries.push(Entry {
+            comments,
+            name: Some(names::c_enumerator(&model.uapi_prefix, kind, name)),
+            value: id,
+        });
+    }
+    for &id in reserved {
+        entries.push(Entry {
+            comments: vec![format!("{id} is reserved")],
+            name: None,
+            value: id,
+        });
+    }
+    // why: stable sort keeps the declaration order of equal ids (the checker rejects those).
+    entries.sort_by_key(|e| e.value);
+    CEnum {
+        title: comment_safe(&title),
+        tag: names::c_enum_tag(&model.uapi_prefix, kind),
+        entries,
+        size_name: names::c_enumerator(&model.uapi_prefix, kind, "SIZE"),
+        size,
+    }
+}
+
+/// `text` ending in exactly one newline (askama drops the template's final newline).
+pub(crate) fn with_final_newline(mut text: String) -> String {
+    while text.ends_with('\n') {
+        text.pop();
+    }
+    text.push('\n');
+    text
+}
+
+/// Text that cannot end or nest a C comment, nor form a trigraph (`-std=c11` enables them).
+fn comment_safe(text: &str) -> String {
+    text.replace("*/", "* /")
+        .replace("/*", "/ *")
+        .replace("??", "? ?")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fixture;
+
+    #[test]
+    fn enumerators_have_kernel_names_and_explicit_values() {
+        let h = c_header(&fixture::model());
+        assert!(h.contains("enum tiny_queue_id {\n\t/* Host DMA"), "{h}");
+        assert!(h.contains("\tTINY_QUEUE_ID_CPU_PQ = 2,\n"), "{h}");
+        assert!(
+            h.contains("\t/* 4 is reserved */\n\t/* Fused off */\n\tTINY_QUEUE_ID_HW_0 = 5,\n"),
+            "{h}"
+        );
+        assert!(h.contains("\tTINY_QUEUE_ID_SIZE = 6\n};"), "{h}");
+        assert!(h.contains("\tTINY_ENGINE_ID_SIZE = 4\n};"), "{h}");
+    }
+
+    #[test]
+    fn guards_provenance_and_no_comment_breakers() {
+        let h = c_header(&fixture::model());
+        assert!(h.starts_with("/* @generated by asicgen "), "{h}");
+        assert!(
+            h.contains("#ifndef ASICGEN_TINY_UAPI_H\n#define ASICGEN_TINY_UAPI_H\n"),
+            "{h}"
+        );
+        assert!(h.ends_with("#endif /* ASICGEN_TINY_UAPI_H */\n"), "{h}");
+        assert!(h.contains("a * / comment end"), "{h}");
+        // A family doc is said once, not once per stream.
+        assert_eq!(h.matches("Host DMA").count(), 1, "{h}");
+    }
+
+    #[test]
+    fn comment_safe_defuses_comment_and_trigraph_sequences() {
+        assert_eq!(comment_safe("a */ b /* c ??/"), "a * / b / * c ? ?/");
+    }
+}

@@ -1,0 +1,146 @@
+//! A small hand-built [`Model`] for unit tests: reserved ids, every queue type, a binned queue,
+//! a terminal state per outcome, and doc text that needs escaping in every output format.
+
+use asicgen_dsl::model::{
+    Action, CbAlloc, CollectiveMode, CompletionMode, Engine, EngineKind, Event, Features,
+    FenceOutcome, Lifecycle, Limits, Model, Provenance, Queue, QueueType, State,
+};
+
+fn doc(lines: &[&str]) -> Vec<String> {
+    lines.iter().map(|l| format!(" {l}")).collect()
+}
+
+fn queue(name: &str, id: u32, queue_type: QueueType, engine: Option<u32>) -> Queue {
+    Queue {
+        name: name.into(),
+        id,
+        queue_type,
+        engine,
+        cb_alloc: CbAlloc::User,
+        driver_only: false,
+        binned: false,
+        supports_sync_stream: false,
+        stream_master: false,
+        collective: CollectiveMode::None,
+        pq_len: 64,
+        cq: None,
+        doc: Vec::new(),
+    }
+}
+
+fn state(name: &str, outcome: Option<FenceOutcome>, doc_lines: &[&str]) -> State {
+    State {
+        name: name.into(),
+        doc: doc(doc_lines),
+        outcome,
+    }
+}
+
+/// The fixture: `Tiny`, prefix `TINY`.
+pub fn model() -> Model {
+    use Action::{Goto, Ignore};
+    let ext = |name: &str, id, cq| Queue {
+        cb_alloc: CbAlloc::Kernel,
+        pq_len: 4096,
+        cq: Some(cq),
+        supports_sync_stream: true,
+        stream_master: true,
+        collective: CollectiveMode::Master,
+        doc: doc(&["Host DMA | with a pipe, and a */ comment end"]),
+        ..queue(name, id, QueueType::External, Some(0))
+    };
+    Model {
+        provenance: Provenance {
+            spec_path: "specs/tiny.asic".into(),
+            lifecycle_paths: vec!["lifecycle/tiny.lifecycle".into()],
+            content_hash: "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef".into(),
+        },
+        name: "Tiny".into(),
+        doc: doc(&["A tiny made-up generation.", "", "Second paragraph."]),
+        uapi_prefix: "TINY".into(),
+        pci_vendor: 0x1da3,
+        pci_devices: vec![0xe001, 0xe002],
+        limits: Limits {
+            max_pending_cs: 64,
+            max_jobs_per_cs: 16,
+            queue_length: 4096,
+            cq_length: 4096,
+            cs_timeout_ms: 2500,
+            completion: CompletionMode::PerJob,
+        },
+        features: Features {
+            sync_stream: true,
+            multi_cs_wait: true,
+            ..Features::default()
+        },
+        engines: vec![
+            Engine {
+                name: "DMA_0".into(),
+                id: 0,
+                kind: EngineKind::Dma,
+                doc: doc(&["The PCI DMA"]),
+            },
+            Engine {
+                name: "DMA_1".into(),
+                id: 1,
+                kind: EngineKind::Dma,
+                doc: Vec::new(),
+            },
+            Engine {
+                name: "TPC_0".into(),
+                id: 3,
+                kind: EngineKind::Tpc,
+                doc: Vec::new(),
+            },
+        ],
+        queues: vec![
+            ext("DMA_0_0", 0, 0),
+            ext("DMA_0_1", 1, 1),
+            Queue {
+                cb_alloc: CbAlloc::Kernel,
+                driver_only: true,
+                pq_len: 4096,
+                doc: doc(&["The driver's queue to the device CPU"]),
+                ..queue("CPU_PQ", 2, QueueType::Cpu, None)
+            },
+            Queue {
+                collective: CollectiveMode::Slave,
+                ..queue("TPC_0", 3, QueueType::Internal, Some(3))
+            },
+            Queue {
+                binned: true,
+                cb_alloc: CbAlloc::Both,
+                doc: doc(&["Fused off"]),
+                ..queue("HW_0", 5, QueueType::Hw, Some(1))
+            },
+        ],
+        reserved_queue_ids: vec![4],
+        reserved_engine_ids: vec![2],
+        lifecycle: Lifecycle {
+            name: "tiny".into(),
+            doc: doc(&["The tiny lifecycle."]),
+            states: vec![
+                state("Allocated", None, &["Seq taken."]),
+                state("InFlight", None, &["On the hardware."]),
+                state(
+                    "Completed",
+                    Some(FenceOutcome::Ok),
+                    &["Every job completed."],
+                ),
+                state("TimedOut", Some(FenceOutcome::TimedOut), &[]),
+                state("Aborted", Some(FenceOutcome::Aborted), &[]),
+                state("NotSubmitted", Some(FenceOutcome::NotSubmitted), &[]),
+            ],
+            initial: 0,
+            // Columns: submit, schedule_failure, jobs_done, timeout_detected, reset.
+            table: vec![
+                [Goto(1), Goto(5), Ignore, Ignore, Ignore],
+                [Ignore, Ignore, Goto(2), Goto(3), Goto(4)],
+                [Ignore; Event::COUNT],
+                [Ignore; Event::COUNT],
+                [Ignore; Event::COUNT],
+                [Ignore; Event::COUNT],
+            ],
+        },
+    }
+}

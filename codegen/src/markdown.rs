@@ -1,0 +1,348 @@
+//! Model → Markdown reference: header, limits, features, engine and queue tables, and the
+//! lifecycle as a Mermaid state diagram plus a transition table and the event vocabulary.
+
+use asicgen_dsl::model::{Action, CbAlloc, CollectiveMode, Event, Model};
+use askama::Template;
+
+use crate::mermaid::state_diagram;
+use crate::names;
+use crate::provenance::provenance;
+
+#[derive(Template)]
+#[template(path = "reference.md", escape = "none")]
+struct Reference {
+    provenance: String,
+    name: String,
+    doc_block: String,
+    prefix: String,
+    pci_vendor: String,
+    pci_devices: String,
+    lifecycle_name: String,
+    limits: Vec<(&'static str, String)>,
+    features: Vec<(&'static str, &'static str)>,
+    engine_summary: String,
+    engines: Vec<EngineRow>,
+    queue_summary: String,
+    queues: Vec<QueueRow>,
+    lifecycle_doc_block: String,
+    diagram: String,
+    states: Vec<StateRow>,
+    events: Vec<(&'static str, &'static str)>,
+    transitions: Vec<(String, Vec<String>)>,
+}
+
+struct EngineRow {
+    id: u32,
+    name: String,
+    kind: &'static str,
+    mask: String,
+    notes: String,
+}
+
+struct QueueRow {
+    id: u32,
+    name: String,
+    queue_type: &'static str,
+    engine: String,
+    cb_alloc: &'static str,
+    driver_only: &'static str,
+    binned: &'static str,
+    sync_stream: &'static str,
+    stream_master: &'static str,
+    collective: &'static str,
+    pq_len: String,
+    cq: String,
+    notes: String,
+}
+
+struct StateRow {
+    name: String,
+    kind: &'static str,
+    outcome: String,
+    notes: String,
+}
+
+/// The Markdown reference page for `model`.
+pub fn markdown(model: &Model) -> String {
+    let prefix = names::c_prefix(&model.uapi_prefix);
+    let reference = Reference {
+        provenance: cell(&provenance(model)),
+        name: cell(&model.name),
+        doc_block: doc_block(&model.doc),
+        pci_vendor: format!("0x{:04x}", model.pci_vendor),
+        pci_devices: model
+            .pci_devices
+            .iter()
+            .map(|d| format!("`0x{d:04x}`"))
+            .collect::<Vec<_>>()
+            .join(", "),
+        lifecycle_name: cell(&model.lifecycle.name),
+        limits: limits(model),
+        features: model
+            .features
+            .iter()
+            .map(|(name, on)| (name, yes_no(on)))
+            .collect(),
+        engine_summary: format!(
+            "{} engines; `{}` = {}. An engine's id is its bit in the busy-engines mask \
+             (`busy_engines_mask_ext[id / 64]`, bit `id % 64`).",
+            model.engines.len(),
+            names::c_enumerator(&prefix, "engine", "SIZE"),
+            model.engine_id_size()
+        ),
+        engines: engine_rows(model),
+        queue_summary: format!(
+            "{} queues; `{}` = {}; {} completion queues.",
+            model.queues.len(),
+            names::c_enumerator(&prefix, "queue", "SIZE"),
+            model.queue_id_size(),
+            model.completion_queue_count()
+        ),
+        queues: queue_rows(model),
+        lifecycle_doc_block: doc_block(&model.lifecycle.doc),
+        diagram: state_diagram(&model.lifecycle),
+        states: state_rows(model),
+        events: Event::ALL
+            .into_iter()
+            .map(|e| (e.spec_name(), e.description()))
+            .collect(),
+        transitions: transition_rows(model),
+        prefix,
+    };
+    // why: rendering into a String fails only if a Display impl fails; ours are Strings and ints.
+    match reference.render() {
+        Ok(text) => crate::c_header::with_final_newline(text),
+        Err(err) => format!("asicgen internal error: {err}\n"),
+    }
+}
+
+fn limits(model: &Model) -> Vec<(&'static str, String)> {
+    let l = &model.limits;
+    let timeout = if l.cs_timeout_ms == 0 {
+        "0 (TDR disabled)".to_owned()
+    } else if l.cs_timeout_ms.is_multiple_of(1000) {
+        format!("{} s", l.cs_timeout_ms / 1000)
+    } else {
+        format!("{} ms", l.cs_timeout_ms)
+    };
+    vec![
+        ("max_pending_cs", l.max_pending_cs.to_string()),
+        ("max_jobs_per_cs", l.max_jobs_per_cs.to_string()),
+        ("queue_length", l.queue_length.to_string()),
+        ("cq_length", l.cq_length.to_string()),
+        ("cs_timeout", timeout),
+        ("completion", format!("`{}`", l.completion.spec_name())),
+    ]
+}
+
+fn engine_rows(model: &Model) -> Vec<EngineRow> {
+    let prefix = &model.uapi_prefix;
+    let mut rows: Vec<EngineRow> = model
+        .engines
+        .iter()
+        .map(|e| EngineRow {
+            id: e.id,
+            name: format!("`{}`", names::c_enumerator(prefix, "engine", &e.name)),
+            kind: e.kind.spec_name(),
+            mask: format!("ext[{}] bit {}", e.id / 64, e.id % 64),
+            notes: cell(&names::doc_one_line(&e.doc)),
+        })
+        .collect();
+    rows.extend(model.reserved_engine_ids.iter().map(|&id| EngineRow {
+        id,
+        name: "*reserved*".to_owned(),
+        kind: "",
+        mask: String::new(),
+        notes: String::new(),
+    }));
+    rows.sort_by_key(|r| r.id);
+    rows
+}
+
+fn queue_rows(model: &Model) -> Vec<QueueRow> {
+    let prefix = &model.uapi_prefix;
+    let mut last_doc: Option<&[String]> = None;
+    let mut rows: Vec<QueueRow> = Vec::new();
+    for q in &model.queues {
+        // why: a family's doc is copied onto each stream; a table says it on the first row only.
+        let notes = if last_doc == Some(q.doc.as_slice()) {
+            String::new()
+        } else {
+            cell(&names::doc_one_line(&q.doc))
+        };
+        last_doc = Some(q.doc.as_slice());
+        rows.push(QueueRow {
+            id: q.id,
+            name: format!("`{}`", names::c_enumerator(prefix, "queue", &q.name)),
+            queue_type: q.queue_type.spec_name(),
+            engine: q
+                .engine
+                .map(|id| match model.engine(id) {
+                    Some(e) => format!("`{}`", cell(&e.name)),
+                    None => format!("{id} (missing)"),
+                })
+                .unwrap_or_default(),
+            cb_alloc: match q.cb_alloc {
+                CbAlloc::Kernel => "kernel",
+                CbAlloc::User => "user",
+                CbAlloc::Both => "both",
+            },
+            driver_only: yes_blank(q.driver_only),
+            binned: yes_blank(q.binned),
+            sync_stream: yes_blank(q.supports_sync_stream),
+            stream_master: yes_blank(q.stream_master),
+            collective: match q.collective {
+                CollectiveMode::None => "",
+                other => other.spec_name(),
+            },
+            pq_len: q.pq_len.to_string(),
+            cq: q.cq.map(|c| c.to_string()).unwrap_or_default(),
+            notes,
+        });
+    }
+    rows.extend(model.reserved_queue_ids.iter().map(|&id| QueueRow {
+        id,
+        name: "*reserved*".to_owned(),
+        queue_type: "",
+        engine: String::new(),
+        cb_alloc: "",
+        driver_only: "",
+        binned: "",
+        sync_stream: "",
+        stream_master: "",
+        collective: "",
+        pq_len: String::new(),
+        cq: String::new(),
+        notes: String::new(),
+    }));
+    rows.sort_by_key(|r| r.id);
+    rows
+}
+
+fn state_rows(model: &Model) -> Vec<StateRow> {
+    let lc = &model.lifecycle;
+    lc.states
+        .iter()
+        .enumerate()
+        .map(|(i, s)| StateRow {
+            name: cell(&s.name),
+            kind: match (i == lc.initial, s.is_terminal()) {
+                (true, _) => "initial",
+                (false, true) => "terminal",
+                (false, false) => "",
+            },
+            outcome: s.outcome.map(|o| format!("`{o}`")).unwrap_or_default(),
+            notes: cell(&names::doc_one_line(&s.doc)),
+        })
+        .collect()
+}
+
+fn transition_rows(model: &Model) -> Vec<(String, Vec<String>)> {
+    let lc = &model.lifecycle;
+    lc.states
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            let cells = Event::ALL
+                .into_iter()
+                .map(
+                    |event| match lc.table.get(i).map(|row| row[event as usize]) {
+                        Some(Action::Goto(to)) => match lc.states.get(to) {
+                            Some(to) => format!("→ `{}`", cell(&to.name)),
+                            None => "?".to_owned(),
+                        },
+                        Some(Action::Ignore) if s.is_terminal() => "—".to_owned(),
+                        Some(Action::Ignore) => "ignore".to_owned(),
+                        None => "?".to_owned(),
+                    },
+                )
+                .collect();
+            (cell(&s.name), cells)
+        })
+        .collect()
+}
+
+/// Spec doc lines as Markdown paragraphs, surrounded by blank lines; empty when there is none.
+fn doc_block(lines: &[String]) -> String {
+    if lines.is_empty() {
+        return String::new();
+    }
+    let text: Vec<String> = names::doc_text(lines).into_iter().map(html_safe).collect();
+    format!("\n{}\n", text.join("\n"))
+}
+
+/// Text that stays inside one table cell: no pipes, no line breaks, no raw HTML.
+fn cell(text: &str) -> String {
+    html_safe(text)
+        .replace('|', "\\|")
+        .replace(['\n', '\r'], " ")
+}
+
+fn html_safe(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+fn yes_no(on: bool) -> &'static str {
+    if on { "yes" } else { "no" }
+}
+
+fn yes_blank(on: bool) -> &'static str {
+    if on { "yes" } else { "" }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fixture;
+
+    #[test]
+    fn tables_and_diagram() {
+        let md = markdown(&fixture::model());
+        assert!(md.starts_with("<!-- @generated by asicgen "), "{md}");
+        assert!(
+            md.contains("# Tiny\n\nA tiny made-up generation.\n\nSecond paragraph.\n\n| | |"),
+            "{md}"
+        );
+        assert!(md.contains("| `cs_timeout` | 2500 ms |"), "{md}");
+        assert!(md.contains("| `multi_cs_wait` | yes |"), "{md}");
+        assert!(md.contains("| 2 | *reserved* |  |  |  |\n"), "{md}");
+        assert!(
+            md.contains("| 4 | *reserved* |  |  |  |  |  |  |  |  |  |  |  |\n"),
+            "{md}"
+        );
+        assert!(
+            md.contains("| 3 | `TINY_ENGINE_ID_TPC_0` | tpc | ext[0] bit 3 |"),
+            "{md}"
+        );
+        assert!(md.contains(
+            "| 5 | `TINY_QUEUE_ID_HW_0` | hw | `DMA_1` | both |  | yes |  |  |  | 64 |  | Fused off |"
+        ), "{md}");
+        assert!(
+            md.contains("```mermaid\nstateDiagram-v2\n    [*] --> Allocated\n"),
+            "{md}"
+        );
+        assert!(
+            md.contains("    NotSubmitted --> [*]: not_submitted\n```\n"),
+            "{md}"
+        );
+        assert!(
+            md.contains(
+                "| `InFlight` | ignore | ignore | → `Completed` | → `TimedOut` | → `Aborted` |"
+            ),
+            "{md}"
+        );
+        assert!(
+            md.contains("| `reset` | a device reset rolled back every in-flight CS |"),
+            "{md}"
+        );
+        assert!(md.ends_with("|\n"), "{md}");
+    }
+
+    #[test]
+    fn doc_text_cannot_break_a_table() {
+        let md = markdown(&fixture::model());
+        assert!(md.contains("Host DMA \\| with a pipe"), "{md}");
+    }
+}

@@ -1,0 +1,172 @@
+//! The const tables: `QUEUES`, `ENGINES`, `LIMITS`, `FEATURES`, in the runtime's plain types.
+
+use asicgen_dsl::model::{
+    CbAlloc, CollectiveMode, CompletionMode, EngineKind, Model, Queue, QueueType,
+};
+use proc_macro2::{Literal, TokenStream};
+use quote::quote;
+
+use super::rt;
+
+/// The four table consts of `model`.
+pub(super) fn tables(model: &Model) -> TokenStream {
+    let rt = rt();
+    let queue_rows = model.queues.iter().map(queue_row);
+    let queue_count = Literal::usize_unsuffixed(model.queues.len());
+    let engine_rows = model.engines.iter().map(|e| {
+        let id = Literal::u32_unsuffixed(e.id);
+        let name = &e.name;
+        let kind = engine_kind(e.kind);
+        quote! { #rt::EngineProps { id: #id, name: #name, kind: #rt::EngineKind::#kind } }
+    });
+    let engine_count = Literal::usize_unsuffixed(model.engines.len());
+    let l = &model.limits;
+    let (max_pending_cs, max_jobs_per_cs, queue_length, cq_length) = (
+        Literal::u32_unsuffixed(l.max_pending_cs),
+        Literal::u32_unsuffixed(l.max_jobs_per_cs),
+        Literal::u32_unsuffixed(l.queue_length),
+        Literal::u32_unsuffixed(l.cq_length),
+    );
+    let cs_timeout_ms = Literal::u64_unsuffixed(l.cs_timeout_ms);
+    let completion = match l.completion {
+        CompletionMode::PerJob => quote!(PerJob),
+        CompletionMode::PerCs => quote!(PerCs),
+    };
+    let f = &model.features;
+    let (sync_stream, staged_submission, multi_cs_wait, compute_reset, context_switch) = (
+        f.sync_stream,
+        f.staged_submission,
+        f.multi_cs_wait,
+        f.compute_reset,
+        f.context_switch,
+    );
+    let queues_doc = format!(" Properties of every queue of {}, in id order.", model.name);
+    let engines_doc = format!(
+        " Properties of every engine of {}, in id order.",
+        model.name
+    );
+    let limits_doc = format!(" Device limits and modes of {}.", model.name);
+    let features_doc = format!(" Feature flags of {}.", model.name);
+    quote! {
+        #[doc = #queues_doc]
+        pub const QUEUES: [#rt::QueueProps; #queue_count] = [ #( #queue_rows ),* ];
+
+        #[doc = #engines_doc]
+        pub const ENGINES: [#rt::EngineProps; #engine_count] = [ #( #engine_rows ),* ];
+
+        #[doc = #limits_doc]
+        pub const LIMITS: #rt::Limits = #rt::Limits {
+            max_pending_cs: #max_pending_cs,
+            max_jobs_per_cs: #max_jobs_per_cs,
+            queue_length: #queue_length,
+            cq_length: #cq_length,
+            cs_timeout: ::core::time::Duration::from_millis(#cs_timeout_ms),
+            completion: #rt::CompletionMode::#completion,
+        };
+
+        #[doc = #features_doc]
+        pub const FEATURES: #rt::Features = #rt::Features {
+            sync_stream: #sync_stream,
+            staged_submission: #staged_submission,
+            multi_cs_wait: #multi_cs_wait,
+            compute_reset: #compute_reset,
+            context_switch: #context_switch,
+        };
+    }
+}
+
+fn queue_row(q: &Queue) -> TokenStream {
+    let rt = rt();
+    let id = Literal::u32_unsuffixed(q.id);
+    let name = &q.name;
+    let queue_type = match q.queue_type {
+        QueueType::External => quote!(External),
+        QueueType::Internal => quote!(Internal),
+        QueueType::Cpu => quote!(Cpu),
+        QueueType::Hw => quote!(Hw),
+    };
+    let engine = option_u32(q.engine);
+    let cb_alloc = match q.cb_alloc {
+        CbAlloc::Kernel => quote!(Kernel),
+        CbAlloc::User => quote!(User),
+        CbAlloc::Both => quote!(Both),
+    };
+    let collective = match q.collective {
+        CollectiveMode::None => quote!(None),
+        CollectiveMode::Master => quote!(Master),
+        CollectiveMode::Slave => quote!(Slave),
+    };
+    let (driver_only, binned, supports_sync_stream, stream_master) = (
+        q.driver_only,
+        q.binned,
+        q.supports_sync_stream,
+        q.stream_master,
+    );
+    let pq_len = Literal::u32_unsuffixed(q.pq_len);
+    let cq = option_u32(q.cq);
+    quote! {
+        #rt::QueueProps {
+            id: #id,
+            name: #name,
+            queue_type: #rt::QueueType::#queue_type,
+            engine: #engine,
+            cb_alloc: #rt::CbAlloc::#cb_alloc,
+            driver_only: #driver_only,
+            binned: #binned,
+            supports_sync_stream: #supports_sync_stream,
+            stream_master: #stream_master,
+            collective: #rt::CollectiveMode::#collective,
+            pq_len: #pq_len,
+            cq: #cq,
+        }
+    }
+}
+
+fn option_u32(value: Option<u32>) -> TokenStream {
+    match value {
+        Some(v) => {
+            let v = Literal::u32_unsuffixed(v);
+            quote!(::core::option::Option::Some(#v))
+        }
+        None => quote!(::core::option::Option::None),
+    }
+}
+
+/// The runtime variant of an engine kind. An exhaustive match: a kind added to the dsl fails to
+/// compile here until the runtime knows it too.
+fn engine_kind(kind: EngineKind) -> TokenStream {
+    match kind {
+        EngineKind::Dma => quote!(Dma),
+        EngineKind::Mme => quote!(Mme),
+        EngineKind::Tpc => quote!(Tpc),
+        EngineKind::Nic => quote!(Nic),
+        EngineKind::Rot => quote!(Rot),
+        EngineKind::Dec => quote!(Dec),
+        EngineKind::Kdma => quote!(Kdma),
+        EngineKind::Arc => quote!(Arc),
+        EngineKind::Pcie => quote!(Pcie),
+        EngineKind::Psoc => quote!(Psoc),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fixture;
+
+    #[test]
+    fn rows_carry_every_property() {
+        let text = tables(&fixture::model()).to_string();
+        assert!(
+            text.contains("pub const QUEUES : [:: asicgen_runtime :: asic :: QueueProps ; 5]"),
+            "{text}"
+        );
+        assert!(text.contains("binned : true"), "{text}");
+        assert!(
+            text.contains("cq : :: core :: option :: Option :: Some (1)"),
+            "{text}"
+        );
+        assert!(text.contains("Duration :: from_millis (2500)"), "{text}");
+        assert!(text.contains("CollectiveMode :: Slave"), "{text}");
+    }
+}
