@@ -23,6 +23,7 @@ pub mod model;
 pub mod parse;
 pub mod source;
 pub mod suggest;
+pub mod synthetic;
 
 pub use diagnostic::{Diagnostic, Report};
 pub use load::{FileRef, Loaded, check_with, load};

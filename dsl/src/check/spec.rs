@@ -40,9 +40,6 @@ pub struct SpecParts {
     pub lifecycle: Option<(String, Span)>,
 }
 
-/// The busy-engines mask is HL_BUSY_ENGINES_MASK_EXT_SIZE = 4 words of 64 bits.
-const ENGINE_MASK_BITS: u32 = 256;
-
 const ASIC_KEYS: &[&str] = &["uapi_prefix", "pci_vendor", "pci_devices", "lifecycle"];
 const LIMIT_KEYS: &[&str] = &[
     "max_pending_cs",
@@ -391,14 +388,6 @@ fn check_engines(block: &TableBlock<EngineDecl>, diagnostics: &mut Vec<Diagnosti
                     }
                     seen.insert(name.clone(), decl.names.span);
                     let id = first_id + i as u32;
-                    if id >= ENGINE_MASK_BITS {
-                        diagnostics.push(
-                            Diagnostic::error(decl.names.span, format!("engine id {id} does not fit the busy-engines mask"))
-                                .label(format!("`{name}` would be bit {id}"))
-                                .help(format!("the busy-engines mask has {ENGINE_MASK_BITS} bits (HL_BUSY_ENGINES_MASK_EXT_SIZE)")),
-                        );
-                        break;
-                    }
                     if let Some(kind) = kind {
                         engines.push(Engine {
                             name,
