@@ -1,7 +1,7 @@
 //! The `QueueId` and `EngineId` enums: one variant per id, explicit discriminants equal to the
 //! uapi values, `TryFrom<u32>` with a typed error, `Display` printing the C uapi name.
 
-use asicgen_dsl::model::Model;
+use asicgen_dsl::model::{Model, Queue};
 use proc_macro2::{Ident, Literal, TokenStream};
 use quote::{format_ident, quote};
 
@@ -22,8 +22,9 @@ struct IdEnum<'a> {
     error: Ident,
     /// The `_SIZE` sentinel.
     size: u32,
-    /// `(name, id, doc)` in id order.
-    entries: Vec<(&'a str, u32, &'a [String])>,
+    /// `(name, id, doc, summary)` in id order; the summary documents every variant, even one
+    /// the spec left without a doc comment.
+    entries: Vec<(&'a str, u32, &'a [String], String)>,
 }
 
 /// Both id enums of `model`.
@@ -38,7 +39,14 @@ pub(super) fn id_enums(model: &Model) -> TokenStream {
         entries: model
             .queues
             .iter()
-            .map(|q| (q.name.as_str(), q.id, q.doc.as_slice()))
+            .map(|q| {
+                (
+                    q.name.as_str(),
+                    q.id,
+                    q.doc.as_slice(),
+                    queue_summary(model, q),
+                )
+            })
             .collect(),
     };
     let engines = IdEnum {
@@ -51,12 +59,48 @@ pub(super) fn id_enums(model: &Model) -> TokenStream {
         entries: model
             .engines
             .iter()
-            .map(|e| (e.name.as_str(), e.id, e.doc.as_slice()))
+            .map(|e| {
+                let summary = format!(
+                    "`{}` = {}: {} engine, busy-mask bit {}.",
+                    names::c_enumerator(&model.uapi_prefix, "engine", &e.name),
+                    e.id,
+                    e.kind.spec_name(),
+                    e.id
+                );
+                (e.name.as_str(), e.id, e.doc.as_slice(), summary)
+            })
             .collect(),
     };
     let queues = id_enum(model, &queues);
     let engines = id_enum(model, &engines);
     quote! { #queues #engines }
+}
+
+/// One line on a queue: C name, value, type, engine, completion queue and restrictions.
+fn queue_summary(model: &Model, q: &Queue) -> String {
+    let mut line = format!(
+        "`{}` = {}: {} queue",
+        names::c_enumerator(&model.uapi_prefix, "queue", &q.name),
+        q.id,
+        q.queue_type.spec_name()
+    );
+    if let Some(engine) = q.engine {
+        match model.engine(engine) {
+            Some(e) => line.push_str(&format!(" on engine `{}`", e.name)),
+            None => line.push_str(&format!(" on engine {engine}")),
+        }
+    }
+    if let Some(cq) = q.cq {
+        line.push_str(&format!(", completes through CQ {cq}"));
+    }
+    for (on, what) in [(q.driver_only, "driver only"), (q.binned, "binned")] {
+        if on {
+            line.push_str(", ");
+            line.push_str(what);
+        }
+    }
+    line.push('.');
+    line
 }
 
 fn id_enum(model: &Model, e: &IdEnum<'_>) -> TokenStream {
@@ -78,10 +122,19 @@ fn id_enum(model: &Model, e: &IdEnum<'_>) -> TokenStream {
     let ids: Vec<Literal> = e
         .entries
         .iter()
-        .map(|(_, id, _)| Literal::u32_unsuffixed(*id))
+        .map(|(_, id, ..)| Literal::u32_unsuffixed(*id))
         .collect();
     let indexes = (0..e.entries.len()).map(Literal::usize_unsuffixed);
-    let docs = e.entries.iter().map(|(.., doc)| doc_attrs(doc));
+    let docs = e.entries.iter().map(|(_, _, doc, summary)| {
+        let spec_doc = doc_attrs(doc);
+        let gap = if doc.is_empty() {
+            quote!()
+        } else {
+            quote!(#[doc = ""])
+        };
+        let summary = format!(" {summary}");
+        quote! { #spec_doc #gap #[doc = #summary] }
+    });
     let short_names = e.entries.iter().map(|(name, ..)| *name);
     let uapi_names: Vec<String> = e
         .entries
@@ -146,9 +199,10 @@ fn id_enum(model: &Model, e: &IdEnum<'_>) -> TokenStream {
 
             /// The id with this uapi value, if there is one.
             pub const fn from_u32(value: u32) -> ::core::option::Option<#ty> {
+                use ::core::option::Option::{None, Some};
                 match value {
-                    #( #ids => ::core::option::Option::Some(#ty::#variants), )*
-                    _ => ::core::option::Option::None,
+                    #( #ids => Some(#ty::#variants), )*
+                    _ => None,
                 }
             }
         }

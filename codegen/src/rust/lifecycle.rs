@@ -18,16 +18,20 @@ pub(super) fn lifecycle(model: &Model) -> TokenStream {
         .map(|s| names::rust_ident(&s.name))
         .collect();
     let names = lc.states.iter().map(|s| s.name.as_str());
-    let docs = lc.states.iter().map(|s| {
+    let docs = lc.states.iter().enumerate().map(|(i, s)| {
         let doc = doc_attrs(&s.doc);
-        let outcome = s
-            .outcome
-            .map(|o| format!(" Terminal: signals the fence `{}`.", o.spec_name()));
-        match (s.doc.is_empty(), outcome) {
-            (_, None) => doc,
-            (true, Some(o)) => quote! { #doc #[doc = #o] },
-            (false, Some(o)) => quote! { #doc #[doc = ""] #[doc = #o] },
-        }
+        // why: every variant gets a line of its own, so `missing_docs` holds for any spec.
+        let summary = match (s.outcome, i == lc.initial) {
+            (Some(o), _) => format!(" Terminal: signals the fence `{}`.", o.spec_name()),
+            (None, true) => " The initial state.".to_owned(),
+            (None, false) => " A live state: the CS is not finished.".to_owned(),
+        };
+        let gap = if s.doc.is_empty() {
+            quote!()
+        } else {
+            quote!(#[doc = ""])
+        };
+        quote! { #doc #gap #[doc = #summary] }
     });
     let indexes = (0..lc.states.len()).map(Literal::usize_unsuffixed);
     let count = Literal::usize_unsuffixed(lc.states.len());
@@ -48,9 +52,9 @@ pub(super) fn lifecycle(model: &Model) -> TokenStream {
         let outcome = match s.outcome {
             Some(o) => {
                 let o = fence_outcome(o);
-                quote!(::core::option::Option::Some(#rt::FenceOutcome::#o))
+                quote!(Some(FenceOutcome::#o))
             }
-            None => quote!(::core::option::Option::None),
+            None => quote!(None),
         };
         quote! { CsState::#ident => #outcome, }
     });
@@ -84,6 +88,8 @@ pub(super) fn lifecycle(model: &Model) -> TokenStream {
                 self,
                 event: #rt::CsEvent,
             ) -> #rt::Transition<CsState> {
+                #[allow(unused_imports)]
+                use #rt::{CsEvent, Transition};
                 match (self, event) {
                     #arms
                 }
@@ -91,6 +97,10 @@ pub(super) fn lifecycle(model: &Model) -> TokenStream {
 
             /// The fence outcome of a terminal state; `None` while the CS is still live.
             pub const fn outcome(self) -> ::core::option::Option<#rt::FenceOutcome> {
+                #[allow(unused_imports)]
+                use ::core::option::Option::{None, Some};
+                #[allow(unused_imports)]
+                use #rt::FenceOutcome;
                 match self { #( #outcomes )* }
             }
         }
@@ -105,7 +115,6 @@ pub(super) fn lifecycle(model: &Model) -> TokenStream {
 
 /// One arm per `(state, event)`, in state then event order.
 fn transition_arms(model: &Model, states: &[Ident]) -> TokenStream {
-    let rt = rt();
     let lc = &model.lifecycle;
     let mut arms = TokenStream::new();
     for (index, from) in states.iter().enumerate() {
@@ -114,13 +123,13 @@ fn transition_arms(model: &Model, states: &[Ident]) -> TokenStream {
             let action = lc.table.get(index).map(|row| row[event as usize]);
             let result = match action {
                 Some(Action::Goto(to)) => match states.get(to) {
-                    Some(to) => quote!(#rt::Transition::Goto(CsState::#to)),
+                    Some(to) => quote!(Transition::Goto(CsState::#to)),
                     None => invariant_error("a transition targets a state index out of range"),
                 },
-                Some(Action::Ignore) => quote!(#rt::Transition::Ignore),
+                Some(Action::Ignore) => quote!(Transition::Ignore),
                 None => invariant_error("the transition table has fewer rows than states"),
             };
-            arms.extend(quote! { (CsState::#from, #rt::CsEvent::#ev) => #result, });
+            arms.extend(quote! { (CsState::#from, CsEvent::#ev) => #result, });
         }
     }
     arms
@@ -157,21 +166,21 @@ mod tests {
     fn one_arm_per_pair_and_no_wildcard() {
         let model = fixture::model();
         let text = lifecycle(&model).to_string();
-        let arms = text
-            .matches("=> :: asicgen_runtime :: asic :: Transition ::")
-            .count();
+        let arms = text.matches("=> Transition ::").count();
         assert_eq!(arms, model.lifecycle.states.len() * Event::COUNT);
         assert!(!text.contains("_ =>"), "{text}");
         assert!(text.contains(
-            "(CsState :: InFlight , :: asicgen_runtime :: asic :: CsEvent :: TimeoutDetected) => \
-             :: asicgen_runtime :: asic :: Transition :: Goto (CsState :: TimedOut)"
+            "(CsState :: InFlight , CsEvent :: TimeoutDetected) => Transition :: Goto (CsState :: TimedOut)"
         ), "{text}");
     }
 
     #[test]
     fn terminal_states_name_their_outcome() {
         let text = lifecycle(&fixture::model()).to_string();
-        assert!(text.contains("CsState :: NotSubmitted => :: core :: option :: Option :: Some (:: asicgen_runtime :: asic :: FenceOutcome :: NotSubmitted)"), "{text}");
+        assert!(
+            text.contains("CsState :: NotSubmitted => Some (FenceOutcome :: NotSubmitted)"),
+            "{text}"
+        );
         assert!(
             text.contains("Terminal: signals the fence `timed_out`."),
             "{text}"

@@ -17,7 +17,7 @@ pub(super) fn tables(model: &Model) -> TokenStream {
         let id = Literal::u32_unsuffixed(e.id);
         let name = &e.name;
         let kind = engine_kind(e.kind);
-        quote! { #rt::EngineProps { id: #id, name: #name, kind: #rt::EngineKind::#kind } }
+        quote! { EngineProps { id: #id, name: #name, kind: EngineKind::#kind } }
     });
     let engine_count = Literal::usize_unsuffixed(model.engines.len());
     let l = &model.limits;
@@ -49,10 +49,20 @@ pub(super) fn tables(model: &Model) -> TokenStream {
     let features_doc = format!(" Feature flags of {}.", model.name);
     quote! {
         #[doc = #queues_doc]
-        pub const QUEUES: [#rt::QueueProps; #queue_count] = [ #( #queue_rows ),* ];
+        pub const QUEUES: [#rt::QueueProps; #queue_count] = {
+            #[allow(unused_imports)]
+            use #rt::{CbAlloc, CollectiveMode, QueueProps, QueueType};
+            #[allow(unused_imports)]
+            use ::core::option::Option::{None, Some};
+            [ #( #queue_rows ),* ]
+        };
 
         #[doc = #engines_doc]
-        pub const ENGINES: [#rt::EngineProps; #engine_count] = [ #( #engine_rows ),* ];
+        pub const ENGINES: [#rt::EngineProps; #engine_count] = {
+            #[allow(unused_imports)]
+            use #rt::{EngineKind, EngineProps};
+            [ #( #engine_rows ),* ]
+        };
 
         #[doc = #limits_doc]
         pub const LIMITS: #rt::Limits = #rt::Limits {
@@ -76,7 +86,6 @@ pub(super) fn tables(model: &Model) -> TokenStream {
 }
 
 fn queue_row(q: &Queue) -> TokenStream {
-    let rt = rt();
     let id = Literal::u32_unsuffixed(q.id);
     let name = &q.name;
     let queue_type = match q.queue_type {
@@ -105,17 +114,17 @@ fn queue_row(q: &Queue) -> TokenStream {
     let pq_len = Literal::u32_unsuffixed(q.pq_len);
     let cq = option_u32(q.cq);
     quote! {
-        #rt::QueueProps {
+        QueueProps {
             id: #id,
             name: #name,
-            queue_type: #rt::QueueType::#queue_type,
+            queue_type: QueueType::#queue_type,
             engine: #engine,
-            cb_alloc: #rt::CbAlloc::#cb_alloc,
+            cb_alloc: CbAlloc::#cb_alloc,
             driver_only: #driver_only,
             binned: #binned,
             supports_sync_stream: #supports_sync_stream,
             stream_master: #stream_master,
-            collective: #rt::CollectiveMode::#collective,
+            collective: CollectiveMode::#collective,
             pq_len: #pq_len,
             cq: #cq,
         }
@@ -126,9 +135,9 @@ fn option_u32(value: Option<u32>) -> TokenStream {
     match value {
         Some(v) => {
             let v = Literal::u32_unsuffixed(v);
-            quote!(::core::option::Option::Some(#v))
+            quote!(Some(#v))
         }
-        None => quote!(::core::option::Option::None),
+        None => quote!(None),
     }
 }
 
@@ -162,10 +171,7 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("binned : true"), "{text}");
-        assert!(
-            text.contains("cq : :: core :: option :: Option :: Some (1)"),
-            "{text}"
-        );
+        assert!(text.contains("cq : Some (1)"), "{text}");
         assert!(text.contains("Duration :: from_millis (2500)"), "{text}");
         assert!(text.contains("CollectiveMode :: Slave"), "{text}");
     }
