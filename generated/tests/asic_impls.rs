@@ -1,0 +1,228 @@
+//! The generated `Asic` implementations say what their specs say: every table row, limit,
+//! feature and lifecycle transition is compared with the checked Model, through the trait only
+//! (the way the runtime sees a generation), and the id enums round-trip.
+
+use std::collections::HashSet;
+
+use asicgen_dsl::model::{self as m, Action, Event, Model};
+use asicgen_generated::{example, gaudi, goya};
+use asicgen_runtime::asic::{
+    self as rt, Asic, CsEvent, FenceOutcome, InvalidEngineId, InvalidQueueId, Transition,
+};
+
+fn model(stem: &str) -> Model {
+    let display = format!("../specs/{stem}.asic");
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(&display);
+    match asicgen_dsl::load(&path, &display).result {
+        Ok(model) => model,
+        Err(report) => panic!("specs/{stem}.asic does not check:\n{report}"),
+    }
+}
+
+fn queue_type(t: m::QueueType) -> rt::QueueType {
+    match t {
+        m::QueueType::External => rt::QueueType::External,
+        m::QueueType::Internal => rt::QueueType::Internal,
+        m::QueueType::Cpu => rt::QueueType::Cpu,
+        m::QueueType::Hw => rt::QueueType::Hw,
+    }
+}
+
+fn cb_alloc(c: m::CbAlloc) -> rt::CbAlloc {
+    match c {
+        m::CbAlloc::Kernel => rt::CbAlloc::Kernel,
+        m::CbAlloc::User => rt::CbAlloc::User,
+        m::CbAlloc::Both => rt::CbAlloc::Both,
+    }
+}
+
+fn collective(c: m::CollectiveMode) -> rt::CollectiveMode {
+    match c {
+        m::CollectiveMode::None => rt::CollectiveMode::None,
+        m::CollectiveMode::Master => rt::CollectiveMode::Master,
+        m::CollectiveMode::Slave => rt::CollectiveMode::Slave,
+    }
+}
+
+fn outcome(o: m::FenceOutcome) -> FenceOutcome {
+    match o {
+        m::FenceOutcome::Ok => FenceOutcome::Ok,
+        m::FenceOutcome::TimedOut => FenceOutcome::TimedOut,
+        m::FenceOutcome::Aborted => FenceOutcome::Aborted,
+        m::FenceOutcome::NotSubmitted => FenceOutcome::NotSubmitted,
+    }
+}
+
+fn event(e: Event) -> CsEvent {
+    match e {
+        Event::Submit => CsEvent::Submit,
+        Event::ScheduleFailure => CsEvent::ScheduleFailure,
+        Event::JobsDone => CsEvent::JobsDone,
+        Event::TimeoutDetected => CsEvent::TimeoutDetected,
+        Event::Reset => CsEvent::Reset,
+    }
+}
+
+fn check<A: Asic>(model: &Model) {
+    assert_eq!(A::NAME, model.name);
+    assert_eq!(A::UAPI_PREFIX, model.uapi_prefix);
+    assert_eq!(A::PCI_VENDOR, model.pci_vendor);
+    assert_eq!(A::PCI_DEVICES, model.pci_devices.as_slice());
+    assert!(A::PROVENANCE.contains(model.provenance.short_hash()));
+
+    // Queues: every row, in id order, typed ids in the same order.
+    assert_eq!(A::QUEUES.len(), model.queues.len());
+    assert_eq!(A::QUEUE_IDS.len(), model.queues.len());
+    assert_eq!(A::QUEUE_ID_SIZE, model.queue_id_size());
+    for ((props, id), q) in A::QUEUES.iter().zip(A::QUEUE_IDS).zip(&model.queues) {
+        let expected = rt::QueueProps {
+            id: q.id,
+            name: props.name,
+            queue_type: queue_type(q.queue_type),
+            engine: q.engine,
+            cb_alloc: cb_alloc(q.cb_alloc),
+            driver_only: q.driver_only,
+            binned: q.binned,
+            supports_sync_stream: q.supports_sync_stream,
+            stream_master: q.stream_master,
+            collective: collective(q.collective),
+            pq_len: q.pq_len,
+            cq: q.cq,
+        };
+        assert_eq!(*props, expected);
+        assert_eq!(props.name, q.name);
+        assert_eq!((*id).into(), q.id);
+        assert_eq!(A::QueueId::try_from(q.id), Ok(*id));
+        assert_eq!(A::queue(q.id), Some(props));
+        assert_eq!(
+            id.to_string(),
+            format!("{}_QUEUE_ID_{}", model.uapi_prefix, q.name)
+        );
+    }
+    let ids: HashSet<u32> = model.queues.iter().map(|q| q.id).collect();
+    for raw in 0..A::QUEUE_ID_SIZE + 3 {
+        if !ids.contains(&raw) {
+            assert_eq!(A::QueueId::try_from(raw), Err(InvalidQueueId(raw)));
+            assert_eq!(A::queue(raw), None);
+        }
+    }
+
+    // Engines.
+    assert_eq!(A::ENGINES.len(), model.engines.len());
+    assert_eq!(A::ENGINE_ID_SIZE, model.engine_id_size());
+    for ((props, id), e) in A::ENGINES.iter().zip(A::ENGINE_IDS).zip(&model.engines) {
+        assert_eq!((props.id, props.name), (e.id, e.name.as_str()));
+        assert_eq!(
+            format!("{:?}", props.kind).to_lowercase(),
+            e.kind.spec_name()
+        );
+        assert_eq!((*id).into(), e.id);
+        assert_eq!(A::EngineId::try_from(e.id), Ok(*id));
+        assert_eq!(A::engine(e.id), Some(props));
+    }
+    assert_eq!(
+        A::EngineId::try_from(A::ENGINE_ID_SIZE),
+        Err(InvalidEngineId(A::ENGINE_ID_SIZE))
+    );
+
+    // Limits and features.
+    let l = &model.limits;
+    assert_eq!(A::LIMITS.max_pending_cs, l.max_pending_cs);
+    assert_eq!(A::LIMITS.max_jobs_per_cs, l.max_jobs_per_cs);
+    assert_eq!(A::LIMITS.queue_length, l.queue_length);
+    assert_eq!(A::LIMITS.cq_length, l.cq_length);
+    assert_eq!(
+        A::LIMITS.cs_timeout.as_millis(),
+        u128::from(l.cs_timeout_ms)
+    );
+    assert_eq!(
+        format!("{:?}", A::LIMITS.completion),
+        format!("{:?}", l.completion)
+    );
+    let f = &model.features;
+    assert_eq!(
+        [
+            A::FEATURES.sync_stream,
+            A::FEATURES.staged_submission,
+            A::FEATURES.multi_cs_wait,
+            A::FEATURES.compute_reset,
+            A::FEATURES.context_switch
+        ],
+        [
+            f.sync_stream,
+            f.staged_submission,
+            f.multi_cs_wait,
+            f.compute_reset,
+            f.context_switch
+        ]
+    );
+    assert_eq!(A::completion_queue_count(), model.completion_queue_count());
+
+    // Lifecycle: every (state, event) pair, through the trait.
+    let lc = &model.lifecycle;
+    assert_eq!(A::STATES.len(), lc.states.len());
+    assert_eq!(A::state_index(A::INITIAL_STATE), lc.initial);
+    for (i, (state, s)) in A::STATES.iter().zip(&lc.states).enumerate() {
+        assert_eq!(A::state_index(*state), i);
+        assert_eq!(A::state_name(*state), s.name);
+        assert_eq!(state.to_string(), s.name);
+        assert_eq!(A::STATE_NAMES[i], s.name);
+        assert_eq!(A::outcome(*state), s.outcome.map(outcome));
+        for e in Event::ALL {
+            let expected = match lc.action(i, e) {
+                Action::Goto(to) => Transition::Goto(A::STATES[to]),
+                Action::Ignore => Transition::Ignore,
+            };
+            assert_eq!(
+                A::transition(*state, event(e)),
+                expected,
+                "{} on {e}",
+                s.name
+            );
+        }
+    }
+}
+
+#[test]
+fn goya() {
+    check::<goya::Goya>(&model("goya"));
+}
+
+#[test]
+fn gaudi() {
+    check::<gaudi::Gaudi>(&model("gaudi"));
+}
+
+#[test]
+fn example() {
+    check::<example::Example>(&model("example"));
+}
+
+#[test]
+fn the_runtime_fires_exactly_the_dsl_vocabulary() {
+    let runtime: Vec<&str> = CsEvent::ALL.iter().map(|e| e.name()).collect();
+    let dsl: Vec<&str> = Event::ALL.iter().map(|e| e.spec_name()).collect();
+    assert_eq!(runtime, dsl);
+    for e in Event::ALL {
+        assert_eq!(event(e).index(), e as usize);
+    }
+}
+
+#[test]
+fn id_types_are_plain_words_and_the_asic_is_zero_sized() {
+    assert_eq!(size_of::<gaudi::QueueId>(), 4);
+    assert_eq!(size_of::<gaudi::EngineId>(), 4);
+    assert_eq!(size_of::<gaudi::Gaudi>(), 0);
+    assert_eq!(size_of::<gaudi::CsState>(), 1);
+}
+
+#[test]
+fn the_lifecycle_is_usable_in_const_context() {
+    const AFTER: gaudi::CsState = match gaudi::CsState::INITIAL.transition(CsEvent::Submit) {
+        Transition::Goto(s) => s,
+        Transition::Ignore => gaudi::CsState::INITIAL,
+    };
+    assert_eq!(AFTER.name(), "InFlight");
+    assert_eq!(gaudi::QueueId::CPU_PQ.props().id, 8);
+    assert_eq!(goya::QueueId::from_u32(5), Some(goya::QueueId::CPU_PQ));
+}
