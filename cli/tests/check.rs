@@ -1,0 +1,79 @@
+//! `asicgen check` as a user runs it: exit codes, output streams, and no panic on any bytes.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn asicgen(args: &[&str], dir: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_asicgen"))
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("asicgen runs")
+}
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("asicgen-cli-{}-{name}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir
+}
+
+#[test]
+fn shipped_specs_check_clean_with_exit_0() {
+    let out = asicgen(&["check"], &workspace());
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for spec in ["specs/goya.asic", "specs/gaudi.asic", "specs/example.asic"] {
+        assert!(stdout.contains(&format!("ok: {spec}")), "{stdout}");
+    }
+}
+
+#[test]
+fn a_bad_spec_exits_1_with_diagnostics_on_stderr() {
+    let dir = scratch("bad");
+    std::fs::write(dir.join("bad.asic"), "asic X {\n  uapi_prefix = \"X\"\n}\n").expect("write");
+    let out = asicgen(&["check", "bad.asic"], &dir);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("--> bad.asic:1:6"), "{stderr}");
+    assert!(
+        stderr.contains("error: the spec has no `limits` block"),
+        "{stderr}"
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("failed: bad.asic"));
+}
+
+#[test]
+fn any_bytes_give_diagnostics_not_a_panic() {
+    let dir = scratch("bytes");
+    let inputs: &[(&str, &[u8])] = &[
+        ("binary.asic", &[0xff, 0xfe, 0x00, 0x01, 0x80]),
+        ("truncated.asic", b"asic X { uapi_prefix = \"X"),
+        ("huge.asic", b"limits { max_pending_cs = 184467440737095516150000 }"),
+        ("empty.asic", b""),
+        ("nul.asic", b"asic\0X {}"),
+        ("missing_lifecycle.asic", b"asic X { uapi_prefix = \"X\", pci_vendor = 1, pci_devices = [1], lifecycle = \"nope.lifecycle\" }"),
+    ];
+    for (name, bytes) in inputs {
+        std::fs::write(dir.join(name), bytes).expect("write");
+        let out = asicgen(&["check", name], &dir);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{name}: {stderr}");
+        assert!(stderr.contains("error:"), "{name}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{name}: {stderr}");
+    }
+    let out = asicgen(&["check", "does-not-exist.asic"], &dir);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("cannot read `does-not-exist.asic`: no such file")
+    );
+}
