@@ -1,0 +1,14 @@
+//! A spec with errors fails the build with one error that carries every diagnostic; code that
+//! uses the module reports nothing else.
+
+mod broken {
+    asicgen_macros::asic!("specs/broken.asic");
+}
+
+use asicgen_runtime::asic::Asic;
+
+fn main() {
+    let _ = <broken::Broken as Asic>::QUEUES;
+    let _ = broken::QueueId::ALL;
+    let _ = broken::CsState::INITIAL;
+}

@@ -1,0 +1,5 @@
+//! The argument must be a string literal.
+
+asicgen_macros::asic!(specs / gaudi);
+
+fn main() {}
