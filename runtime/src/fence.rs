@@ -266,6 +266,10 @@ unsafe impl Send for Fence {}
 unsafe impl Sync for Fence {}
 
 impl Fence {
+    /// Size in bytes of the shared fence object a handle points to (kref, completion, seq,
+    /// timestamp): the "fence is at most 32 bytes" budget. A handle itself is one pointer.
+    pub const SHARED_OBJECT_SIZE: usize = std::mem::size_of::<FenceInner>();
+
     /// A new, unsignalled standalone (heap) fence for CS `seq`, with a count of 1.
     /// For the context ring use [`FencePool`](crate::fence_pool::FencePool), which recycles.
     pub fn new(seq: u64) -> Fence {

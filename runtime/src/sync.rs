@@ -114,8 +114,8 @@ mod futex {
                     Some(libc::timespec {
                         // Clamp absurd timeouts (centuries) instead of overflowing time_t.
                         tv_sec: libc::time_t::try_from(left.as_secs()).unwrap_or(libc::time_t::MAX),
-                        // Always < 1e9, which fits every c_long.
-                        tv_nsec: libc::c_long::try_from(left.subsec_nanos()).unwrap_or(0),
+                        // Always < 1e9, which fits every c_long (32-bit included).
+                        tv_nsec: left.subsec_nanos() as libc::c_long,
                     })
                 }
             };
