@@ -2,8 +2,6 @@
 //! insta snapshot. Specs named `ok_*` must check clean. Lifecycle cases (`cases/lifecycles/`) are
 //! checked through a minimal spec that names them.
 
-use std::path::Path;
-
 use asicgen_dsl::{FileRef, check_with, load};
 
 fn render(loaded: asicgen_dsl::Loaded) -> (bool, String) {

@@ -40,6 +40,13 @@ pub fn check(chain: &[LifecycleFile], diagnostics: &mut Vec<Diagnostic>) -> Opti
         }
     }
 
+    for state in &merged {
+        diagnostics.extend(super::reserved::check(
+            &state.name.text,
+            state.name.span,
+            super::reserved::NameKind::State,
+        ));
+    }
     let index: HashMap<&str, usize> = merged
         .iter()
         .enumerate()

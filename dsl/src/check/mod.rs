@@ -2,5 +2,6 @@
 
 pub mod lifecycle;
 pub mod names;
+pub mod reserved;
 pub mod settings;
 pub mod spec;

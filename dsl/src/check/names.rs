@@ -182,9 +182,16 @@ mod tests {
         }
     }
 
+    /// `(first, last, expanded names or error message)`.
+    type Case = (
+        &'static str,
+        Option<&'static str>,
+        Result<&'static [&'static str], &'static str>,
+    );
+
     #[test]
     fn expands_ranges() {
-        let cases: &[(&str, Option<&str>, Result<&[&str], &str>)] = &[
+        let cases: &[Case] = &[
             ("DMA_0", None, Ok(&["DMA_0"])),
             ("TPC0", Some("TPC2"), Ok(&["TPC0", "TPC1", "TPC2"])),
             ("Q_08", Some("Q_10"), Ok(&["Q_08", "Q_09", "Q_10"])),

@@ -4,6 +4,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use super::names::{IdAllocator, MAX_EXPANSION, expand};
+use super::reserved::{self, NameKind};
 use super::settings::{Settings, list};
 use crate::ast::*;
 use crate::diagnostic::Diagnostic;
@@ -159,6 +160,9 @@ pub fn check(ast: &SpecFile, file_start: Span, diagnostics: &mut Vec<Diagnostic>
         Some(block) => check_engines(block, diagnostics),
         None => Default::default(),
     };
+    if let Some(name) = asic.and_then(|a| a.name.as_ref()) {
+        diagnostics.extend(reserved::check(&name.text, name.span, NameKind::Asic));
+    }
     let (queues, reserved_queue_ids) = match ast.queues.first() {
         Some(block) => check_queues(block, &engines, &engine_spans, &limits, diagnostics),
         None => Default::default(),
@@ -386,6 +390,11 @@ fn check_engines(block: &TableBlock<EngineDecl>, diagnostics: &mut Vec<Diagnosti
                         diagnostics.push(duplicate_name("engine", &name, decl.names.span, *first));
                         continue;
                     }
+                    diagnostics.extend(reserved::check(
+                        &name,
+                        decl.names.span,
+                        NameKind::Id("engine"),
+                    ));
                     seen.insert(name.clone(), decl.names.span);
                     let id = first_id + i as u32;
                     if let Some(kind) = kind {
@@ -554,6 +563,11 @@ fn check_queues(
                         cqs.insert(cq, decl.names.span);
                     }
                 }
+                diagnostics.extend(reserved::check(
+                    &name,
+                    decl.names.span,
+                    NameKind::Id("queue"),
+                ));
                 if let Some(first) = seen.get(&name) {
                     diagnostics.push(duplicate_name("queue", &name, decl.names.span, *first));
                 } else {
@@ -677,7 +691,7 @@ impl QueueProperties {
                                 )),
                             );
                         }
-                    } else if n < 2 || n > 1 << 16 || !n.is_power_of_two() {
+                    } else if !(2..=1 << 16).contains(&n) || !n.is_power_of_two() {
                         diagnostics.push(
                             Diagnostic::error(
                                 prop.value.as_ref().map_or(prop.key.span, |v| v.span()),
