@@ -4,7 +4,8 @@
 //!   same formatted by prettyplease for the checked-in review copy;
 //! - [`c_header`]: the C uapi header with the kernel's enumerator names (askama);
 //! - [`markdown`]: the reference page with tables and a Mermaid lifecycle diagram (askama);
-//! - [`fallback_module`]: what the macro emits next to `compile_error!` when a spec is broken.
+//! - [`fallback_module`]: what the macro emits next to `compile_error!` when a spec is broken;
+//! - [`spec_display_path`]: how a spec is named in diagnostics and provenance (workspace-relative).
 //!
 //! Every output is deterministic (no timestamps, no absolute paths, stable order) and carries a
 //! [`provenance`] line. Nothing here panics on a model, however odd: names are sanitised and a
@@ -18,6 +19,7 @@ mod mermaid;
 mod names;
 mod provenance;
 mod rust;
+mod spec_path;
 
 #[cfg(test)]
 mod fixture;
@@ -28,3 +30,4 @@ pub use fallback::fallback_module;
 pub use markdown::markdown;
 pub use provenance::{GENERATOR_VERSION, provenance};
 pub use rust::{rust_module, rust_module_pretty};
+pub use spec_path::{spec_display_path, workspace_root};
