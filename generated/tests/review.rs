@@ -1,103 +1,103 @@
 //! The review copies under `generated/review/` are exactly what the generator produces today,
 //! and every spec under `specs/` has a module in `src/lib.rs`.
 //!
-//! After changing a spec or the generator, update the copies with
-//!
-//! ```text
-//! ASICGEN_BLESS=1 cargo test -p asicgen-generated --test review
-//! ```
-//!
-//! and review the diff like any other change.
+//! The copies are for people: the `.md` renders in a PR view and the `.h` is what gcc compiles.
+//! The insta snapshots (`tests/outputs.rs`) are the guard, so the copies are not blessed by
+//! hand: outside CI this test rewrites a stale copy itself (as rust-analyzer's sourcegen does)
+//! and says so; with `CI` set it fails on drift instead, asking for a local
+//! `cargo test -p asicgen-generated` and a commit.
+
+mod support;
 
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-/// Every `specs/*.asic`, by stem, sorted.
-fn spec_stems() -> Vec<String> {
-    let dir = manifest_dir().join("../specs");
-    let mut stems: Vec<String> = fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("reading {}: {e}", dir.display()))
-        .filter_map(|entry| entry.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|ext| ext == "asic"))
-        .filter_map(|p| p.file_stem().and_then(|s| s.to_str()).map(str::to_owned))
-        .collect();
-    stems.sort();
-    stems
-}
-
-fn manifest_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// The spec path exactly as `src/lib.rs` passes it to `asic!`, so provenance lines match.
-fn display_path(stem: &str) -> String {
-    format!("../specs/{stem}.asic")
-}
-
-fn model(stem: &str) -> asicgen_dsl::Model {
-    let display = display_path(stem);
-    match asicgen_dsl::load(&manifest_dir().join(&display), &display).result {
-        Ok(model) => model,
-        Err(report) => panic!("specs/{stem}.asic does not check:\n{report}"),
+/// insta's reading of `CI`, so the snapshots and the copies agree on what CI means.
+fn in_ci() -> bool {
+    match std::env::var("CI").ok().as_deref() {
+        Some("" | "0" | "false") => false,
+        Some(_) => true,
+        None => std::env::var_os("TF_BUILD").is_some(),
     }
 }
 
-/// Compares (or, with `ASICGEN_BLESS=1`, rewrites) one review copy; returns a complaint.
-fn ensure(path: &Path, expected: &str) -> Option<String> {
-    let actual = fs::read_to_string(path).unwrap_or_default();
-    if actual == expected {
-        return None;
-    }
-    if std::env::var_os("ASICGEN_BLESS").is_some() {
-        if let Err(e) = fs::write(path, expected) {
-            return Some(format!("{}: cannot write: {e}", path.display()));
-        }
-        return None;
-    }
+/// Where two texts first differ, as a short report.
+fn first_difference(path: &Path, actual: &str, expected: &str) -> String {
     let first = actual
         .lines()
         .zip(expected.lines())
         .position(|(a, e)| a != e)
         .unwrap_or(actual.lines().count().min(expected.lines().count()));
-    Some(format!(
+    format!(
         "{} is stale (first difference at line {}):\n  checked in: {:?}\n  generated:  {:?}",
         path.display(),
         first + 1,
         actual.lines().nth(first).unwrap_or("<end of file>"),
         expected.lines().nth(first).unwrap_or("<end of file>"),
-    ))
+    )
+}
+
+/// Makes `path` hold `expected`: `Ok(true)` if it was rewritten, `Err` with a complaint in CI or
+/// when it cannot be written.
+fn ensure_file_contents(path: &Path, expected: &str) -> Result<bool, String> {
+    let actual = fs::read_to_string(path).unwrap_or_default();
+    if actual == expected {
+        return Ok(false);
+    }
+    if in_ci() {
+        return Err(first_difference(path, &actual, expected));
+    }
+    fs::write(path, expected).map_err(|e| format!("{}: cannot write: {e}", path.display()))?;
+    Ok(true)
 }
 
 #[test]
 fn review_copies_are_up_to_date() {
-    let review = manifest_dir().join("review");
+    let review = support::manifest_dir().join("review");
     let mut stale = Vec::new();
-    for stem in spec_stems() {
-        let model = model(&stem);
-        let outputs = [
-            ("rs", asicgen_codegen::rust_module_pretty(&model)),
-            ("h", asicgen_codegen::c_header(&model)),
-            ("md", asicgen_codegen::markdown(&model)),
-        ];
-        for (ext, text) in outputs {
-            stale.extend(ensure(&review.join(format!("{stem}.{ext}")), &text));
+    for stem in support::spec_stems() {
+        for output in support::outputs(&stem) {
+            let path = review.join(format!("{stem}.{}", output.ext));
+            match ensure_file_contents(&path, &output.text) {
+                Ok(true) => eprintln!("updated {}; commit it", path.display()),
+                Ok(false) => {}
+                Err(complaint) => stale.push(complaint),
+            }
         }
     }
     assert!(
         stale.is_empty(),
-        "{}\n\nrun `ASICGEN_BLESS=1 cargo test -p asicgen-generated --test review` and review the diff",
+        "{}\n\nrun `cargo test -p asicgen-generated` locally (it rewrites the review copies), \
+         review the diff and commit it",
         stale.join("\n")
     );
 }
 
 #[test]
 fn every_spec_has_a_module() {
-    let lib = fs::read_to_string(manifest_dir().join("src/lib.rs")).unwrap_or_default();
-    for stem in spec_stems() {
-        let call = format!("asicgen_macros::asic!(\"{}\")", display_path(&stem));
+    let lib = fs::read_to_string(support::manifest_dir().join("src/lib.rs")).unwrap_or_default();
+    for stem in support::spec_stems() {
+        let call = format!(
+            "asicgen_macros::asic!(\"{}\")",
+            support::macro_literal(&stem)
+        );
         assert!(
             lib.contains(&format!("pub mod {stem} {{")) && lib.contains(&call),
             "specs/{stem}.asic has no `pub mod {stem} {{ {call}; }}` in generated/src/lib.rs"
         );
     }
+}
+
+#[test]
+fn the_expansion_names_its_spec_from_the_workspace_root() {
+    // why: the copies are generated here and the modules by the macro; both must name the spec
+    // the same way, or a copy would not be what `asic!` expands to.
+    assert_eq!(
+        asicgen_generated::goya::PROVENANCE,
+        asicgen_codegen::provenance(&support::model("goya"))
+    );
+    assert!(
+        asicgen_generated::goya::PROVENANCE
+            .contains(" from specs/goya.asic with specs/lifecycle/default.lifecycle ")
+    );
 }

@@ -20,12 +20,14 @@ use syn::LitStr;
 #[proc_macro]
 pub fn asic(input: TokenStream) -> TokenStream {
     let lit = syn::parse_macro_input!(input as LitStr);
-    let display = lit.value();
     let Ok(manifest_dir) = std::env::var("CARGO_MANIFEST_DIR") else {
         let msg = "asic!: CARGO_MANIFEST_DIR is not set (is this built by cargo?)";
         return quote_spanned!(lit.span()=> ::core::compile_error!(#msg);).into();
     };
-    let loaded = asicgen_dsl::load(&Path::new(&manifest_dir).join(&display), &display);
+    let manifest_dir = Path::new(&manifest_dir);
+    // why: diagnostics and provenance name the spec from the workspace root, as users do.
+    let display = asicgen_codegen::spec_display_path(manifest_dir, &lit.value());
+    let loaded = asicgen_dsl::load(&manifest_dir.join(lit.value()), &display);
     // why: `include_bytes!` is how a stable proc-macro tells cargo which files it depends on.
     // A file that could not be read is skipped: the diagnostic already says so, and a second
     // "couldn't read" error would only repeat it.
