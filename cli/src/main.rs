@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod check;
+mod emit;
 
 /// Describe an accelerator generation in a spec; get its driver state code.
 #[derive(Parser)]
@@ -25,11 +26,24 @@ enum Command {
         /// Spec files (`*.asic`). With none, checks every `*.asic` in `specs/`.
         specs: Vec<PathBuf>,
     },
+    /// Print one generated output of a spec to stdout.
+    ///
+    /// `rust` is what `asic!` expands to (formatted), `c` the uapi header, `doc` the Markdown
+    /// reference. Inside a cargo workspace the spec is named from its root (`specs/x.asic`), as
+    /// `asic!` names it, so the output is exactly the copy in `generated/review/`. On spec
+    /// errors, prints the diagnostics to stderr and exits 1.
+    Emit {
+        /// Which output.
+        output: emit::Output,
+        /// The spec file (`*.asic`).
+        spec: PathBuf,
+    },
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Check { specs } => check::run(&specs),
+        Command::Emit { output, spec } => emit::run(output, &spec),
     }
 }
