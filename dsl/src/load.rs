@@ -169,19 +169,23 @@ impl Run<'_> {
         Some(id)
     }
 
-    fn spec(&mut self, spec: &FileRef) -> Option<Model> {
-        let id = self.read(spec, None)?;
-        let text = self.sources.get(id).text.clone();
-        let ast = match parse::spec(id, &text) {
+    /// Parses a file already read, keeping its non-fatal diagnostics.
+    fn parse<T>(&mut self, id: FileId, parser: fn(FileId, &str) -> parse::Parsed<T>) -> Option<T> {
+        match parser(id, &self.sources.get(id).text) {
             Ok((ast, diagnostics)) => {
                 self.diagnostics.extend(diagnostics);
-                ast
+                Some(ast)
             }
             Err(d) => {
                 self.diagnostics.push(d);
-                return None;
+                None
             }
-        };
+        }
+    }
+
+    fn spec(&mut self, spec: &FileRef) -> Option<Model> {
+        let id = self.read(spec, None)?;
+        let ast = self.parse(id, parse::spec)?;
         let parts = check::spec::check(&ast, Span::new(id, 0, 0), &mut self.diagnostics);
         let (lifecycle_path, lifecycle_span) = parts.lifecycle.clone()?;
         let lifecycle_file = spec.sibling(&lifecycle_path);
@@ -250,17 +254,7 @@ impl Run<'_> {
                 return None;
             }
             let id = self.read(&file, Some(at))?;
-            let text = self.sources.get(id).text.clone();
-            let parsed = match parse::lifecycle(id, &text) {
-                Ok((ast, diagnostics)) => {
-                    self.diagnostics.extend(diagnostics);
-                    ast
-                }
-                Err(d) => {
-                    self.diagnostics.push(d);
-                    return None;
-                }
-            };
+            let parsed = self.parse(id, parse::lifecycle)?;
             next = parsed
                 .extends
                 .as_ref()

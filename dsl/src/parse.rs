@@ -20,9 +20,13 @@ mod grammar {
 }
 use grammar::{Grammar, Rule};
 
+/// A parsed file with the non-fatal diagnostics found on the way, or the syntax error that
+/// stopped the parse.
+pub type Parsed<T> = Result<(T, Vec<Diagnostic>), Diagnostic>;
+
 /// Parses a `.asic` file. Syntax errors stop the parse (one diagnostic); number overflows are
 /// reported alongside a tree that is otherwise usable.
-pub fn spec(file: FileId, text: &str) -> Result<(SpecFile, Vec<Diagnostic>), Diagnostic> {
+pub fn spec(file: FileId, text: &str) -> Parsed<SpecFile> {
     let root = parse_rule(Rule::spec, file, text)?;
     let mut cx = Cx {
         file,
@@ -49,7 +53,7 @@ pub fn spec(file: FileId, text: &str) -> Result<(SpecFile, Vec<Diagnostic>), Dia
 }
 
 /// Parses a `.lifecycle` file.
-pub fn lifecycle(file: FileId, text: &str) -> Result<(LifecycleFile, Vec<Diagnostic>), Diagnostic> {
+pub fn lifecycle(file: FileId, text: &str) -> Parsed<LifecycleFile> {
     let root = parse_rule(Rule::lifecycle_file, file, text)?;
     let mut cx = Cx {
         file,

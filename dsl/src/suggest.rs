@@ -39,6 +39,21 @@ pub fn help<'a>(
     }
 }
 
+/// "unknown {what} `{name}`" pointing at `span`, with `label` after the caret and a
+/// did-you-mean (or the list of `plural` that exist) as help.
+pub fn unknown<'a>(
+    span: crate::source::Span,
+    what: &str,
+    name: &str,
+    label: &str,
+    plural: &str,
+    candidates: impl IntoIterator<Item = &'a str> + Clone,
+) -> crate::Diagnostic {
+    crate::Diagnostic::error(span, format!("unknown {what} `{name}`"))
+        .label(label)
+        .maybe_help(help(name, plural, candidates))
+}
+
 /// Edit distance, doubled (so the limit can be a fraction of the length). A change of letter
 /// case is free, since `dma_0` for `DMA_0` is the commonest slip in upper-case names.
 fn distance_x2(a: &str, b: &str) -> usize {

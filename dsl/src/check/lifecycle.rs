@@ -155,18 +155,14 @@ fn outcome_of(decl: &StateDecl, diagnostics: &mut Vec<Diagnostic>) -> Option<Opt
         (StateKind::Terminal, Some(outcome)) => match FenceOutcome::from_spec_name(&outcome.text) {
             Some(o) => Some(Some(o)),
             None => {
-                diagnostics.push(
-                    Diagnostic::error(
-                        outcome.span,
-                        format!("unknown fence outcome `{}`", outcome.text),
-                    )
-                    .label("not an outcome the runtime can signal")
-                    .maybe_help(suggest::help(
-                        &outcome.text,
-                        "outcomes",
-                        outcomes.iter().copied(),
-                    )),
-                );
+                diagnostics.push(suggest::unknown(
+                    outcome.span,
+                    "fence outcome",
+                    &outcome.text,
+                    "not an outcome the runtime can signal",
+                    "outcomes",
+                    outcomes.iter().copied(),
+                ));
                 None
             }
         },
@@ -235,15 +231,14 @@ fn transitions_of(
                 let to = index.get(target.text.as_str()).copied();
                 if to.is_none() {
                     complete = false;
-                    diagnostics.push(
-                        Diagnostic::error(target.span, format!("unknown state `{}`", target.text))
-                            .label("no state has this name")
-                            .maybe_help(suggest::help(
-                                &target.text,
-                                "states",
-                                names.iter().copied(),
-                            )),
-                    );
+                    diagnostics.push(suggest::unknown(
+                        target.span,
+                        "state",
+                        &target.text,
+                        "no state has this name",
+                        "states",
+                        names.iter().copied(),
+                    ));
                 }
                 if let Some(ev) = ev {
                     if let Some(first) = handled[ev as usize] {

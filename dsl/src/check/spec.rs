@@ -355,18 +355,14 @@ fn check_engines(block: &TableBlock<EngineDecl>, diagnostics: &mut Vec<Diagnosti
             TableItem::Decl(decl) => {
                 let kind = EngineKind::from_spec_name(&decl.kind.text);
                 if kind.is_none() {
-                    diagnostics.push(
-                        Diagnostic::error(
-                            decl.kind.span,
-                            format!("unknown engine kind `{}`", decl.kind.text),
-                        )
-                        .label("not an engine kind")
-                        .maybe_help(suggest::help(
-                            &decl.kind.text,
-                            "engine kinds",
-                            kinds.iter().copied(),
-                        )),
-                    );
+                    diagnostics.push(suggest::unknown(
+                        decl.kind.span,
+                        "engine kind",
+                        &decl.kind.text,
+                        "not an engine kind",
+                        "engine kinds",
+                        kinds.iter().copied(),
+                    ));
                 }
                 let names = match expand(&decl.names) {
                     Ok(names) => names,
@@ -475,18 +471,14 @@ fn check_queues(
         };
         let queue_type = QueueType::from_spec_name(&decl.queue_type.text);
         if queue_type.is_none() {
-            diagnostics.push(
-                Diagnostic::error(
-                    decl.queue_type.span,
-                    format!("unknown queue type `{}`", decl.queue_type.text),
-                )
-                .label("not a queue type")
-                .maybe_help(suggest::help(
-                    &decl.queue_type.text,
-                    "queue types",
-                    types.iter().copied(),
-                )),
-            );
+            diagnostics.push(suggest::unknown(
+                decl.queue_type.span,
+                "queue type",
+                &decl.queue_type.text,
+                "not a queue type",
+                "queue types",
+                types.iter().copied(),
+            ));
         }
         let families = match expand(&decl.names) {
             Ok(f) => f,
@@ -626,15 +618,14 @@ impl QueueProperties {
         for prop in &decl.properties {
             let key = prop.key.text.as_str();
             if !QUEUE_PROPERTIES.contains(&key) {
-                diagnostics.push(
-                    Diagnostic::error(prop.key.span, format!("unknown queue property `{key}`"))
-                        .label("not a queue property")
-                        .maybe_help(suggest::help(
-                            key,
-                            "queue properties",
-                            QUEUE_PROPERTIES.iter().copied(),
-                        )),
-                );
+                diagnostics.push(suggest::unknown(
+                    prop.key.span,
+                    "queue property",
+                    key,
+                    "not a queue property",
+                    "queue properties",
+                    QUEUE_PROPERTIES.iter().copied(),
+                ));
                 continue;
             }
             if let Some(first) = seen.insert(key, prop.key.span) {
@@ -735,15 +726,14 @@ impl QueueProperties {
                             // Declared but rejected, or the table is incomplete: the engine's
                             // own diagnostic is the one that matters.
                             None if engine_spans.as_ref().is_none_or(|s| s.contains_key(name)) => {}
-                            None => diagnostics.push(
-                                Diagnostic::error(range.span, format!("unknown engine `{name}`"))
-                                    .label("no engine has this name")
-                                    .maybe_help(suggest::help(
-                                        name,
-                                        "engines",
-                                        engines.iter().map(|e| e.name.as_str()),
-                                    )),
-                            ),
+                            None => diagnostics.push(suggest::unknown(
+                                range.span,
+                                "engine",
+                                name,
+                                "no engine has this name",
+                                "engines",
+                                engines.iter().map(|e| e.name.as_str()),
+                            )),
                         }
                     }
                     if props.engines.len() != names.len() {
