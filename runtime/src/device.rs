@@ -1,0 +1,677 @@
+//! [`Device`]: contexts, queues, engines, the CS lifecycle, TDR and reset on the simulated
+//! device, generic over the generated `A: Asic`.
+//!
+//! ```
+//! # use asicgen_runtime::device::{Device, DeviceConfig};
+//! # fn demo<A: asicgen_runtime::asic::Asic>(queue: u32) {
+//! use asicgen_runtime::{ContextId, CsSubmit, Job, WaitStatus};
+//! use std::time::Duration;
+//! let device = Device::<A>::new(DeviceConfig::for_asic::<A>()).expect("config");
+//! let ctx = ContextId(0);
+//! let seq = device.submit(ctx, &CsSubmit::new(&[Job::new(queue)])).expect("submitted");
+//! device.advance(Duration::from_millis(1)); // virtual time: the engines run
+//! let status = device.wait_cs(ctx, seq, Duration::ZERO, None);
+//! assert!(matches!(status, Ok(WaitStatus::Completed { .. })));
+//! # }
+//! ```
+//!
+//! Submission, completion, TDR and reset all run under one device lock (`state.rs`, `tdr.rs`,
+//! `reset.rs`); fences are signalled after it is dropped (`effects.rs`). Waits never take the
+//! device lock: they look the seq up in the context's ring and wait on the fence.
+
+use crate::asic::Asic;
+use crate::cancel::CancelToken;
+use crate::completion::Completion;
+use crate::context::{Context, ContextId, Lookup};
+use crate::counters::{AtomicCsCounters, CsCounters};
+use crate::effects::Effects;
+use crate::engine::EngineMask;
+use crate::fence::{Fence, Outcome, Signalled, Timestamp};
+use crate::fence_pool::PoolError;
+use crate::queue::HwQueue;
+use crate::sim::{self, ClockMode, SimConfig};
+use crate::state::{State, queue_index};
+use crate::submit::{CsSubmit, SubmitError};
+use crate::wait::{CsWaitError, MultiWaitStatus, WaitStatus};
+use crate::completion::WaitError;
+use std::fmt;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::thread::Thread;
+use std::time::{Duration, Instant};
+
+/// Most seqs one multi-CS wait takes (`HL_WAIT_MULTI_CS_LIST_MAX_LEN`).
+pub const MULTI_CS_MAX_LEN: usize = 32;
+/// Multi-CS waits that can run at once (`MULTI_CS_MAX_USER_CTX`).
+pub const MULTI_CS_SLOTS: usize = 2;
+/// Most engine lanes (worker threads).
+pub const MAX_LANES: usize = 64;
+
+/// How a device is set up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct DeviceConfig {
+    /// Number of user contexts (each with its own seqs, ring and counters).
+    pub contexts: u32,
+    /// The device TDR timeout (`timeout_locked`); `None` switches TDR off. Defaults to the spec's
+    /// `cs_timeout`.
+    pub tdr_timeout: Option<Duration>,
+    /// Reset the device when the TDR fires (`reset_on_lockup`, default true); otherwise the
+    /// device only stops taking work until [`Device::reset`].
+    pub reset_on_lockup: bool,
+    /// Virtual or real time.
+    pub clock: ClockMode,
+    /// How the simulated engines behave.
+    pub sim: SimConfig,
+}
+
+impl DeviceConfig {
+    /// The defaults for generation `A`: one context, the spec's TDR timeout, reset on lockup,
+    /// virtual time, zero-latency engines that never hang or fault.
+    pub fn for_asic<A: Asic>() -> DeviceConfig {
+        DeviceConfig {
+            contexts: 1,
+            tdr_timeout: A::LIMITS.tdr_timeout(),
+            reset_on_lockup: true,
+            clock: ClockMode::Virtual,
+            sim: SimConfig::default(),
+        }
+    }
+}
+
+/// Why [`Device::new`] refused a configuration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DeviceError {
+    /// `contexts` was 0.
+    NoContexts,
+    /// `sim.lanes` was 0 or above [`MAX_LANES`].
+    BadLaneCount {
+        /// The lanes asked for.
+        lanes: usize,
+    },
+    /// The spec's `max_pending_cs` cannot size a ring.
+    Ring(PoolError),
+}
+
+impl fmt::Display for DeviceError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DeviceError::NoContexts => f.write_str("a device needs at least one context"),
+            DeviceError::BadLaneCount { lanes } => {
+                write!(f, "{lanes} engine lanes: use 1 to {MAX_LANES}")
+            }
+            DeviceError::Ring(e) => write!(f, "context ring: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for DeviceError {}
+
+/// Device-wide CS statistics (a snapshot). Every CS that got a seq is released exactly once,
+/// so `released() == submitted + not_submitted` once nothing is in flight.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash)]
+pub struct DeviceStats {
+    /// CSs written to their queues.
+    pub submitted: u64,
+    /// Released with outcome ok.
+    pub completed: u64,
+    /// Released timed out.
+    pub timed_out: u64,
+    /// Released aborted.
+    pub aborted: u64,
+    /// Released not submitted (failed after taking a seq).
+    pub not_submitted: u64,
+    /// CSs in flight now (in the mirror list).
+    pub in_flight: u64,
+    /// TDR expiries.
+    pub tdr_fired: u64,
+    /// Device resets.
+    pub resets: u64,
+    /// Engine errors raised by jobs.
+    pub engine_faults: u64,
+    /// Jobs that hung.
+    pub hangs: u64,
+    /// Releases in a non-terminal state (release builds only; debug builds panic).
+    pub lifecycle_violations: u64,
+    /// The TDR fired without a reset: the device waits for [`Device::reset`].
+    pub needs_reset: bool,
+}
+
+impl DeviceStats {
+    /// Every CS released so far.
+    pub const fn released(&self) -> u64 {
+        self.completed + self.timed_out + self.aborted + self.not_submitted
+    }
+}
+
+/// A multi-CS wait's completion structure (`struct multi_cs_completion`).
+struct MultiSlot {
+    in_use: AtomicBool,
+    completion: Completion,
+}
+
+/// Worker and TDR thread handles, for wake-ups (real mode).
+pub(crate) struct Wakers {
+    pub(crate) lanes: Box<[OnceLock<Thread>]>,
+    pub(crate) pushed: Box<[AtomicU64]>,
+    pub(crate) tdr: OnceLock<Thread>,
+    pub(crate) shutdown: AtomicBool,
+    pub(crate) started: AtomicBool,
+}
+
+pub(crate) struct Shared<A: Asic> {
+    state: Mutex<State<A>>,
+    contexts: Box<[Context]>,
+    counters: AtomicCsCounters,
+    operational: Arc<AtomicBool>,
+    config: DeviceConfig,
+    multi: [MultiSlot; MULTI_CS_SLOTS],
+    pub(crate) wakers: Wakers,
+}
+
+/// A simulated device of generation `A`. Cloning gives another handle to the same device.
+pub struct Device<A: Asic> {
+    pub(crate) shared: Arc<Shared<A>>,
+}
+
+impl<A: Asic> Clone for Device<A> {
+    fn clone(&self) -> Self {
+        Device {
+            shared: Arc::clone(&self.shared),
+        }
+    }
+}
+
+impl<A: Asic> fmt::Debug for Device<A> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Device")
+            .field("asic", &A::NAME)
+            .field("config", &self.shared.config)
+            .field("stats", &self.stats())
+            .finish()
+    }
+}
+
+impl<A: Asic> Device<A> {
+    /// A device with `config`, operational, every queue empty.
+    pub fn new(config: DeviceConfig) -> Result<Device<A>, DeviceError> {
+        if config.contexts == 0 {
+            return Err(DeviceError::NoContexts);
+        }
+        let lanes = config.sim.lanes;
+        if lanes == 0 || lanes > MAX_LANES {
+            return Err(DeviceError::BadLaneCount { lanes });
+        }
+        let contexts = (0..config.contexts)
+            .map(|i| Context::new(ContextId(i), A::LIMITS.max_pending_cs))
+            .collect::<Result<Box<[_]>, _>>()
+            .map_err(DeviceError::Ring)?;
+        let operational = Arc::new(AtomicBool::new(true));
+        let state = State::new(config, Arc::clone(&operational));
+        let new_slot = || MultiSlot {
+            in_use: AtomicBool::new(false),
+            completion: Completion::new(),
+        };
+        Ok(Device {
+            shared: Arc::new(Shared {
+                state: Mutex::new(state),
+                contexts,
+                counters: AtomicCsCounters::default(),
+                operational,
+                config,
+                multi: [new_slot(), new_slot()],
+                wakers: Wakers {
+                    lanes: (0..lanes).map(|_| OnceLock::new()).collect(),
+                    pushed: (0..lanes).map(|_| AtomicU64::new(0)).collect(),
+                    tdr: OnceLock::new(),
+                    shutdown: AtomicBool::new(false),
+                    started: AtomicBool::new(false),
+                },
+            }),
+        })
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &DeviceConfig {
+        &self.shared.config
+    }
+
+    /// Context `id`, if the device has it.
+    pub fn context(&self, id: ContextId) -> Option<&Context> {
+        self.shared.contexts.get(id.0 as usize)
+    }
+
+    /// Every context.
+    pub fn contexts(&self) -> &[Context] {
+        &self.shared.contexts
+    }
+
+    pub(crate) fn lock(&self) -> MutexGuard<'_, State<A>> {
+        // why: a poisoned lock means a debug-build lifecycle assertion fired under it; the state
+        // is still consistent enough to report on and tear down.
+        self.shared
+            .state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Signal collected fences, then wake multi-CS waiters and engine or TDR threads.
+    pub(crate) fn apply(&self, out: &mut Effects) {
+        if out.fire_signals() > 0 {
+            // SeqCst fence, paired with the one a multi-CS waiter runs between claiming its slot
+            // (or re-initialising its completion) and polling the fences: a store-load pattern
+            // on two locations, so either the waiter's poll sees our signal or we see its claim
+            // and our `complete_all` lands after its re-init.
+            std::sync::atomic::fence(Ordering::SeqCst);
+            for slot in &self.shared.multi {
+                if slot.in_use.load(Ordering::Relaxed) {
+                    slot.completion.complete_all();
+                }
+            }
+        }
+        let wakers = &self.shared.wakers;
+        let mut pushed = std::mem::take(&mut out.pushed_lanes);
+        while pushed != 0 {
+            let lane = pushed.trailing_zeros() as usize;
+            pushed &= pushed - 1;
+            if let Some(counter) = wakers.pushed.get(lane) {
+                // Release: a spinning worker that sees the bump takes the lock and finds the job.
+                counter.fetch_add(1, Ordering::Release);
+            }
+        }
+        let mut wake = std::mem::take(&mut out.wake_lanes);
+        while wake != 0 {
+            let lane = wake.trailing_zeros() as usize;
+            wake &= wake - 1;
+            if let Some(thread) = wakers.lanes.get(lane).and_then(OnceLock::get) {
+                thread.unpark();
+            }
+        }
+        if std::mem::take(&mut out.wake_tdr)
+            && let Some(thread) = wakers.tdr.get()
+        {
+            thread.unpark();
+        }
+    }
+
+    /// Whether the device takes work (not in reset, no reset pending).
+    pub fn is_operational(&self) -> bool {
+        self.shared.operational.load(Ordering::Acquire)
+    }
+
+    /// Submit a CS on context `ctx` (`hl_cs_ioctl` for a default CS); returns its seq.
+    ///
+    /// Checks made before a seq is allocated, as in the driver: device operational
+    /// (`hl_cs_sanity_checks`, `-EBUSY`), at least one job, at most `max_jobs_per_cs`. Then
+    /// `allocate_cs` (`-EAGAIN` if the ring slot is busy). Every later failure (a bad queue,
+    /// only internal jobs, the device going into reset, a full queue) has used up the seq: the
+    /// CS is released as not submitted and the error names the seq
+    /// ([`SubmitError::consumed_seq`]); the ioctl would return `u64::MAX` as the seq.
+    pub fn submit(&self, ctx: ContextId, cs: &CsSubmit<'_>) -> Result<u64, SubmitError> {
+        let context = self
+            .context(ctx)
+            .ok_or(SubmitError::UnknownContext { context: ctx.0 })?;
+        let result = self.submit_checked(context, ctx.0 as usize, cs);
+        if let Err(e) = &result
+            && let Some(which) = e.counter()
+        {
+            self.shared.counters.bump(which);
+            context.bump(which);
+        }
+        result
+    }
+
+    fn submit_checked(
+        &self,
+        context: &Context,
+        ctx_index: usize,
+        cs: &CsSubmit<'_>,
+    ) -> Result<u64, SubmitError> {
+        if !self.is_operational() {
+            return Err(SubmitError::DeviceNotOperational);
+        }
+        if cs.jobs.is_empty() {
+            return Err(SubmitError::NoJobs);
+        }
+        let max = A::LIMITS.max_jobs_per_cs;
+        if cs.jobs.len() > max as usize {
+            return Err(SubmitError::TooManyJobs {
+                jobs: cs.jobs.len(),
+                max,
+            });
+        }
+        let mut out = Effects::default();
+        let result = self.lock().submit(context, ctx_index, cs, &mut out);
+        self.apply(&mut out);
+        result
+    }
+
+    /// Wait for CS `seq` of context `ctx` (`hl_cs_wait_ioctl`), at most `timeout` (zero polls),
+    /// interruptible through `cancel`. The timestamp is returned when the CS asked for one.
+    ///
+    /// Virtual mode: a wait that has to sleep advances the virtual clock instead (events are
+    /// processed until the CS finishes or the timeout has passed in virtual time). If nothing
+    /// pending can ever finish it, it returns [`WaitStatus::Busy`] rather than block forever.
+    pub fn wait_cs(
+        &self,
+        ctx: ContextId,
+        seq: u64,
+        timeout: Duration,
+        cancel: Option<&CancelToken>,
+    ) -> Result<WaitStatus, CsWaitError> {
+        let context = self
+            .context(ctx)
+            .ok_or(CsWaitError::UnknownContext { context: ctx.0 })?;
+        if !self.is_operational() {
+            return Err(CsWaitError::DeviceNotOperational);
+        }
+        let fence = match context.lookup(seq) {
+            Lookup::Invalid { next_seq } => return Err(CsWaitError::InvalidSeq { seq, next_seq }),
+            Lookup::Gone => {
+                return Ok(WaitStatus::Completed {
+                    gone: true,
+                    timestamp: None,
+                });
+            }
+            Lookup::Fence(fence) => fence,
+        };
+        let waited = match self.shared.config.clock {
+            ClockMode::Real => {
+                fence.wait_signalled(Instant::now().checked_add(timeout), cancel)
+            }
+            ClockMode::Virtual => self.wait_virtual(&fence, timeout, cancel),
+        };
+        match waited {
+            Ok(Signalled { outcome, timestamp }) => match outcome {
+                Outcome::TimedOut => Err(CsWaitError::TimedOut { seq }),
+                Outcome::Aborted => Err(CsWaitError::Aborted { seq }),
+                // Ok, and not submitted (reported as completed, without a timestamp).
+                _ => Ok(WaitStatus::Completed {
+                    gone: false,
+                    timestamp,
+                }),
+            },
+            Err(WaitError::Interrupted) => Err(CsWaitError::Interrupted),
+            Err(_) => Ok(WaitStatus::Busy),
+        }
+    }
+
+    /// Run virtual time for a waiter on `fence`.
+    fn wait_virtual(
+        &self,
+        fence: &Fence,
+        timeout: Duration,
+        cancel: Option<&CancelToken>,
+    ) -> Result<Signalled, WaitError> {
+        let limit = self.virtual_limit(timeout);
+        let mut out = Effects::default();
+        loop {
+            if let Some(s) = fence.signalled() {
+                return Ok(s);
+            }
+            if cancel.is_some_and(CancelToken::is_cancelled) {
+                return Err(WaitError::Interrupted);
+            }
+            let stepped = self.step_virtual(limit, &mut out);
+            if !stepped {
+                return fence.signalled().ok_or(WaitError::TimedOut);
+            }
+        }
+    }
+
+    /// `now + timeout` on the virtual clock, or `None` for "forever".
+    fn virtual_limit(&self, timeout: Duration) -> Option<u64> {
+        let now = self.lock().virtual_now;
+        let t = sim::duration_ns(timeout);
+        // why: beyond ~146 years a timeout is "forever"; moving the clock there would break
+        // every later deadline.
+        (t < u64::MAX / 2).then(|| now.saturating_add(t))
+    }
+
+    /// Process one virtual event due by `limit` (`None`: any); at the end of time, move the
+    /// clock to `limit`. `false` when no event was due.
+    fn step_virtual(&self, limit: Option<u64>, out: &mut Effects) -> bool {
+        let stepped = {
+            let mut st = self.lock();
+            let stepped = st.step(limit.unwrap_or(u64::MAX), out);
+            if !stepped && let Some(limit) = limit {
+                st.virtual_now = st.virtual_now.max(limit);
+            }
+            stepped
+        };
+        self.apply(out);
+        stepped
+    }
+
+    /// Wait for any of up to 32 CSs (`hl_multi_cs_wait_ioctl`), only on generations with
+    /// `multi_cs_wait` (else [`CsWaitError::NotSupported`], `-EPERM`). Returns the bitmap of
+    /// completed entries (bit `i` for `seqs[i]`) and the earliest completion timestamp.
+    ///
+    /// Every entry is looked up under one hold of the device lock (no CS can be allocated in
+    /// between); an invalid seq fails the whole call. The driver wakes a multi-CS waiter only
+    /// for CSs on its stream-master queues; here any release wakes it and it re-polls, which
+    /// also covers CSs with no stream-master queue.
+    pub fn wait_multi(
+        &self,
+        ctx: ContextId,
+        seqs: &[u64],
+        timeout: Duration,
+        cancel: Option<&CancelToken>,
+    ) -> Result<MultiWaitStatus, CsWaitError> {
+        if !A::FEATURES.multi_cs_wait {
+            return Err(CsWaitError::NotSupported);
+        }
+        if seqs.is_empty() || seqs.len() > MULTI_CS_MAX_LEN {
+            return Err(CsWaitError::BadSeqCount { len: seqs.len() });
+        }
+        let context = self
+            .context(ctx)
+            .ok_or(CsWaitError::UnknownContext { context: ctx.0 })?;
+        if !self.is_operational() {
+            return Err(CsWaitError::DeviceNotOperational);
+        }
+        let mut fences: [Option<Fence>; MULTI_CS_MAX_LEN] = std::array::from_fn(|_| None);
+        let mut gone = 0u32;
+        {
+            let _allocations_stopped = self.lock();
+            for (i, &seq) in seqs.iter().enumerate() {
+                match context.lookup(seq) {
+                    Lookup::Invalid { next_seq } => {
+                        return Err(CsWaitError::InvalidSeq { seq, next_seq });
+                    }
+                    Lookup::Gone => gone |= 1 << i,
+                    Lookup::Fence(f) => fences[i] = Some(f),
+                }
+            }
+        }
+        let slot = MultiSlotGuard::claim(&self.shared.multi).ok_or(CsWaitError::NoMultiWaitSlot)?;
+        let fences = &fences[..seqs.len()];
+        let deadline = Instant::now().checked_add(timeout);
+        let limit = match self.shared.config.clock {
+            ClockMode::Virtual => self.virtual_limit(timeout),
+            ClockMode::Real => None,
+        };
+        let mut out = Effects::default();
+        loop {
+            // Re-init before polling: a release after the poll completes it and we do not sleep.
+            let _ = slot.completion().reinit();
+            // Pairs with the SeqCst fence in `apply` (see there).
+            std::sync::atomic::fence(Ordering::SeqCst);
+            if let Some(status) = poll_multi(fences, gone)? {
+                return Ok(status);
+            }
+            if timeout.is_zero() {
+                return Ok(MultiWaitStatus::Busy);
+            }
+            match self.shared.config.clock {
+                ClockMode::Virtual => {
+                    if cancel.is_some_and(CancelToken::is_cancelled) {
+                        return Err(CsWaitError::Interrupted);
+                    }
+                    if !self.step_virtual(limit, &mut out) {
+                        return Ok(poll_multi(fences, gone)?.unwrap_or(MultiWaitStatus::Busy));
+                    }
+                }
+                ClockMode::Real => {
+                    let waited = match (cancel, deadline) {
+                        (Some(token), Some(d)) => {
+                            slot.completion().wait_interruptible_deadline(token, d)
+                        }
+                        (Some(token), None) => slot.completion().wait_interruptible(token),
+                        (None, Some(d)) => slot.completion().wait_deadline(d),
+                        (None, None) => {
+                            slot.completion().wait();
+                            Ok(())
+                        }
+                    };
+                    match waited {
+                        Ok(()) => {}
+                        Err(WaitError::Interrupted) => return Err(CsWaitError::Interrupted),
+                        Err(_) => {
+                            return Ok(poll_multi(fences, gone)?.unwrap_or(MultiWaitStatus::Busy));
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Reset the device now (as after an engine error or a TDR without `reset_on_lockup`):
+    /// every in-flight CS is rolled back and its waiters woken, queue pointers go back to 0, and
+    /// the device takes work again.
+    pub fn reset(&self) {
+        let mut out = Effects::default();
+        self.lock().reset(&mut out);
+        self.apply(&mut out);
+    }
+
+    /// Stop taking work until [`reset`](Self::reset), as the driver does when a reset is
+    /// needed but not done yet (`needs_reset`). Submissions get
+    /// [`SubmitError::DeviceNotOperational`] and waits [`CsWaitError::DeviceNotOperational`].
+    pub fn mark_needs_reset(&self) {
+        let mut st = self.lock();
+        st.stats.needs_reset = true;
+        st.set_operational(false);
+    }
+
+    /// Virtual mode: let `d` of virtual time pass, processing every job completion and TDR
+    /// expiry due in it, in time order. Does nothing in real mode.
+    pub fn advance(&self, d: Duration) {
+        if self.shared.config.clock != ClockMode::Virtual {
+            return;
+        }
+        let limit = self.virtual_limit(d);
+        let mut out = Effects::default();
+        while self.step_virtual(limit, &mut out) {}
+    }
+
+    /// Virtual mode: process events until none is pending (a hung CS with TDR off stays in
+    /// flight). Returns the number of events processed. Does nothing in real mode.
+    pub fn run_until_idle(&self) -> u64 {
+        if self.shared.config.clock != ClockMode::Virtual {
+            return 0;
+        }
+        let mut out = Effects::default();
+        let mut n = 0;
+        while self.step_virtual(None, &mut out) {
+            n += 1;
+        }
+        n
+    }
+
+    /// The device clock: virtual time, or `CLOCK_MONOTONIC`.
+    pub fn now(&self) -> Timestamp {
+        Timestamp::from_nanos(self.lock().now())
+    }
+
+    /// The device's drop counters (the sum over its contexts).
+    pub fn counters(&self) -> CsCounters {
+        self.shared.counters.snapshot()
+    }
+
+    /// CS statistics.
+    pub fn stats(&self) -> DeviceStats {
+        self.lock().stats
+    }
+
+    /// The busy-engines mask (`is_device_idle`).
+    pub fn busy_engines(&self) -> EngineMask {
+        self.lock().busy_engines()
+    }
+
+    /// The pointers of the queue with raw id `queue`.
+    pub fn queue(&self, queue: u32) -> Option<HwQueue> {
+        let q = queue_index::<A>(queue)?;
+        Some(self.lock().queues[q])
+    }
+
+    /// Free entries of completion queue `cq`.
+    pub fn completion_queue_free(&self, cq: u32) -> Option<u32> {
+        self.lock().cqs.get(cq as usize).map(|c| c.free_slots())
+    }
+
+    /// The seq whose TDR timer is armed and its deadline (device clock), if any.
+    pub fn armed_tdr(&self) -> Option<(u64, Timestamp)> {
+        self.lock()
+            .tdr
+            .map(|a| (a.seq, Timestamp::from_nanos(a.deadline)))
+    }
+}
+
+/// Poll every fence once: `Some(Completed)` if any entry is done, an error if a polled fence
+/// says timed out or aborted, `None` if nothing is done.
+fn poll_multi(
+    fences: &[Option<Fence>],
+    gone: u32,
+) -> Result<Option<MultiWaitStatus>, CsWaitError> {
+    let mut bitmap = gone;
+    let mut earliest: Option<Timestamp> = None;
+    for (i, fence) in fences.iter().enumerate() {
+        let Some(fence) = fence else { continue };
+        let Some(s) = fence.signalled() else { continue };
+        match s.outcome {
+            Outcome::TimedOut => return Err(CsWaitError::TimedOut { seq: fence.seq() }),
+            Outcome::Aborted => return Err(CsWaitError::Aborted { seq: fence.seq() }),
+            _ => {
+                bitmap |= 1 << i;
+                if let Some(ts) = s.timestamp {
+                    earliest = Some(earliest.map_or(ts, |e| e.min(ts)));
+                }
+            }
+        }
+    }
+    Ok((bitmap != 0).then_some(MultiWaitStatus::Completed {
+        bitmap,
+        timestamp: earliest,
+        gone: gone != 0,
+    }))
+}
+
+/// A claimed multi-CS completion structure, given back on drop.
+struct MultiSlotGuard<'a> {
+    slot: &'a MultiSlot,
+}
+
+impl<'a> MultiSlotGuard<'a> {
+    fn claim(slots: &'a [MultiSlot]) -> Option<MultiSlotGuard<'a>> {
+        slots
+            .iter()
+            .find(|s| {
+                // Acquire: the previous holder is done with the completion; the poll is ordered
+                // after the claim by the SeqCst fence in the wait loop.
+                s.in_use
+                    .compare_exchange(false, true, Ordering::AcqRel, Ordering::Relaxed)
+                    .is_ok()
+            })
+            .map(|slot| MultiSlotGuard { slot })
+    }
+
+    fn completion(&self) -> &Completion {
+        &self.slot.completion
+    }
+}
+
+impl Drop for MultiSlotGuard<'_> {
+    fn drop(&mut self) {
+        self.slot.in_use.store(false, Ordering::Release);
+    }
+}

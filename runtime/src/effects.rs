@@ -1,0 +1,79 @@
+//! Work a device-lock holder leaves for after the unlock: fences to signal, threads to wake.
+//!
+//! Fences are signalled *after* the device lock is dropped, so a woken waiter never runs into
+//! the lock its waker still holds, and the wake-up of all waiters of a fence is one futex call
+//! made with no lock held. Delaying the signal is safe: the CS is already out of the mirror
+//! list, and its ring slot cannot be reused before its fence is signalled.
+
+use crate::fence::{Fence, Outcome, Timestamp};
+
+/// A fence to signal once the lock is dropped.
+pub(crate) struct PendingSignal {
+    pub(crate) fence: Fence,
+    pub(crate) outcome: Outcome,
+    pub(crate) timestamp: Option<Timestamp>,
+}
+
+impl PendingSignal {
+    /// Signal and drop the CS's reference (`complete_all`, then `hl_fence_put(cs->fence)`).
+    fn fire(self) {
+        let result = match self.timestamp {
+            Some(ts) => self.fence.signal_with_timestamp(self.outcome, ts),
+            None => self.fence.signal(self.outcome),
+        };
+        // why: a record gives its fence away exactly once (`Option::take` at release), so a
+        // second signal would be a runtime bug, not something a user can cause.
+        debug_assert!(result.is_ok(), "CS fence signalled twice: {result:?}");
+    }
+}
+
+/// Side effects collected under the device lock.
+#[derive(Default)]
+pub(crate) struct Effects {
+    /// The usual case holds one signal; only a reset releases many (and may allocate).
+    first: Option<PendingSignal>,
+    rest: Vec<PendingSignal>,
+    /// Engine lanes that got new jobs (bit per lane).
+    pub(crate) pushed_lanes: u64,
+    /// Lanes whose worker sleeps past a new job's due time.
+    pub(crate) wake_lanes: u64,
+    /// The TDR thread sleeps past a newly armed deadline.
+    pub(crate) wake_tdr: bool,
+}
+
+impl Effects {
+    /// With room for `n` signals beyond the first (worker threads reuse one of these).
+    pub(crate) fn with_capacity(n: usize) -> Effects {
+        Effects {
+            rest: Vec::with_capacity(n),
+            ..Effects::default()
+        }
+    }
+
+    pub(crate) fn signal(&mut self, fence: Fence, outcome: Outcome, timestamp: Option<Timestamp>) {
+        let pending = PendingSignal {
+            fence,
+            outcome,
+            timestamp,
+        };
+        if self.first.is_none() {
+            self.first = Some(pending);
+        } else {
+            self.rest.push(pending);
+        }
+    }
+
+    /// Signal every collected fence; returns how many. Keeps the buffer's capacity.
+    pub(crate) fn fire_signals(&mut self) -> usize {
+        let mut fired = 0;
+        if let Some(p) = self.first.take() {
+            p.fire();
+            fired += 1;
+        }
+        for p in self.rest.drain(..) {
+            p.fire();
+            fired += 1;
+        }
+        fired
+    }
+}

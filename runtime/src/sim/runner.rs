@@ -1,0 +1,202 @@
+//! Real-time mode: one worker thread per engine lane and a TDR thread.
+//!
+//! A worker takes the device lock, completes every job of its lane that is due (up to a batch,
+//! so it never holds the lock long), drops the lock, signals the fences, and goes again; with
+//! nothing due it spins briefly on its lane's "jobs pushed" counter (interrupt coalescing in
+//! miniature) and then parks until its next due time. Submitters unpark it only when a new job
+//! comes due before that (an `unpark` of a thread that is not parked is one atomic swap).
+//! The TDR thread parks until the armed deadline; arming an earlier one unparks it.
+
+use crate::asic::Asic;
+use crate::device::Device;
+use crate::effects::Effects;
+use crate::sim::ClockMode;
+use std::fmt;
+use std::sync::OnceLock;
+use std::sync::atomic::Ordering;
+use std::thread::{self, JoinHandle};
+use std::time::Duration;
+
+/// Jobs a worker completes per lock hold.
+const BATCH: usize = 256;
+/// Due times closer than this are waited for by yielding rather than parking (a timed park
+/// costs tens of microseconds of timer slack).
+const YIELD_BELOW_NS: u64 = 50_000;
+
+/// Why [`Runner::start`] refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RunnerError {
+    /// The device runs on the virtual clock; drive it with `advance` instead.
+    VirtualClock,
+    /// Threads were already started for this device.
+    AlreadyStarted,
+    /// The OS refused to start a thread.
+    Spawn,
+}
+
+impl fmt::Display for RunnerError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            RunnerError::VirtualClock => "a virtual-clock device has no threads to run",
+            RunnerError::AlreadyStarted => "the device's threads are already running",
+            RunnerError::Spawn => "could not start a device thread",
+        })
+    }
+}
+
+impl std::error::Error for RunnerError {}
+
+/// The running engine and TDR threads of a real-time device; stops and joins them on drop.
+pub struct Runner {
+    stop: Box<dyn Fn() + Send + Sync>,
+    threads: Vec<JoinHandle<()>>,
+}
+
+impl fmt::Debug for Runner {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Runner")
+            .field("threads", &self.threads.len())
+            .finish()
+    }
+}
+
+impl Runner {
+    /// Start one worker per engine lane and the TDR thread.
+    pub fn start<A: Asic>(device: &Device<A>) -> Result<Runner, RunnerError> {
+        if device.config().clock != ClockMode::Real {
+            return Err(RunnerError::VirtualClock);
+        }
+        let wakers = &device.shared.wakers;
+        if wakers.started.swap(true, Ordering::AcqRel) {
+            return Err(RunnerError::AlreadyStarted);
+        }
+        let stopper = device.clone();
+        let mut runner = Runner {
+            stop: Box::new(move || stopper.shutdown_threads()),
+            threads: Vec::new(),
+        };
+        for lane in 0..wakers.lanes.len() {
+            let d = device.clone();
+            let handle = thread::Builder::new()
+                .name(format!("{}-lane{lane}", A::NAME.to_lowercase()))
+                .spawn(move || d.lane_worker(lane))
+                .map_err(|_| RunnerError::Spawn)?;
+            register(&wakers.lanes[lane], &handle);
+            runner.threads.push(handle);
+        }
+        let d = device.clone();
+        let handle = thread::Builder::new()
+            .name(format!("{}-tdr", A::NAME.to_lowercase()))
+            .spawn(move || d.tdr_worker())
+            .map_err(|_| RunnerError::Spawn)?;
+        register(&wakers.tdr, &handle);
+        runner.threads.push(handle);
+        Ok(runner)
+    }
+
+    /// Stop the threads and wait for them.
+    pub fn stop(mut self) {
+        self.join();
+    }
+
+    fn join(&mut self) {
+        (self.stop)();
+        for t in self.threads.drain(..) {
+            // why: a worker only panics on a debug lifecycle assertion, already reported.
+            let _ = t.join();
+        }
+    }
+}
+
+impl Drop for Runner {
+    fn drop(&mut self) {
+        self.join();
+    }
+}
+
+fn register(slot: &OnceLock<thread::Thread>, handle: &JoinHandle<()>) {
+    let _ = slot.set(handle.thread().clone());
+    // The thread may have parked before its handle was registered: wake it once to re-check.
+    handle.thread().unpark();
+}
+
+impl<A: Asic> Device<A> {
+    fn shutdown_threads(&self) {
+        let w = &self.shared.wakers;
+        w.shutdown.store(true, Ordering::Release);
+        for t in w.lanes.iter().filter_map(OnceLock::get) {
+            t.unpark();
+        }
+        if let Some(t) = w.tdr.get() {
+            t.unpark();
+        }
+    }
+
+    fn shutting_down(&self) -> bool {
+        self.shared.wakers.shutdown.load(Ordering::Acquire)
+    }
+
+    fn lane_worker(&self, lane: usize) {
+        let spins = self.config().sim.poll_spins;
+        let pushed = &self.shared.wakers.pushed[lane];
+        let mut out = Effects::with_capacity(BATCH);
+        while !self.shutting_down() {
+            let seen = pushed.load(Ordering::Acquire);
+            let (done, next_due, now) = {
+                let mut st = self.lock();
+                st.lanes[lane].sleep_until = 0;
+                let (done, next_due) = st.run_lane(lane, BATCH, &mut out);
+                let now = st.now();
+                if done == 0 {
+                    st.lanes[lane].sleep_until = next_due.unwrap_or(u64::MAX);
+                }
+                (done, next_due, now)
+            };
+            self.apply(&mut out);
+            if done > 0 {
+                continue;
+            }
+            let wait = next_due.map(|due| due.saturating_sub(now));
+            if wait.is_some_and(|ns| ns < YIELD_BELOW_NS) {
+                thread::yield_now();
+                continue;
+            }
+            let mut spun = 0;
+            while spun < spins && pushed.load(Ordering::Acquire) == seen && !self.shutting_down()
+            {
+                std::hint::spin_loop();
+                spun += 1;
+            }
+            if pushed.load(Ordering::Acquire) != seen {
+                continue;
+            }
+            match wait {
+                Some(ns) => thread::park_timeout(Duration::from_nanos(ns)),
+                None => thread::park(),
+            }
+        }
+    }
+
+    fn tdr_worker(&self) {
+        let mut out = Effects::default();
+        while !self.shutting_down() {
+            let wait = {
+                let mut st = self.lock();
+                st.tdr_sleep_until = 0;
+                let now = st.now();
+                if st.tdr.is_some_and(|a| a.deadline <= now) {
+                    st.fire_tdr(&mut out);
+                }
+                let next = st.tdr.map(|a| a.deadline);
+                st.tdr_sleep_until = next.unwrap_or(u64::MAX);
+                next.map(|d| d.saturating_sub(now))
+            };
+            self.apply(&mut out);
+            match wait {
+                Some(0) => {}
+                Some(ns) => thread::park_timeout(Duration::from_nanos(ns)),
+                None => thread::park(),
+            }
+        }
+    }
+}
