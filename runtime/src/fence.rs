@@ -228,27 +228,41 @@ impl FenceInner {
         self.completion.peek() & ALL != 0
     }
 
-    /// Decode a state word that has ALL set.
-    fn decode(&self, state: u32) -> Signalled {
-        let tag = (state & TAG_MASK) >> TAG_SHIFT;
+    /// The outcome in a state word that has ALL set.
+    #[inline]
+    fn outcome_of(state: u32) -> Outcome {
         // The tag was written by `signal` in the same CAS as ALL, so it is always valid; the
         // fallback only exists so that no state can make this panic.
-        let outcome = Outcome::from_code(tag & TAG_OUTCOME).unwrap_or(Outcome::Aborted);
-        let timestamp = if tag & TAG_HAS_TS != 0 {
-            let mut round = 0;
-            loop {
-                // Acquire: pairs with the signaller's Release store.
-                let ts = self.timestamp.load(Ordering::Acquire);
-                if ts & TS_VALID != 0 {
-                    break Some(Timestamp(ts & !TS_VALID));
-                }
-                // The signaller won the CAS and is about to store the timestamp.
-                spin_hint(&mut round);
-            }
+        Outcome::from_code((state & TAG_MASK) >> TAG_SHIFT & TAG_OUTCOME)
+            .unwrap_or(Outcome::Aborted)
+    }
+
+    /// Decode a state word that has ALL set, timestamp included.
+    #[inline]
+    fn decode(&self, state: u32) -> Signalled {
+        let timestamp = if (state & TAG_MASK) >> TAG_SHIFT & TAG_HAS_TS != 0 {
+            Some(self.read_timestamp())
         } else {
             None
         };
-        Signalled { outcome, timestamp }
+        Signalled {
+            outcome: Self::outcome_of(state),
+            timestamp,
+        }
+    }
+
+    /// Read the timestamp of a fence whose state says it has one.
+    fn read_timestamp(&self) -> Timestamp {
+        let mut round = 0;
+        loop {
+            // Acquire: pairs with the signaller's Release store.
+            let ts = self.timestamp.load(Ordering::Acquire);
+            if ts & TS_VALID != 0 {
+                return Timestamp(ts & !TS_VALID);
+            }
+            // The signaller won the CAS and is about to store the timestamp.
+            spin_hint(&mut round);
+        }
     }
 }
 
@@ -342,7 +356,7 @@ impl Fence {
             }
             Err(state) => Err(SignalError::AlreadySignalled {
                 seq: self.seq(),
-                outcome: inner.decode(state).outcome,
+                outcome: FenceInner::outcome_of(state),
             }),
         }
     }
@@ -356,7 +370,8 @@ impl Fence {
     /// The outcome if signalled, without waiting (a wait with timeout 0).
     #[inline]
     pub fn poll(&self) -> Option<Outcome> {
-        self.signalled().map(|s| s.outcome)
+        let state = self.inner().completion.peek();
+        (state & ALL != 0).then(|| FenceInner::outcome_of(state))
     }
 
     /// Outcome and timestamp if signalled, without waiting.
@@ -371,7 +386,7 @@ impl Fence {
     pub fn wait(&self) -> Outcome {
         let state = self.inner().completion.peek();
         if state & ALL != 0 {
-            return self.inner().decode(state).outcome;
+            return FenceInner::outcome_of(state);
         }
         match self.wait_signalled(None, None) {
             Ok(s) => s.outcome,
