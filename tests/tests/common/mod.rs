@@ -1,0 +1,102 @@
+//! Helpers shared by the driver tests: devices on the virtual clock and queue pickers that work
+//! for any generated `A: Asic`.
+#![allow(dead_code)] // each test binary uses its own subset
+
+use asicgen_runtime::asic::{Asic, QueueType};
+use asicgen_runtime::{ContextId, CsSubmit, Device, DeviceConfig, Job, Work};
+use std::time::Duration;
+
+/// The one context of the test devices.
+pub const CTX: ContextId = ContextId(0);
+
+/// A virtual-clock device with the spec's defaults.
+pub fn device<A: Asic>() -> Device<A> {
+    device_with::<A>(|_| {})
+}
+
+/// A virtual-clock device with the spec's defaults changed by `f`.
+pub fn device_with<A: Asic>(f: impl FnOnce(&mut DeviceConfig)) -> Device<A> {
+    let mut cfg = DeviceConfig::for_asic::<A>();
+    cfg.sim.latency = Duration::from_micros(10);
+    f(&mut cfg);
+    Device::new(cfg).expect("valid config")
+}
+
+/// Queues a user may submit to whose jobs report their own completion (external, H/W).
+pub fn completing_queues<A: Asic>() -> Vec<u32> {
+    A::QUEUES
+        .iter()
+        .filter(|q| q.accepts_user_jobs() && q.queue_type.has_completion())
+        .map(|q| q.id)
+        .collect()
+}
+
+/// The first queue a plain job can complete on.
+pub fn completing_queue<A: Asic>() -> u32 {
+    completing_queues::<A>()[0]
+}
+
+/// Two completing queues on different engines.
+pub fn two_engines<A: Asic>() -> (u32, u32) {
+    let qs: Vec<_> = A::QUEUES
+        .iter()
+        .filter(|q| q.accepts_user_jobs() && q.queue_type.has_completion())
+        .collect();
+    let a = qs[0];
+    let b = qs
+        .iter()
+        .find(|q| q.engine != a.engine)
+        .expect("two engines with completing queues");
+    (a.id, b.id)
+}
+
+/// An internal queue a user may submit to.
+pub fn internal_queue<A: Asic>() -> Option<u32> {
+    A::QUEUES
+        .iter()
+        .find(|q| q.accepts_user_jobs() && q.queue_type == QueueType::Internal)
+        .map(|q| q.id)
+}
+
+/// Two external queues with their completion queues, in id order.
+pub fn two_external<A: Asic>() -> Option<((u32, u32), (u32, u32))> {
+    let mut ext = A::QUEUES
+        .iter()
+        .filter(|q| q.accepts_user_jobs() && q.queue_type == QueueType::External)
+        .filter_map(|q| q.cq.map(|cq| (q.id, cq)));
+    Some((ext.next()?, ext.next()?))
+}
+
+/// Submit one job on `queue` doing `work`; returns its seq.
+pub fn submit_one<A: Asic>(d: &Device<A>, queue: u32, work: Work) -> u64 {
+    d.submit(CTX, &CsSubmit::new(&[Job::new(queue).with_work(work)]))
+        .expect("submitted")
+}
+
+/// The spec's TDR timeout.
+pub fn tdr<A: Asic>() -> Duration {
+    A::LIMITS.cs_timeout
+}
+
+/// Run `$body` (a generic fn taking `A: Asic`) for Goya, Gaudi and Example.
+#[macro_export]
+macro_rules! for_each_asic {
+    ($($rule:ident),* $(,)?) => {
+        $(
+            mod $rule {
+                #[test]
+                fn goya() {
+                    super::$rule::<asicgen_generated::goya::Goya>();
+                }
+                #[test]
+                fn gaudi() {
+                    super::$rule::<asicgen_generated::gaudi::Gaudi>();
+                }
+                #[test]
+                fn example() {
+                    super::$rule::<asicgen_generated::example::Example>();
+                }
+            }
+        )*
+    };
+}
