@@ -1,0 +1,199 @@
+//! Stress on real threads: several submitters and extra waiters on one device whose engines
+//! run with jitter, out of order, hang and fault, under a short TDR. Bounded by the number of
+//! CSs, not by time; no timed assertions (a wait's generous timeout only turns a deadlock into a
+//! failure instead of a hung test).
+//!
+//! Checks: every CS that got a seq ends in exactly one terminal state and the waits agree with
+//! the device's release counts; every waiter returns; nothing is left in flight; every fence is
+//! released (`live_fences() == 0`); the drop counters add up.
+
+mod common;
+
+use asicgen_generated::gaudi::Gaudi;
+use asicgen_runtime::asic::Asic;
+use asicgen_runtime::sim::XorShift;
+use asicgen_runtime::{
+    ClockMode, CsSubmit, CsWaitError, Device, DeviceConfig, Job, Runner, SimConfig, SubmitError,
+    WaitStatus,
+};
+use common::{CTX, completing_queues, internal_queue};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::thread;
+use std::time::Duration;
+
+const SUBMITTERS: u64 = 4;
+const CS_PER_SUBMITTER: u64 = 400;
+const WINDOW: usize = 16;
+/// Only a deadlock would reach this.
+const FOREVER: Duration = Duration::from_secs(120);
+
+#[derive(Default)]
+struct Tally {
+    completed: AtomicU64,
+    timed_out: AtomicU64,
+    aborted: AtomicU64,
+    queue_full: AtomicU64,
+    in_reset: AtomicU64,
+    seqs: AtomicU64,
+}
+
+/// Wait until the CS reaches a terminal state; retries while the device is in reset.
+fn wait_terminal<A: Asic>(d: &Device<A>, seq: u64, tally: &Tally) {
+    loop {
+        match d.wait_cs(CTX, seq, FOREVER, None) {
+            Ok(WaitStatus::Completed { gone, .. }) => {
+                assert!(!gone, "CS {seq}: the ring is far larger than the run");
+                tally.completed.fetch_add(1, Ordering::Relaxed);
+            }
+            Err(CsWaitError::TimedOut { .. }) => {
+                tally.timed_out.fetch_add(1, Ordering::Relaxed);
+            }
+            Err(CsWaitError::Aborted { .. }) => {
+                tally.aborted.fetch_add(1, Ordering::Relaxed);
+            }
+            Err(CsWaitError::DeviceNotOperational) => {
+                thread::yield_now();
+                continue;
+            }
+            other => panic!("CS {seq}: wait returned {other:?}"),
+        }
+        return;
+    }
+}
+
+fn submitter<A: Asic>(d: &Device<A>, id: u64, tally: &Tally) {
+    let queues = completing_queues::<A>();
+    let int = internal_queue::<A>();
+    let mut rng = XorShift::new(id);
+    let mut window = std::collections::VecDeque::with_capacity(WINDOW);
+    let mut jobs = Vec::with_capacity(4);
+    for _ in 0..CS_PER_SUBMITTER {
+        jobs.clear();
+        for _ in 0..1 + rng.below(3) {
+            jobs.push(Job::new(queues[rng.below(queues.len() as u64) as usize]));
+        }
+        if let Some(int) = int.filter(|_| rng.below(4) == 0) {
+            jobs.push(Job::new(int));
+        }
+        let seq = loop {
+            match d.submit(CTX, &CsSubmit::new(&jobs).with_timestamp()) {
+                Ok(seq) => break seq,
+                Err(e) => {
+                    match e {
+                        SubmitError::QueueFull { .. } => &tally.queue_full,
+                        SubmitError::DeviceNotOperational | SubmitError::DeviceInReset { .. } => {
+                            &tally.in_reset
+                        }
+                        other => panic!("unexpected {other}"),
+                    }
+                    .fetch_add(1, Ordering::Relaxed);
+                    if let Some(used) = e.consumed_seq() {
+                        // The failed CS used a seq: it too ends in a terminal state.
+                        tally.seqs.fetch_add(1, Ordering::Relaxed);
+                        wait_terminal(d, used, tally);
+                    }
+                    thread::yield_now();
+                }
+            }
+        };
+        tally.seqs.fetch_add(1, Ordering::Relaxed);
+        window.push_back(seq);
+        if window.len() == WINDOW
+            && let Some(oldest) = window.pop_front()
+        {
+            wait_terminal(d, oldest, tally);
+        }
+    }
+    for seq in window {
+        wait_terminal(d, seq, tally);
+    }
+}
+
+#[test]
+fn hangs_timeouts_and_resets_lose_nothing() {
+    let mut cfg = DeviceConfig::for_asic::<Gaudi>();
+    cfg.clock = ClockMode::Real;
+    cfg.tdr_timeout = Some(Duration::from_millis(20));
+    cfg.sim = SimConfig {
+        latency: Duration::from_micros(20),
+        jitter: Duration::from_micros(80),
+        hang_ppm: 2_000,
+        fault_ppm: 1_000,
+        out_of_order: true,
+        seed: 42,
+        lanes: 2,
+        poll_spins: 200,
+    };
+    let d = Device::<Gaudi>::new(cfg).expect("config");
+    let runner = Runner::start(&d).expect("threads");
+    let tally = Arc::new(Tally::default());
+    let done = Arc::new(AtomicBool::new(false));
+    let waiters_returned = Arc::new(AtomicU64::new(0));
+
+    // Extra waiters on whatever was submitted last: every one of their waits must return.
+    let watchers: Vec<_> = (0..2)
+        .map(|i| {
+            let (d, done, returned) = (d.clone(), Arc::clone(&done), Arc::clone(&waiters_returned));
+            thread::spawn(move || {
+                let mut rng = XorShift::new(100 + i);
+                while !done.load(Ordering::Acquire) {
+                    let next = d.context(CTX).map_or(1, |c| c.next_seq());
+                    if next > 1 {
+                        let seq = next - 1 - rng.below(next.min(8) - 1);
+                        let r = d.wait_cs(CTX, seq, FOREVER, None);
+                        assert!(
+                            !matches!(r, Ok(WaitStatus::Busy) | Err(CsWaitError::InvalidSeq { .. })),
+                            "watcher on CS {seq}: {r:?}"
+                        );
+                        returned.fetch_add(1, Ordering::Relaxed);
+                    } else {
+                        thread::yield_now();
+                    }
+                }
+            })
+        })
+        .collect();
+
+    let submitters: Vec<_> = (0..SUBMITTERS)
+        .map(|id| {
+            let (d, tally) = (d.clone(), Arc::clone(&tally));
+            thread::spawn(move || submitter(&d, id, &tally))
+        })
+        .collect();
+    for s in submitters {
+        s.join().expect("submitter");
+    }
+    done.store(true, Ordering::Release);
+    for w in watchers {
+        w.join().expect("watcher");
+    }
+    runner.stop();
+
+    let s = d.stats();
+    let t = |c: &AtomicU64| c.load(Ordering::Relaxed);
+    let ctx = d.context(CTX).expect("ctx");
+    // Every seq handed out was released exactly once, in exactly one terminal state.
+    assert_eq!(s.in_flight, 0);
+    assert_eq!(ctx.next_seq() - 1, t(&tally.seqs));
+    assert_eq!(s.released(), t(&tally.seqs));
+    assert_eq!(s.released(), s.submitted + s.not_submitted);
+    // The waits saw exactly the outcomes the device released with.
+    assert_eq!(t(&tally.completed), s.completed + s.not_submitted);
+    assert_eq!(t(&tally.timed_out), s.timed_out);
+    assert_eq!(t(&tally.aborted), s.aborted);
+    assert_eq!(s.lifecycle_violations, 0);
+    // Every TDR ended in a reset (reset_on_lockup), and faults reset too.
+    assert_eq!(s.resets, s.tdr_fired + s.engine_faults);
+    // Drop counters add up, per device and per context.
+    let counters = d.counters();
+    assert_eq!(counters, ctx.counters());
+    assert_eq!(counters.queue_full, t(&tally.queue_full));
+    assert_eq!(counters.device_in_reset, t(&tally.in_reset));
+    assert_eq!(counters.total(), t(&tally.queue_full) + t(&tally.in_reset));
+    assert!(t(&waiters_returned) > 0);
+    // Every fence released: the ring lets go, no handle is left.
+    ctx.retire_signalled();
+    assert_eq!(ctx.live_fences(), 0);
+    eprintln!("{s:?}\n{counters}");
+}

@@ -1,0 +1,117 @@
+//! Zero heap allocations per CS in steady state (DESIGN.md quality bar), proved with a counting
+//! global allocator: warm up, then count every allocation of the process over N
+//! submit -> complete -> wait cycles, on the virtual clock and on real engine threads.
+//!
+//! One test per binary process would be cleaner still; the two tests here take a lock so that
+//! one never counts the other's allocations.
+
+use asicgen_generated::{example::Example, gaudi::Gaudi, goya::Goya};
+use asicgen_runtime::asic::Asic;
+use asicgen_runtime::{
+    ClockMode, ContextId, CsSubmit, Device, DeviceConfig, Job, Runner, WaitStatus, Work,
+};
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Duration;
+
+struct Counting;
+
+static COUNTING: AtomicBool = AtomicBool::new(false);
+static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
+static SERIAL: Mutex<()> = Mutex::new(());
+
+// SAFETY: forwards every call to the system allocator unchanged; only counts.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        if COUNTING.load(Ordering::Relaxed) {
+            ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        }
+        // SAFETY: same contract as ours.
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: same contract as ours.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        if COUNTING.load(Ordering::Relaxed) {
+            ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        }
+        // SAFETY: same contract as ours.
+        unsafe { System.alloc_zeroed(layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        if COUNTING.load(Ordering::Relaxed) {
+            ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        }
+        // SAFETY: same contract as ours.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+const CTX: ContextId = ContextId(0);
+const WARM_UP: usize = 2_000;
+const MEASURED: usize = 5_000;
+
+fn queue<A: Asic>() -> u32 {
+    A::QUEUES
+        .iter()
+        .find(|q| q.accepts_user_jobs() && q.queue_type.has_completion())
+        .map(|q| q.id)
+        .expect("a completing queue")
+}
+
+/// Allocations over `MEASURED` cycles after `WARM_UP` ones.
+fn allocations_per_cycles<A: Asic>(clock: ClockMode) -> u64 {
+    let mut cfg = DeviceConfig::for_asic::<A>();
+    cfg.clock = clock;
+    cfg.sim.latency = Duration::ZERO;
+    let d = Device::<A>::new(cfg).expect("config");
+    let runner = (clock == ClockMode::Real).then(|| Runner::start(&d).expect("threads"));
+    let jobs = [Job::new(queue::<A>()).with_work(Work::Default)];
+    let cs = CsSubmit::new(&jobs).with_timestamp();
+    let cycle = || {
+        let seq = d.submit(CTX, &cs).expect("submitted");
+        let status = d.wait_cs(CTX, seq, Duration::from_secs(60), None);
+        assert!(matches!(status, Ok(WaitStatus::Completed { .. })), "{status:?}");
+    };
+    for _ in 0..WARM_UP {
+        cycle();
+    }
+    ALLOCATIONS.store(0, Ordering::Relaxed);
+    COUNTING.store(true, Ordering::Relaxed);
+    for _ in 0..MEASURED {
+        cycle();
+    }
+    COUNTING.store(false, Ordering::Relaxed);
+    drop(runner);
+    ALLOCATIONS.load(Ordering::Relaxed)
+}
+
+#[test]
+fn zero_allocations_per_cs_virtual_clock() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    // The counter does count.
+    ALLOCATIONS.store(0, Ordering::Relaxed);
+    COUNTING.store(true, Ordering::Relaxed);
+    drop(std::hint::black_box(Box::new(7u64)));
+    COUNTING.store(false, Ordering::Relaxed);
+    assert_eq!(ALLOCATIONS.load(Ordering::Relaxed), 1);
+    assert_eq!(allocations_per_cycles::<Goya>(ClockMode::Virtual), 0);
+    assert_eq!(allocations_per_cycles::<Gaudi>(ClockMode::Virtual), 0);
+    assert_eq!(allocations_per_cycles::<Example>(ClockMode::Virtual), 0);
+}
+
+#[test]
+fn zero_allocations_per_cs_real_threads() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    assert_eq!(allocations_per_cycles::<Goya>(ClockMode::Real), 0);
+    assert_eq!(allocations_per_cycles::<Example>(ClockMode::Real), 0);
+}
