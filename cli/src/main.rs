@@ -7,6 +7,7 @@ use clap::{Parser, Subcommand};
 
 mod check;
 mod emit;
+mod simulate;
 
 /// Describe an accelerator generation in a spec; get its driver state code.
 #[derive(Parser)]
@@ -38,6 +39,14 @@ enum Command {
         /// The spec file (`*.asic`).
         spec: PathBuf,
     },
+    /// Run command submissions on a simulated device and report what happened.
+    ///
+    /// Submitter threads keep a window of CSs in flight on one context; engines run their jobs
+    /// with the given latency and may hang or fault; the TDR times hung CSs out and the device
+    /// resets. The summary counts every CS by outcome, with throughput, latency percentiles
+    /// (submit to completion timestamp), the drop counters and the resets. `--virtual` runs on a
+    /// deterministic virtual clock instead (one thread, reproducible from `--seed`).
+    Simulate(simulate::Args),
 }
 
 fn main() -> ExitCode {
@@ -45,5 +54,6 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Check { specs } => check::run(&specs),
         Command::Emit { output, spec } => emit::run(output, &spec),
+        Command::Simulate(args) => simulate::run(&args),
     }
 }

@@ -22,6 +22,7 @@
 use crate::asic::Asic;
 use crate::cancel::CancelToken;
 use crate::completion::Completion;
+use crate::completion::WaitError;
 use crate::context::{Context, ContextId, Lookup};
 use crate::counters::{AtomicCsCounters, CsCounters};
 use crate::effects::Effects;
@@ -33,7 +34,6 @@ use crate::sim::{self, ClockMode, SimConfig};
 use crate::state::{State, queue_index};
 use crate::submit::{CsSubmit, SubmitError};
 use crate::wait::{CsWaitError, MultiWaitStatus, WaitStatus};
-use crate::completion::WaitError;
 use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
@@ -375,9 +375,7 @@ impl<A: Asic> Device<A> {
             Lookup::Fence(fence) => fence,
         };
         let waited = match self.shared.config.clock {
-            ClockMode::Real => {
-                fence.wait_signalled(Instant::now().checked_add(timeout), cancel)
-            }
+            ClockMode::Real => fence.wait_signalled(Instant::now().checked_add(timeout), cancel),
             ClockMode::Virtual => self.wait_virtual(&fence, timeout, cancel),
         };
         match waited {
@@ -619,10 +617,7 @@ impl<A: Asic> Device<A> {
 
 /// Poll every fence once: `Some(Completed)` if any entry is done, an error if a polled fence
 /// says timed out or aborted, `None` if nothing is done.
-fn poll_multi(
-    fences: &[Option<Fence>],
-    gone: u32,
-) -> Result<Option<MultiWaitStatus>, CsWaitError> {
+fn poll_multi(fences: &[Option<Fence>], gone: u32) -> Result<Option<MultiWaitStatus>, CsWaitError> {
     let mut bitmap = gone;
     let mut earliest: Option<Timestamp> = None;
     for (i, fence) in fences.iter().enumerate() {

@@ -103,7 +103,10 @@ fn full_ring_is_try_again<A: Asic>() {
     );
     assert!(err.is_try_again() && err.consumed_seq().is_none());
     assert_eq!(d.counters().max_cs_in_flight, 1);
-    assert_eq!(d.context(CTX).map(|c| c.counters().max_cs_in_flight), Some(1));
+    assert_eq!(
+        d.context(CTX).map(|c| c.counters().max_cs_in_flight),
+        Some(1)
+    );
     assert_eq!(d.context(CTX).map(|c| c.next_seq()), Some(n + 1));
 }
 
@@ -113,7 +116,9 @@ fn full_ring_is_try_again<A: Asic>() {
 fn failure_after_allocation_uses_the_seq<A: Asic>() {
     let d = device::<A>();
     let bad = [Job::new(A::QUEUE_ID_SIZE)];
-    let err = d.submit(CTX, &CsSubmit::new(&bad)).expect_err("unknown queue");
+    let err = d
+        .submit(CTX, &CsSubmit::new(&bad))
+        .expect_err("unknown queue");
     assert_eq!(err.consumed_seq(), Some(1));
     assert_eq!(
         d.wait_cs(CTX, 1, POLL, None),
@@ -234,10 +239,17 @@ fn not_operational_device_refuses<A: Asic>() {
 // §4: timeout 0 polls (BUSY, rc 0), and a later wait reports COMPLETED.
 fn wait_poll_then_completed<A: Asic>() {
     let d = device::<A>();
-    let seq = submit_one(&d, completing_queue::<A>(), Work::Run(Duration::from_millis(1)));
+    let seq = submit_one(
+        &d,
+        completing_queue::<A>(),
+        Work::Run(Duration::from_millis(1)),
+    );
     assert_eq!(d.wait_cs(CTX, seq, POLL, None), Ok(WaitStatus::Busy));
     d.advance(Duration::from_millis(1));
-    assert!(d.wait_cs(CTX, seq, POLL, None).is_ok_and(|s| s.is_completed()));
+    assert!(
+        d.wait_cs(CTX, seq, POLL, None)
+            .is_ok_and(|s| s.is_completed())
+    );
 }
 
 // §4: a user-side timeout is BUSY with rc 0; TIMEDOUT means the TDR fired.
@@ -266,7 +278,10 @@ fn hung_cs_times_out<A: Asic>() {
     assert_eq!((err, err.errno()), (CsWaitError::TimedOut { seq }, -110));
     let s = d.stats();
     assert_eq!((s.tdr_fired, s.resets, s.timed_out), (1, 1, 1));
-    assert!(d.is_operational(), "reset_on_lockup: the device works again");
+    assert!(
+        d.is_operational(),
+        "reset_on_lockup: the device works again"
+    );
 }
 
 // §2.6: a reset rolls back every in-flight CS: aborted (-EIO) unless timed out; waiters wake.
@@ -310,7 +325,11 @@ fn reset_resets_queue_pointers<A: Asic>() {
 // §4: -EINTR when a signal (the cancel token) arrives; the CS itself is not affected.
 fn wait_is_interruptible<A: Asic>() {
     let d = device::<A>();
-    let seq = submit_one(&d, completing_queue::<A>(), Work::Run(Duration::from_secs(1)));
+    let seq = submit_one(
+        &d,
+        completing_queue::<A>(),
+        Work::Run(Duration::from_secs(1)),
+    );
     let token = CancelToken::new();
     token.cancel();
     let err = d
@@ -428,8 +447,11 @@ fn full_queue_is_try_again<A: Asic>() {
     let jobs = vec![Job::new(q.id).with_work(Work::Hang); per_cs];
     let mut filled = 0;
     while filled < q.pq_len {
-        d.submit(CTX, &CsSubmit::new(&jobs[..per_cs.min((q.pq_len - filled) as usize)]))
-            .expect("room");
+        d.submit(
+            CTX,
+            &CsSubmit::new(&jobs[..per_cs.min((q.pq_len - filled) as usize)]),
+        )
+        .expect("room");
         filled += per_cs as u32;
     }
     let before = d.queue(q.id).expect("queue");
@@ -529,7 +551,10 @@ fn queued_cs_clock_starts_at_predecessor_completion<A: Asic>() {
     d.advance(t * 2);
     assert_eq!(d.stats().tdr_fired, 0);
     for seq in [first, second] {
-        assert!(d.wait_cs(CTX, seq, POLL, None).is_ok_and(|s| s.is_completed()));
+        assert!(
+            d.wait_cs(CTX, seq, POLL, None)
+                .is_ok_and(|s| s.is_completed())
+        );
     }
 }
 

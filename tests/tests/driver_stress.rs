@@ -143,7 +143,10 @@ fn hangs_timeouts_and_resets_lose_nothing() {
                         let seq = next - 1 - rng.below(next.min(8) - 1);
                         let r = d.wait_cs(CTX, seq, FOREVER, None);
                         assert!(
-                            !matches!(r, Ok(WaitStatus::Busy) | Err(CsWaitError::InvalidSeq { .. })),
+                            !matches!(
+                                r,
+                                Ok(WaitStatus::Busy) | Err(CsWaitError::InvalidSeq { .. })
+                            ),
                             "watcher on CS {seq}: {r:?}"
                         );
                         returned.fetch_add(1, Ordering::Relaxed);

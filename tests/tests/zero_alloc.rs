@@ -80,7 +80,10 @@ fn allocations_per_cycles<A: Asic>(clock: ClockMode) -> u64 {
     let cycle = || {
         let seq = d.submit(CTX, &cs).expect("submitted");
         let status = d.wait_cs(CTX, seq, Duration::from_secs(60), None);
-        assert!(matches!(status, Ok(WaitStatus::Completed { .. })), "{status:?}");
+        assert!(
+            matches!(status, Ok(WaitStatus::Completed { .. })),
+            "{status:?}"
+        );
     };
     for _ in 0..WARM_UP {
         cycle();

@@ -162,8 +162,7 @@ impl<A: Asic> Device<A> {
                 continue;
             }
             let mut spun = 0;
-            while spun < spins && pushed.load(Ordering::Acquire) == seen && !self.shutting_down()
-            {
+            while spun < spins && pushed.load(Ordering::Acquire) == seen && !self.shutting_down() {
                 std::hint::spin_loop();
                 spun += 1;
             }
