@@ -77,3 +77,23 @@ fn any_bytes_give_diagnostics_not_a_panic() {
             .contains("cannot read `does-not-exist.asic`: no such file")
     );
 }
+
+#[test]
+fn specs_checked_together_must_not_share_a_name_or_prefix() {
+    let dir = scratch("clash");
+    let specs = workspace().join("specs");
+    std::fs::create_dir_all(dir.join("lifecycle")).expect("dir");
+    let lifecycle = std::fs::read(specs.join("lifecycle/default.lifecycle")).expect("lifecycle");
+    std::fs::write(dir.join("lifecycle/default.lifecycle"), lifecycle).expect("write");
+    let goya = std::fs::read_to_string(specs.join("goya.asic")).expect("goya");
+    std::fs::write(dir.join("a.asic"), &goya).expect("write");
+    std::fs::write(dir.join("b.asic"), goya.replace("asic Goya", "asic Goya2")).expect("write");
+    let out = asicgen(&["check", "a.asic", "b.asic"], &dir);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("b.asic and a.asic have the same uapi_prefix `GOYA`"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("same ASIC name"), "{stderr}");
+}

@@ -43,6 +43,12 @@ const MODULE_ITEMS: &[&str] = &[
     "PROVENANCE",
 ];
 
+/// Rust's primitive types: a type named so would shadow them in the generated module.
+const PRIMITIVES: &[&str] = &[
+    "bool", "char", "str", "u8", "u16", "u32", "u64", "u128", "usize", "i8", "i16", "i32", "i64",
+    "i128", "isize", "f32", "f64",
+];
+
 /// What kind of name is being checked.
 #[derive(Clone, Copy, Debug)]
 pub enum NameKind {
@@ -65,6 +71,8 @@ pub fn check(name: &str, span: Span, kind: NameKind) -> Option<Diagnostic> {
         "it is a Rust keyword that cannot name an item"
     } else if name == "SIZE" && matches!(kind, NameKind::Id(_)) {
         "the C enum already ends with the `_SIZE` sentinel"
+    } else if matches!(kind, NameKind::Asic) && PRIMITIVES.contains(&name) {
+        "the generated type would shadow Rust's primitive type of that name"
     } else if taken.contains(&name) {
         "the generated code already defines an item with this name"
     } else {
@@ -99,6 +107,7 @@ mod tests {
         assert!(check("ALL", at, NameKind::State).is_some());
         assert!(check("self", at, NameKind::Asic).is_some());
         assert!(check("QueueId", at, NameKind::Asic).is_some());
+        assert!(check("u32", at, NameKind::Asic).is_some());
         assert!(check("DMA_0", at, NameKind::Id("queue")).is_none());
         assert!(check("InFlight", at, NameKind::State).is_none());
         assert!(check("Gaudi", at, NameKind::Asic).is_none());
