@@ -8,6 +8,18 @@ use asicgen_dsl::model::Lifecycle;
 /// transition labelled with its event, and `Terminal --> [*]` labelled with the fence outcome.
 pub fn state_diagram(lifecycle: &Lifecycle) -> String {
     let mut out = String::from("stateDiagram-v2\n");
+    // A state named like a Mermaid keyword (`end`, `note`, ...) gets an id of its own and keeps
+    // its name as the label, so the diagram still parses.
+    for state in &lifecycle.states {
+        if is_keyword(&state.name) {
+            let _ = writeln!(
+                out,
+                "    state \"{}\" as {}",
+                state.name,
+                state_id(&state.name)
+            );
+        }
+    }
     // why: `write!` into a String cannot fail; the results are ignored on purpose.
     if let Some(initial) = lifecycle.states.get(lifecycle.initial) {
         let _ = writeln!(out, "    [*] --> {}", state_id(&initial.name));
@@ -36,8 +48,35 @@ pub fn state_diagram(lifecycle: &Lifecycle) -> String {
     out
 }
 
-/// A Mermaid state id: letters, digits and `_` only (the dsl allows nothing else anyway).
+/// Words the Mermaid state-diagram grammar gives a meaning of its own.
+const KEYWORDS: &[&str] = &[
+    "end",
+    "state",
+    "note",
+    "direction",
+    "class",
+    "classdef",
+    "style",
+    "click",
+    "as",
+    "left",
+    "right",
+    "of",
+    "scale",
+    "accdescr",
+    "acctitle",
+];
+
+fn is_keyword(name: &str) -> bool {
+    KEYWORDS.iter().any(|k| k.eq_ignore_ascii_case(name))
+}
+
+/// A Mermaid state id: letters, digits and `_` only (the dsl allows nothing else anyway), and
+/// never a keyword.
 fn state_id(name: &str) -> String {
+    if is_keyword(name) {
+        return format!("{name}_state");
+    }
     let id: String = name
         .chars()
         .map(|c| {
@@ -67,6 +106,16 @@ mod tests {
              Completed --> [*]: ok\n    TimedOut --> [*]: timed_out\n    Aborted --> [*]: aborted\n    \
              NotSubmitted --> [*]: not_submitted\n"
         );
+    }
+
+    #[test]
+    fn keyword_state_names_get_their_own_ids() {
+        let mut lc = fixture::model().lifecycle;
+        lc.states[lc.initial].name = "end".into();
+        let d = state_diagram(&lc);
+        assert!(d.contains("    state \"end\" as end_state\n"), "{d}");
+        assert!(d.contains("    [*] --> end_state\n"), "{d}");
+        assert!(!d.contains(" end -->"), "{d}");
     }
 
     #[test]
