@@ -182,7 +182,10 @@ fn device() -> (Device<Gaudi>, Runner) {
 
 fn wait(d: &Device<Gaudi>, seq: u64) {
     let status = d.wait_cs(CTX, seq, FOREVER, None);
-    assert!(matches!(status, Ok(WaitStatus::Completed { .. })), "{status:?}");
+    assert!(
+        matches!(status, Ok(WaitStatus::Completed { .. })),
+        "{status:?}"
+    );
 }
 
 fn submit(d: &Device<Gaudi>, cs: &CsSubmit<'_>) -> u64 {

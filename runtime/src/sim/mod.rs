@@ -1,7 +1,7 @@
 //! The simulated device: engines that run jobs with a latency, and can hang, fault or finish out
 //! of order, on a virtual clock (deterministic tests) or on real threads (demo, benchmarks).
 //!
-//! A job written to a queue becomes a [`SimJob`] with a due time on its engine's *lane* (a
+//! A job written to a queue becomes a `SimJob` with a due time on its engine's *lane* (a
 //! min-heap by due time). In virtual mode nothing runs by itself: the caller advances the clock
 //! ([`Device::advance`](crate::device::Device::advance), or a wait with a timeout), and due jobs
 //! and TDR expiries are processed in time order, one per device-lock hold. In real mode each lane
