@@ -27,7 +27,7 @@ pub fn run(output: Output, spec: &Path) -> ExitCode {
     // why: name the spec the way `asic!` does, so the output is the expansion's, byte for byte,
     // from whichever directory of the workspace this runs.
     let display = match std::env::current_dir() {
-        Ok(cwd) => asicgen_codegen::spec_display_path(&cwd, &literal),
+        Ok(cwd) => asicgen_codegen::spec_display_path_from(&cwd, &literal),
         Err(_) => literal.into_owned(),
     };
     let model = match asicgen_dsl::load(spec, &display).result {

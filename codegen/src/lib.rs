@@ -5,7 +5,8 @@
 //! - [`c_header`]: the C uapi header with the kernel's enumerator names (askama);
 //! - [`markdown`]: the reference page with tables and a Mermaid lifecycle diagram (askama);
 //! - [`fallback_module`]: what the macro emits next to `compile_error!` when a spec is broken;
-//! - [`spec_display_path`]: how a spec is named in diagnostics and provenance (workspace-relative).
+//! - [`spec_display_path`]: how a spec is named in diagnostics and provenance (crate- or
+//!   workspace-relative); [`spec_display_path_from`] the same for a tool run in a directory.
 //!
 //! Every output is deterministic (no timestamps, no absolute paths, stable order) and carries a
 //! [`provenance`] line. Nothing here panics on a model, however odd: names are sanitised and a
@@ -30,4 +31,4 @@ pub use fallback::fallback_module;
 pub use markdown::markdown;
 pub use provenance::{GENERATOR_VERSION, provenance};
 pub use rust::{rust_module, rust_module_pretty};
-pub use spec_path::{spec_display_path, workspace_root};
+pub use spec_path::{spec_display_path, spec_display_path_from, workspace_root};

@@ -29,25 +29,52 @@ fn declares_workspace(manifest: &str) -> bool {
     })
 }
 
-/// How to show the spec that `asic!(literal)` names from the crate in `manifest_dir`: relative to
-/// the workspace root with `/` separators when the spec lies inside that workspace, else the
-/// literal as written.
+/// How to show the spec that `asic!(literal)` names from the crate in `manifest_dir`, with `/`
+/// separators:
+/// - a spec inside the calling crate is shown relative to that crate (`specs/x.asic`): the crate
+///   is the smallest context that names it, and this stays true when the crate itself lives
+///   somewhere odd (trybuild builds its test crate inside the workspace's `target/`);
+/// - a spec elsewhere in the workspace is shown relative to the workspace root (`generated/`
+///   naming `../specs/goya.asic` shows `specs/goya.asic`);
+/// - anything else keeps the literal as written.
 ///
 /// The path is folded lexically (`a/../b` is `b`); symlinks are not resolved, so a spec reached
 /// through one keeps its literal, which is still correct, only less tidy.
 pub fn spec_display_path(manifest_dir: &Path, literal: &str) -> String {
-    let Some(root) = workspace_root(manifest_dir) else {
+    let spec = fold(&manifest_dir.join(literal));
+    if let Some(relative) = relative_to(&spec, &fold(manifest_dir)) {
+        return relative;
+    }
+    workspace_root(manifest_dir)
+        .and_then(|root| relative_to(&spec, &fold(&root)))
+        .unwrap_or_else(|| literal.to_string())
+}
+
+/// How `asicgen emit`, run in `cwd`, shows the spec `literal` (relative to `cwd`): as
+/// [`spec_display_path`] would for a crate in the nearest directory at or above `cwd` that has a
+/// `Cargo.toml`, so the output matches what `asic!` in that crate expands to.
+pub fn spec_display_path_from(cwd: &Path, literal: &str) -> String {
+    let Some(crate_dir) = cwd.ancestors().find(|dir| dir.join("Cargo.toml").is_file()) else {
         return literal.to_string();
     };
-    let spec = fold(&manifest_dir.join(literal));
-    match spec.strip_prefix(fold(&root)) {
-        Ok(relative) if relative.components().next().is_some() => relative
+    let spec = fold(&cwd.join(literal));
+    match relative_to(&spec, &fold(crate_dir)) {
+        Some(from_crate) => spec_display_path(crate_dir, &from_crate),
+        None => spec_display_path(cwd, literal),
+    }
+}
+
+/// `path` relative to `base` with `/` separators, if it lies strictly inside it.
+fn relative_to(path: &Path, base: &Path) -> Option<String> {
+    let relative = path.strip_prefix(base).ok()?;
+    relative.components().next()?;
+    Some(
+        relative
             .components()
             .map(|c| c.as_os_str().to_string_lossy())
             .collect::<Vec<_>>()
             .join("/"),
-        _ => literal.to_string(),
-    }
+    )
 }
 
 /// Folds `.` and `..` lexically; a `..` above the root is dropped, as the OS does.
@@ -100,10 +127,8 @@ mod tests {
             spec_display_path(&member, "../specs/goya.asic"),
             "specs/goya.asic"
         );
-        assert_eq!(
-            spec_display_path(&member, "./specs/../x.asic"),
-            "generated/x.asic"
-        );
+        // Inside the calling crate: relative to the crate.
+        assert_eq!(spec_display_path(&member, "./specs/../x.asic"), "x.asic");
         assert_eq!(
             spec_display_path(&root, "specs/goya.asic"),
             "specs/goya.asic"
@@ -123,6 +148,44 @@ mod tests {
         );
         // The root itself is not a spec.
         assert_eq!(spec_display_path(&member, ".."), "..");
+    }
+
+    #[test]
+    fn a_crate_inside_another_workspace_shows_its_own_specs_from_itself() {
+        // trybuild's test crate lives in `target/tests/trybuild/<crate>/` of the workspace.
+        let root = tree(
+            "trybuild",
+            &[("Cargo.toml", WORKSPACE), ("target/t/Cargo.toml", MEMBER)],
+        );
+        let krate = root.join("target/t");
+        assert_eq!(
+            spec_display_path(&krate, "specs/broken.asic"),
+            "specs/broken.asic"
+        );
+    }
+
+    #[test]
+    fn emit_names_a_spec_as_the_enclosing_crate_would() {
+        let root = tree(
+            "emit",
+            &[
+                ("Cargo.toml", WORKSPACE),
+                ("generated/Cargo.toml", MEMBER),
+                ("specs/x", ""),
+            ],
+        );
+        assert_eq!(
+            spec_display_path_from(&root.join("specs"), "goya.asic"),
+            "specs/goya.asic"
+        );
+        assert_eq!(
+            spec_display_path_from(&root, "specs/goya.asic"),
+            "specs/goya.asic"
+        );
+        assert_eq!(
+            spec_display_path_from(&root.join("generated"), "../specs/goya.asic"),
+            "specs/goya.asic"
+        );
     }
 
     #[test]
