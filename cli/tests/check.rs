@@ -1,19 +1,10 @@
 //! `asicgen check` as a user runs it: exit codes, output streams, and no panic on any bytes.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod support;
 
-fn asicgen(args: &[&str], dir: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_asicgen"))
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("asicgen runs")
-}
+use std::path::PathBuf;
 
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
+use support::{asicgen, workspace};
 
 fn scratch(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("asicgen-cli-{}-{name}", std::process::id()));

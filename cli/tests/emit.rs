@@ -1,20 +1,9 @@
 //! `asicgen emit` prints exactly the checked-in review copies, and fails like `check` on a bad
 //! spec.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod support;
 
-fn asicgen(args: &[&str], dir: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_asicgen"))
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("asicgen runs")
-}
-
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
+use support::{asicgen, workspace};
 
 fn review_copy(name: &str) -> String {
     let path = workspace().join("generated/review").join(name);
