@@ -26,12 +26,13 @@ impl<A: Asic> State<A> {
             *engine = EngineState::default();
         }
         // hl_cs_rollback_all, oldest first.
+        let now = self.now();
         while self.mirror_head != NIL {
             let idx = self.mirror_head;
             let rec = &mut self.records[idx as usize];
             rec.aborted = true;
             cs::fire::<A>(rec, CsEvent::Reset);
-            self.release(idx, out);
+            self.release(idx, now, out);
         }
         self.tdr = None;
         // hl_hw_queue_reset.

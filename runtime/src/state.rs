@@ -180,7 +180,8 @@ impl<A: Asic> State<A> {
             Ok(()) => Ok(seq),
             Err(e) => {
                 cs::fire::<A>(&mut self.records[idx], CsEvent::ScheduleFailure);
-                self.release(idx as u32, out);
+                let now = self.now();
+                self.release(idx as u32, now, out);
                 Err(e)
             }
         }
@@ -351,8 +352,9 @@ impl<A: Asic> State<A> {
     }
 
     /// A job came due: the engine finished it (the CQ interrupt, `job_finish`, or per-CS
-    /// `cs_finish` once the last job of the CS is done).
-    pub(crate) fn complete_job(&mut self, job: SimJob, out: &mut Effects) {
+    /// `cs_finish` once the last job of the CS is done). `now` is the device clock read once for
+    /// the whole batch of completions (one interrupt, one timestamp), not once per job.
+    pub(crate) fn complete_job(&mut self, job: SimJob, now: u64, out: &mut Effects) {
         if let Some(e) = job.engine {
             let eng = &mut self.engines[e as usize];
             eng.jobs = eng.jobs.saturating_sub(1);
@@ -378,7 +380,6 @@ impl<A: Asic> State<A> {
                 self.cqs[cq as usize].release(1);
             }
         }
-        let now = self.now();
         let rec = &mut self.records[idx];
         rec.pending -= 1;
         if rec.pending > 0 {
@@ -390,7 +391,7 @@ impl<A: Asic> State<A> {
             self.consume_uses(idx, |_| true);
         }
         cs::fire::<A>(&mut self.records[idx], CsEvent::JobsDone);
-        self.release(job.record, out);
+        self.release(job.record, now, out);
     }
 
     /// Advance `ci` of the CS's queues that `which` selects by their recorded job counts.
@@ -406,8 +407,9 @@ impl<A: Asic> State<A> {
     }
 
     /// `cs_do_release`: internal-queue `ci`, leave the mirror list, hand the TDR on, and signal
-    /// the fence with the outcome of the terminal state.
-    pub(crate) fn release(&mut self, idx: u32, out: &mut Effects) {
+    /// the fence with the outcome of the terminal state. `now` is the device clock (for arming
+    /// the next CS's TDR).
+    pub(crate) fn release(&mut self, idx: u32, now: u64, out: &mut Effects) {
         let i = idx as usize;
         if self.records[i].submitted {
             if A::LIMITS.completion == CompletionMode::PerJob {
@@ -415,7 +417,7 @@ impl<A: Asic> State<A> {
                 self.consume_uses(i, |t| t == QueueType::Internal);
             }
             self.mirror_remove(idx);
-            self.handle_tdr(idx, out);
+            self.handle_tdr(idx, now, out);
         }
         let rec = &mut self.records[i];
         let outcome = match cs::release_outcome::<A>(rec) {
@@ -514,7 +516,8 @@ impl<A: Asic> State<A> {
         match lane {
             Some(l) => {
                 if let Some(job) = self.lanes[l].heap.pop() {
-                    self.complete_job(job, out);
+                    let now = self.virtual_now;
+                    self.complete_job(job, now, out);
                 }
             }
             None => self.fire_tdr(out),
@@ -538,7 +541,7 @@ impl<A: Asic> State<A> {
                 _ => break,
             }
             if let Some(job) = self.lanes[lane].heap.pop() {
-                self.complete_job(job, out);
+                self.complete_job(job, now, out);
                 done += 1;
             }
         }

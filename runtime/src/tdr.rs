@@ -41,8 +41,9 @@ impl<A: Asic> State<A> {
         }
     }
 
-    /// `cs_handle_tdr`, for record `idx` being released (already out of the mirror list).
-    pub(crate) fn handle_tdr(&mut self, idx: u32, out: &mut Effects) {
+    /// `cs_handle_tdr`, for record `idx` being released (already out of the mirror list) at
+    /// device time `now`.
+    pub(crate) fn handle_tdr(&mut self, idx: u32, now: u64, out: &mut Effects) {
         let rec = &mut self.records[idx as usize];
         if self.cfg.tdr_timeout.is_none() || rec.timed_out {
             return;
@@ -58,7 +59,6 @@ impl<A: Asic> State<A> {
             let next = &self.records[cur as usize];
             if next.timeout_ns.is_some() {
                 if !next.tdr_active {
-                    let now = self.now();
                     self.arm(cur, now, out);
                 }
                 return;
