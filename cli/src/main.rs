@@ -7,6 +7,8 @@ use clap::{Parser, Subcommand};
 
 mod check;
 mod emit;
+mod graph;
+mod new;
 mod simulate;
 
 /// Describe an accelerator generation in a spec; get its driver state code.
@@ -47,6 +49,28 @@ enum Command {
     /// (submit to completion timestamp), the drop counters and the resets. `--virtual` runs on a
     /// deterministic virtual clock instead (one thread, reproducible from `--seed`).
     Simulate(simulate::Args),
+    /// Print the CS lifecycle of a spec as a Mermaid state diagram.
+    ///
+    /// The same diagram the generated Markdown reference shows; paste it into any Mermaid
+    /// renderer, or a GitHub comment inside a ```mermaid block.
+    Graph {
+        /// The spec file (`*.asic`).
+        spec: PathBuf,
+    },
+    /// Start a spec for a new generation.
+    ///
+    /// Writes `<dir>/<name in lower case>.asic` from a template that checks clean (it never
+    /// overwrites a file), and prints the steps that turn it into generated driver code.
+    New {
+        /// The generation's name, e.g. `Gaudi3`.
+        name: String,
+        /// The uapi prefix for C names (default: the name in upper case).
+        #[arg(long)]
+        prefix: Option<String>,
+        /// Where to write the spec.
+        #[arg(long, default_value = "specs")]
+        dir: PathBuf,
+    },
 }
 
 fn main() -> ExitCode {
@@ -55,5 +79,7 @@ fn main() -> ExitCode {
         Command::Check { specs } => check::run(&specs),
         Command::Emit { output, spec } => emit::run(output, &spec),
         Command::Simulate(args) => simulate::run(&args),
+        Command::Graph { spec } => graph::run(&spec),
+        Command::New { name, prefix, dir } => new::run(&name, prefix.as_deref(), &dir),
     }
 }

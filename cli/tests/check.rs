@@ -88,3 +88,48 @@ fn specs_checked_together_must_not_share_a_name_or_prefix() {
     );
     assert!(!stderr.contains("same ASIC name"), "{stderr}");
 }
+
+#[test]
+fn new_writes_a_spec_that_checks_clean_and_never_overwrites() {
+    let dir = scratch("new");
+    std::fs::create_dir_all(dir.join("lifecycle")).expect("dir");
+    let lifecycle =
+        std::fs::read(workspace().join("specs/lifecycle/default.lifecycle")).expect("lifecycle");
+    std::fs::write(dir.join("lifecycle/default.lifecycle"), lifecycle).expect("write");
+    let _ = std::fs::remove_file(dir.join("gaudi3.asic"));
+    let out = asicgen(&["new", "Gaudi3", "--dir", "."], &dir);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let check = asicgen(&["check", "gaudi3.asic"], &dir);
+    assert_eq!(check.status.code(), Some(0));
+    let again = asicgen(&["new", "Gaudi3", "--dir", "."], &dir);
+    assert_eq!(again.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&again.stderr).contains("cannot create"));
+    let bad = asicgen(&["new", "3rd-gen"], &dir);
+    assert_eq!(bad.status.code(), Some(2));
+}
+
+#[test]
+fn graph_prints_the_lifecycle_diagram() {
+    let out = asicgen(&["graph", "specs/goya.asic"], &workspace());
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(
+        stdout.starts_with("stateDiagram-v2\n    [*] --> Allocated\n"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("    InFlight --> Hung: timeout_detected\n"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("    Completed --> [*]: ok\n"), "{stdout}");
+}

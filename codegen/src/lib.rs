@@ -4,6 +4,7 @@
 //!   same formatted by prettyplease for the checked-in review copy;
 //! - [`c_header`]: the C uapi header with the kernel's enumerator names (askama);
 //! - [`markdown`]: the reference page with tables and a Mermaid lifecycle diagram (askama);
+//! - [`state_diagram`]: the CS lifecycle alone, as a Mermaid `stateDiagram-v2`;
 //! - [`fallback_module`]: what the macro emits next to `compile_error!` when a spec is broken;
 //! - [`spec_display_path`]: how a spec is named in diagnostics and provenance (crate- or
 //!   workspace-relative); [`spec_display_path_from`] the same for a tool run in a directory.
@@ -29,6 +30,7 @@ pub use asicgen_dsl::model::Model;
 pub use c_header::c_header;
 pub use fallback::fallback_module;
 pub use markdown::markdown;
+pub use mermaid::state_diagram;
 pub use provenance::{GENERATOR_VERSION, provenance};
 pub use rust::{rust_module, rust_module_pretty};
 pub use spec_path::{spec_display_path, spec_display_path_from, workspace_root};
