@@ -1,6 +1,7 @@
 //! Parse + check arbitrary bytes as a spec. The first byte picks how the bytes are used: as the
 //! spec itself (with the shipped default lifecycle available), or as a lifecycle file named by
-//! the shipped Goya spec. Any panic is a finding.
+//! the shipped Goya spec. A spec that checks is also run through every code generator. Any panic
+//! is a finding.
 #![no_main]
 
 use asicgen_dsl::{FileRef, check_with};
@@ -23,8 +24,15 @@ fuzz_target!(|data: &[u8]| {
             _ => Err(std::io::Error::from(std::io::ErrorKind::NotFound)),
         }
     });
-    if let Err(report) = loaded.result {
-        assert!(!report.diagnostics().is_empty());
-        let _ = report.to_string();
+    match loaded.result {
+        Ok(model) => {
+            let _ = asicgen_codegen::rust_module(&model);
+            let _ = asicgen_codegen::c_header(&model);
+            let _ = asicgen_codegen::markdown(&model);
+        }
+        Err(report) => {
+            assert!(!report.diagnostics().is_empty());
+            let _ = report.to_string();
+        }
     }
 });

@@ -1,0 +1,197 @@
+//! Property test: mutate the real specs and lifecycles (delete, duplicate and swap lines,
+//! truncate, flip bytes, inject non-UTF-8, replace numbers with huge ones) and check that the
+//! checker returns a Model or diagnostics whose positions are inside the files, and that code
+//! generation turns every Model it returns into all three outputs: never a panic in either.
+//!
+//! `PROPTEST_CASES` sets the number of cases (10,000 by default, as CI runs it).
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use asicgen_dsl::{FileRef, check_with};
+use proptest::prelude::*;
+
+const FILES: &[&str] = &[
+    "goya.asic",
+    "gaudi.asic",
+    "example.asic",
+    "lifecycle/default.lifecycle",
+    "lifecycle/per_cs.lifecycle",
+];
+
+fn originals() -> HashMap<String, Vec<u8>> {
+    let specs = Path::new(env!("CARGO_MANIFEST_DIR")).join("../specs");
+    FILES
+        .iter()
+        .map(|f| {
+            let bytes = std::fs::read(specs.join(f)).expect("shipped spec");
+            (format!("specs/{f}"), bytes)
+        })
+        .collect()
+}
+
+#[derive(Clone, Debug)]
+enum Mutation {
+    DeleteLine(usize),
+    DuplicateLine(usize),
+    SwapLines(usize, usize),
+    Truncate(usize),
+    FlipByte(usize, u8),
+    InjectBytes(usize, Vec<u8>),
+    HugeNumber(usize, String),
+    DeleteRange(usize, usize),
+}
+
+fn mutation() -> impl Strategy<Value = Mutation> {
+    let idx = any::<prop::sample::Index>().prop_map(|i| i.index(usize::MAX >> 1));
+    prop_oneof![
+        idx.clone().prop_map(Mutation::DeleteLine),
+        idx.clone().prop_map(Mutation::DuplicateLine),
+        (idx.clone(), idx.clone()).prop_map(|(a, b)| Mutation::SwapLines(a, b)),
+        idx.clone().prop_map(Mutation::Truncate),
+        (idx.clone(), any::<u8>()).prop_map(|(a, b)| Mutation::FlipByte(a, b)),
+        (
+            idx.clone(),
+            prop::collection::vec(
+                prop_oneof![Just(0xffu8), Just(0xc3), Just(0x80), Just(0), any::<u8>()],
+                1..4
+            )
+        )
+            .prop_map(|(a, b)| Mutation::InjectBytes(a, b)),
+        (
+            idx.clone(),
+            prop_oneof![
+                Just("18446744073709551616".to_string()),
+                Just("99999999999999999999999999".to_string()),
+                Just("0xffffffffffffffffff".to_string()),
+                Just("4294967296".to_string()),
+                Just("65536".to_string()),
+                Just("0".to_string()),
+                "[0-9]{1,25}",
+            ]
+        )
+            .prop_map(|(a, n)| Mutation::HugeNumber(a, n)),
+        (idx.clone(), 1usize..64).prop_map(|(a, n)| Mutation::DeleteRange(a, n)),
+    ]
+}
+
+fn apply(bytes: &mut Vec<u8>, m: &Mutation) {
+    let mut lines: Vec<Vec<u8>> = bytes.split(|b| *b == b'\n').map(<[u8]>::to_vec).collect();
+    let n = lines.len().max(1);
+    match m {
+        Mutation::DeleteLine(i) => {
+            if !lines.is_empty() {
+                lines.remove(i % n);
+            }
+        }
+        Mutation::DuplicateLine(i) => {
+            if !lines.is_empty() {
+                let l = lines[i % n].clone();
+                lines.insert(i % n, l);
+            }
+        }
+        Mutation::SwapLines(a, b) => {
+            if !lines.is_empty() {
+                lines.swap(a % n, b % n);
+            }
+        }
+        Mutation::Truncate(i) => {
+            bytes.truncate(i % (bytes.len() + 1));
+            return;
+        }
+        Mutation::FlipByte(i, x) => {
+            if !bytes.is_empty() {
+                let at = i % bytes.len();
+                bytes[at] ^= x | 1;
+            }
+            return;
+        }
+        Mutation::InjectBytes(i, inject) => {
+            let at = i % (bytes.len() + 1);
+            bytes.splice(at..at, inject.iter().copied());
+            return;
+        }
+        Mutation::HugeNumber(i, number) => {
+            // Replace the i-th run of digits.
+            let runs: Vec<(usize, usize)> = {
+                let mut runs = Vec::new();
+                let mut start = None;
+                for (p, b) in bytes.iter().enumerate() {
+                    match (b.is_ascii_digit(), start) {
+                        (true, None) => start = Some(p),
+                        (false, Some(s)) => {
+                            runs.push((s, p));
+                            start = None;
+                        }
+                        _ => {}
+                    }
+                }
+                if let Some(s) = start {
+                    runs.push((s, bytes.len()));
+                }
+                runs
+            };
+            if !runs.is_empty() {
+                let (s, e) = runs[i % runs.len()];
+                bytes.splice(s..e, number.bytes());
+            }
+            return;
+        }
+        Mutation::DeleteRange(i, len) => {
+            let at = i % (bytes.len() + 1);
+            let end = (at + len).min(bytes.len());
+            bytes.drain(at..end);
+            return;
+        }
+    }
+    *bytes = lines.join(&b'\n');
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig {
+        cases: std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(10_000),
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    })]
+
+    #[test]
+    fn mutated_specs_give_a_model_or_positioned_diagnostics(
+        spec in 0usize..3,
+        target in 0usize..FILES.len(),
+        mutations in prop::collection::vec(mutation(), 1..4),
+    ) {
+        let mut files = originals();
+        let victim = format!("specs/{}", FILES[target]);
+        let bytes = files.get_mut(&victim).expect("known file");
+        for m in &mutations {
+            apply(bytes, m);
+        }
+        let spec = FileRef::new(format!("specs/{}", FILES[spec]));
+        let loaded = check_with(spec, &mut |f: &FileRef| {
+            files
+                .get(&f.display)
+                .cloned()
+                .ok_or_else(|| std::io::Error::from(std::io::ErrorKind::NotFound))
+        });
+        if let Ok(model) = &loaded.result {
+            prop_assert!(!asicgen_codegen::rust_module(model).is_empty());
+            prop_assert!(asicgen_codegen::c_header(model).contains("enum"));
+            prop_assert!(!asicgen_codegen::markdown(model).is_empty());
+        }
+        if let Err(report) = loaded.result {
+            prop_assert!(!report.diagnostics().is_empty());
+            for d in report.diagnostics() {
+                let file = report.sources().get(d.span.file);
+                prop_assert!(d.span.start <= d.span.end, "{d:?}");
+                prop_assert!(d.span.end as usize <= file.text.len(), "{d:?} past the end of {}", file.display_path);
+                for (span, _) in &d.notes {
+                    let file = report.sources().get(span.file);
+                    prop_assert!(span.end as usize <= file.text.len());
+                }
+            }
+            // Rendering must not panic either.
+            let rendered = report.to_string();
+            prop_assert!(rendered.contains("error:"));
+        }
+    }
+}
