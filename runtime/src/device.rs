@@ -35,10 +35,13 @@ use crate::state::{State, queue_index};
 use crate::submit::{CsSubmit, SubmitError};
 use crate::wait::{CsWaitError, MultiWaitStatus, WaitStatus};
 use std::fmt;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::thread::Thread;
 use std::time::{Duration, Instant};
+
+/// Real mode: how many times `wait_cs` re-checks its fence (spinning) before it sleeps on it.
+const WAIT_SPINS: u32 = 300;
 
 /// Most seqs one multi-CS wait takes (`HL_WAIT_MULTI_CS_LIST_MAX_LEN`).
 pub const MULTI_CS_MAX_LEN: usize = 32;
@@ -156,7 +159,17 @@ pub(crate) struct Wakers {
     pub(crate) tdr: OnceLock<Thread>,
     pub(crate) shutdown: AtomicBool,
     pub(crate) started: AtomicBool,
+    /// Threads of the runner that have begun running (`Runner::start` waits for all of them).
+    pub(crate) running: AtomicU32,
+    /// Real mode: threads inside `wait_cs` now. An engine worker that is coalescing completions
+    /// drains at once while this is non-zero, so a waiter never waits for a batch to fill.
+    pub(crate) waiting: Padded<AtomicU32>,
 }
+
+/// A value on a cache line of its own: the waiter count is written by the submitting thread
+/// while the worker polls its neighbours (`shutdown`, `pushed`) in a tight loop.
+#[repr(align(64))]
+pub(crate) struct Padded<T>(pub(crate) T);
 
 pub(crate) struct Shared<A: Asic> {
     state: Mutex<State<A>>,
@@ -225,6 +238,8 @@ impl<A: Asic> Device<A> {
                     tdr: OnceLock::new(),
                     shutdown: AtomicBool::new(false),
                     started: AtomicBool::new(false),
+                    running: AtomicU32::new(0),
+                    waiting: Padded(AtomicU32::new(0)),
                 },
             }),
         })
@@ -375,7 +390,26 @@ impl<A: Asic> Device<A> {
             Lookup::Fence(fence) => fence,
         };
         let waited = match self.shared.config.clock {
-            ClockMode::Real => fence.wait_signalled(Instant::now().checked_add(timeout), cancel),
+            // Already signalled (the pipelined case): no need to tell the worker.
+            ClockMode::Real if fence.is_signalled() => {
+                fence.wait_signalled(Instant::now().checked_add(timeout), cancel)
+            }
+            ClockMode::Real => {
+                let waiting = &self.shared.wakers.waiting.0;
+                // Relaxed: a hint for the coalescing worker; a late look only delays its drain
+                // by its bounded quiet period.
+                waiting.fetch_add(1, Ordering::Relaxed);
+                // A coalescing worker drains as soon as it sees us; give it that moment before
+                // sleeping, so a CS finished a few hundred ns from now costs no futex round trip.
+                let mut spun = 0;
+                while spun < WAIT_SPINS && !timeout.is_zero() && !fence.is_signalled() {
+                    std::hint::spin_loop();
+                    spun += 1;
+                }
+                let r = fence.wait_signalled(Instant::now().checked_add(timeout), cancel);
+                waiting.fetch_sub(1, Ordering::Relaxed);
+                r
+            }
             ClockMode::Virtual => self.wait_virtual(&fence, timeout, cancel),
         };
         match waited {

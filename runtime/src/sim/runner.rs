@@ -2,9 +2,12 @@
 //!
 //! A worker takes the device lock, completes every job of its lane that is due (up to a batch,
 //! so it never holds the lock long), drops the lock, signals the fences, and goes again; with
-//! nothing due it spins briefly on its lane's "jobs pushed" counter (interrupt coalescing in
-//! miniature) and then parks until its next due time. Submitters unpark it only when a new job
-//! comes due before that (an `unpark` of a thread that is not parked is one atomic swap).
+//! nothing due it spins briefly on its lane's "jobs pushed" counter and then parks until its next
+//! due time. Submitters unpark it only when a new job comes due before that (an `unpark` of a
+//! thread that is not parked is one atomic swap). Once a push is seen the worker coalesces, as
+//! an interrupt controller would: it keeps spinning while pushes keep arriving and takes the lock
+//! after 32 of them, after a short quiet spell, or as soon as a thread waits in `wait_cs`, so
+//! a stream of submissions is completed in batches instead of trading the device lock per CS.
 //! The TDR thread parks until the armed deadline; arming an earlier one unparks it.
 
 use crate::asic::Asic;
@@ -13,12 +16,16 @@ use crate::effects::Effects;
 use crate::sim::ClockMode;
 use std::fmt;
 use std::sync::OnceLock;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
 /// Jobs a worker completes per lock hold.
 const BATCH: usize = 256;
+/// Pushed jobs after which a coalescing worker drains (see `coalesce`).
+const COALESCE_JOBS: u64 = 32;
+/// Spins without a new push after which a coalescing worker drains.
+const COALESCE_QUIET: u32 = 64;
 /// Due times closer than this are waited for by yielding rather than parking (a timed park
 /// costs tens of microseconds of timer slack).
 const YIELD_BELOW_NS: u64 = 50_000;
@@ -91,6 +98,13 @@ impl Runner {
             .map_err(|_| RunnerError::Spawn)?;
         register(&wakers.tdr, &handle);
         runner.threads.push(handle);
+        // why: return only once every thread runs, so the threads' own start-up (the OS thread,
+        // its name, its stack guard) is over before the first CS; a submitter and a spinning
+        // worker could otherwise keep a late thread off the CPU until well into the workload.
+        let threads = runner.threads.len() as u32;
+        while wakers.running.load(Ordering::Acquire) < threads {
+            thread::yield_now();
+        }
         Ok(runner)
     }
 
@@ -137,6 +151,7 @@ impl<A: Asic> Device<A> {
     }
 
     fn lane_worker(&self, lane: usize) {
+        self.shared.wakers.running.fetch_add(1, Ordering::Release);
         let spins = self.config().sim.poll_spins;
         let pushed = &self.shared.wakers.pushed[lane];
         let mut out = Effects::with_capacity(BATCH);
@@ -167,6 +182,7 @@ impl<A: Asic> Device<A> {
                 spun += 1;
             }
             if pushed.load(Ordering::Acquire) != seen {
+                self.coalesce(pushed, seen);
                 continue;
             }
             match wait {
@@ -176,7 +192,31 @@ impl<A: Asic> Device<A> {
         }
     }
 
+    /// Interrupt coalescing: new jobs were pushed since `seen`; keep spinning while more arrive,
+    /// so one lock hold completes a batch rather than one job and the submitter and this worker
+    /// stop trading the device lock per CS. Drain once `COALESCE_JOBS` were pushed, the pushes
+    /// go quiet for `COALESCE_QUIET` spins, or somebody waits for a CS.
+    fn coalesce(&self, pushed: &AtomicU64, seen: u64) {
+        let waiting = &self.shared.wakers.waiting.0;
+        let mut last = pushed.load(Ordering::Acquire);
+        let mut quiet = 0;
+        while last.wrapping_sub(seen) < COALESCE_JOBS
+            && quiet < COALESCE_QUIET
+            && waiting.load(Ordering::Relaxed) == 0
+        {
+            std::hint::spin_loop();
+            let now = pushed.load(Ordering::Acquire);
+            if now == last {
+                quiet += 1;
+            } else {
+                last = now;
+                quiet = 0;
+            }
+        }
+    }
+
     fn tdr_worker(&self) {
+        self.shared.wakers.running.fetch_add(1, Ordering::Release);
         let mut out = Effects::default();
         while !self.shutting_down() {
             let wait = {
