@@ -96,18 +96,7 @@ mod tests {
     #[test]
     fn the_template_checks_clean() {
         let text = super::template("Gaudi3", "GAUDI3");
-        let lifecycle = include_bytes!("../../specs/lifecycle/default.lifecycle");
-        let loaded = asicgen_dsl::check_with(
-            asicgen_dsl::FileRef::new("specs/gaudi3.asic"),
-            &mut |f: &asicgen_dsl::FileRef| {
-                Ok(if f.display == "specs/gaudi3.asic" {
-                    text.clone().into_bytes()
-                } else {
-                    lifecycle.to_vec()
-                })
-            },
-        );
-        let model = match loaded.result {
+        let model = match asicgen_dsl::synthetic::check(&text).result {
             Ok(model) => model,
             Err(report) => panic!("{report}"),
         };

@@ -8,29 +8,20 @@
 use std::hint::black_box;
 
 use asicgen_codegen::Model;
-use asicgen_dsl::{FileRef, check_with, synthetic};
+use asicgen_dsl::synthetic;
 use criterion::{Criterion, criterion_group, criterion_main};
 
-const DEFAULT_LIFECYCLE: &[u8] = include_bytes!("../../specs/lifecycle/default.lifecycle");
-
 /// Parse + check from memory, the lifecycle served from the shipped default.
-fn load(spec: &[u8]) -> Model {
-    let loaded = check_with(FileRef::new("spec.asic"), &mut |f: &FileRef| {
-        Ok(if f.display == "spec.asic" {
-            spec.to_vec()
-        } else {
-            DEFAULT_LIFECYCLE.to_vec()
-        })
-    });
-    match loaded.result {
+fn load(spec: &str) -> Model {
+    match synthetic::check(spec).result {
         Ok(model) => model,
         Err(report) => panic!("benchmark spec does not check:\n{report}"),
     }
 }
 
 fn bench(c: &mut Criterion) {
-    let synthetic = synthetic::spec(300, 1000).into_bytes();
-    let gaudi = include_bytes!("../../specs/gaudi.asic").to_vec();
+    let synthetic = synthetic::spec(300, 1000);
+    let gaudi = include_str!("../../specs/gaudi.asic").to_string();
     let mut group = c.benchmark_group("codegen");
     // why: one iteration of the big spec takes milliseconds; ten samples are plenty and keep a
     // shared 2-core machine usable.

@@ -2,6 +2,26 @@
 
 use std::fmt::Write as _;
 
+use crate::{FileRef, Loaded, check_with};
+
+/// The shipped default lifecycle (`specs/lifecycle/default.lifecycle`), which synthetic and
+/// scaffolded specs name.
+pub const DEFAULT_LIFECYCLE: &str = include_str!("../../specs/lifecycle/default.lifecycle");
+
+/// Checks the spec text `spec` from memory as `spec.asic`, serving [`DEFAULT_LIFECYCLE`] for
+/// `lifecycle/default.lifecycle` and "not found" for any other file. For benchmarks and tests
+/// that should not touch the file system.
+pub fn check(spec: &str) -> Loaded {
+    check_with(
+        FileRef::new("spec.asic"),
+        &mut |f: &FileRef| match f.display.as_str() {
+            "spec.asic" => Ok(spec.as_bytes().to_vec()),
+            "lifecycle/default.lifecycle" => Ok(DEFAULT_LIFECYCLE.as_bytes().to_vec()),
+            _ => Err(std::io::Error::from(std::io::ErrorKind::NotFound)),
+        },
+    )
+}
+
 /// A valid spec with `engines` engines and `queues` queues (4 streams per family, so `queues`
 /// is rounded up to a multiple of 4). Every 10th family is external with its own completion
 /// queues; the rest are internal. It names `lifecycle/default.lifecycle`.
@@ -50,17 +70,17 @@ pub fn spec(engines: usize, queues: usize) -> String {
 mod tests {
     #[test]
     fn synthetic_specs_check_clean() {
-        let text = super::spec(300, 1000);
-        let default = include_bytes!("../../specs/lifecycle/default.lifecycle");
-        let loaded = crate::check_with(crate::FileRef::new("synthetic.asic"), &mut |f| {
-            Ok(if f.display == "synthetic.asic" {
-                text.clone().into_bytes()
-            } else {
-                default.to_vec()
-            })
-        });
-        let model = loaded.result.expect("synthetic spec checks");
+        let model = super::check(&super::spec(300, 1000))
+            .result
+            .expect("synthetic spec checks");
         assert_eq!(model.engines.len(), 300);
         assert_eq!(model.queues.len(), 1000);
+    }
+
+    #[test]
+    fn check_serves_only_the_default_lifecycle() {
+        let other = super::spec(1, 4).replace("lifecycle/default.lifecycle", "other.lifecycle");
+        let report = super::check(&other).result.expect_err("no such lifecycle");
+        assert!(report.to_string().contains("cannot read `other.lifecycle`"));
     }
 }
