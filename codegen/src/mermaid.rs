@@ -77,16 +77,7 @@ fn state_id(name: &str) -> String {
     if is_keyword(name) {
         return format!("{name}_state");
     }
-    let id: String = name
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '_' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
+    let id = crate::names::word_chars(name);
     if id.is_empty() { "_".to_owned() } else { id }
 }
 

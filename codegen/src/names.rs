@@ -13,16 +13,7 @@ use proc_macro2::{Ident, Span};
 /// Characters outside `[A-Za-z0-9_]` become `_`, a leading digit gets a `_` prefix and keywords
 /// become raw identifiers.
 pub fn rust_ident(name: &str) -> Ident {
-    let mut cleaned: String = name
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '_' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
+    let mut cleaned = word_chars(name);
     if cleaned.is_empty() || cleaned.starts_with(|c: char| c.is_ascii_digit()) || cleaned == "_" {
         cleaned.insert(0, '_');
     }
@@ -35,6 +26,20 @@ pub fn rust_ident(name: &str) -> Ident {
         return Ident::new_raw(&cleaned, Span::call_site());
     }
     Ident::new(&cleaned, Span::call_site())
+}
+
+/// `name` with every character outside `[A-Za-z0-9_]` replaced by `_`: the identifier alphabet
+/// Rust, C and Mermaid share.
+pub fn word_chars(name: &str) -> String {
+    name.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
 }
 
 fn is_keyword(s: &str) -> bool {
@@ -51,7 +56,7 @@ fn is_keyword(s: &str) -> bool {
 
 /// The uapi prefix in upper case (`GAUDI`), as C enumerators use it.
 pub fn c_prefix(prefix: &str) -> String {
-    c_token(prefix).to_ascii_uppercase()
+    word_chars(prefix).to_ascii_uppercase()
 }
 
 /// The C enum tag for `kind` (`queue` or `engine`): `gaudi_queue_id`.
@@ -65,21 +70,8 @@ pub fn c_enumerator(prefix: &str, kind: &str, name: &str) -> String {
         "{}_{}_ID_{}",
         c_prefix(prefix),
         kind.to_ascii_uppercase(),
-        c_token(name)
+        word_chars(name)
     )
-}
-
-/// `s` with every character a C identifier cannot hold replaced by `_`.
-fn c_token(s: &str) -> String {
-    s.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '_' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect()
 }
 
 /// Doc comment lines as written after `///`, with the one conventional leading space removed.
