@@ -15,9 +15,12 @@
 //! # }
 //! ```
 //!
-//! Submission, completion, TDR and reset all run under one device lock (`state.rs`, `tdr.rs`,
-//! `reset.rs`); fences are signalled after it is dropped (`effects.rs`). Waits never take the
-//! device lock: they look the seq up in the context's ring and wait on the fence.
+//! Two locks, as in the driver: submission runs under the submission lock (`hw_queues.rs`, the
+//! driver's `hw_queues_lock`), completion and the TDR under the completion lock (`state.rs`,
+//! `tdr.rs`, its `cs_mirror_lock`); the two sides meet lock-free (`handoff.rs`), so a submitter
+//! and the engine workers never wait for each other. A reset takes both, submission first
+//! (`reset.rs`). Fences are signalled after the locks are dropped (`effects.rs`). Waits take
+//! neither: they look the seq up in the context's ring and wait on the fence.
 
 use crate::asic::Asic;
 use crate::cancel::CancelToken;
@@ -29,13 +32,15 @@ use crate::effects::Effects;
 use crate::engine::EngineMask;
 use crate::fence::{Fence, Outcome, Signalled, Timestamp};
 use crate::fence_pool::PoolError;
+use crate::handoff::{self, Handoff};
+use crate::hw_queues::{HwQueues, lock};
 use crate::queue::HwQueue;
 use crate::sim::{self, ClockMode, SimConfig};
-use crate::state::{State, queue_index};
+use crate::state::{self, State, queue_index};
 use crate::submit::{CsSubmit, SubmitError};
 use crate::wait::{CsWaitError, MultiWaitStatus, WaitStatus};
 use std::fmt;
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::thread::Thread;
 use std::time::{Duration, Instant};
@@ -161,6 +166,8 @@ pub(crate) struct Wakers {
     pub(crate) started: AtomicBool,
     /// Threads of the runner that have begun running (`Runner::start` waits for all of them).
     pub(crate) running: AtomicU32,
+    /// A CPU a lane worker could not be pinned to (`usize::MAX`: none).
+    pub(crate) unpinned: AtomicUsize,
     /// Real mode: threads inside `wait_cs` now. An engine worker that is coalescing completions
     /// drains at once while this is non-zero, so a waiter never waits for a batch to fill.
     pub(crate) waiting: Padded<AtomicU32>,
@@ -172,13 +179,23 @@ pub(crate) struct Wakers {
 pub(crate) struct Padded<T>(pub(crate) T);
 
 pub(crate) struct Shared<A: Asic> {
+    /// The submission side (`hw_queues_lock`). Lock order: this one first.
+    hw: Mutex<HwQueues<A>>,
+    /// The completion side (`cs_mirror_lock`).
     state: Mutex<State<A>>,
+    handoff: Arc<Handoff>,
     contexts: Box<[Context]>,
     counters: AtomicCsCounters,
     operational: Arc<AtomicBool>,
     config: DeviceConfig,
     multi: [MultiSlot; MULTI_CS_SLOTS],
     pub(crate) wakers: Wakers,
+}
+
+impl<A: Asic> Shared<A> {
+    pub(crate) fn handoff_ref(&self) -> &Handoff {
+        &self.handoff
+    }
 }
 
 /// A simulated device of generation `A`. Cloning gives another handle to the same device.
@@ -219,14 +236,27 @@ impl<A: Asic> Device<A> {
             .collect::<Result<Box<[_]>, _>>()
             .map_err(DeviceError::Ring)?;
         let operational = Arc::new(AtomicBool::new(true));
-        let state = State::new(config, Arc::clone(&operational));
+        let records = A::LIMITS.max_pending_cs as usize * config.contexts as usize;
+        let handoff = Arc::new(Handoff::new(
+            records,
+            state::use_stride::<A>(),
+            lanes,
+            A::QUEUES.len(),
+            A::completion_queue_count() as usize,
+            Arc::clone(&operational),
+        ));
+        let (rings, ring_ends) = handoff::rings(records, &state::lane_capacities::<A>(lanes));
+        let hw = HwQueues::new(config, Arc::clone(&handoff), rings);
+        let state = State::new(config, Arc::clone(&handoff), ring_ends);
         let new_slot = || MultiSlot {
             in_use: AtomicBool::new(false),
             completion: Completion::new(),
         };
         Ok(Device {
             shared: Arc::new(Shared {
+                hw: Mutex::new(hw),
                 state: Mutex::new(state),
+                handoff,
                 contexts,
                 counters: AtomicCsCounters::default(),
                 operational,
@@ -239,6 +269,7 @@ impl<A: Asic> Device<A> {
                     shutdown: AtomicBool::new(false),
                     started: AtomicBool::new(false),
                     running: AtomicU32::new(0),
+                    unpinned: AtomicUsize::new(usize::MAX),
                     waiting: Padded(AtomicU32::new(0)),
                 },
             }),
@@ -260,17 +291,39 @@ impl<A: Asic> Device<A> {
         &self.shared.contexts
     }
 
+    /// The completion side.
     pub(crate) fn lock(&self) -> MutexGuard<'_, State<A>> {
-        // why: a poisoned lock means a debug-build lifecycle assertion fired under it; the state
-        // is still consistent enough to report on and tear down.
-        self.shared
-            .state
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        lock(&self.shared.state)
     }
 
-    /// Signal collected fences, then wake multi-CS waiters and engine or TDR threads.
+    /// The submission side.
+    fn lock_hw(&self) -> MutexGuard<'_, HwQueues<A>> {
+        lock(&self.shared.hw)
+    }
+
+    /// Both sides, in lock order, with everything handed over taken in: what an inspection
+    /// sees then is what every finished `submit` call did.
+    fn lock_both(
+        &self,
+        out: &mut Effects,
+    ) -> (MutexGuard<'_, HwQueues<A>>, MutexGuard<'_, State<A>>) {
+        let hw = self.lock_hw();
+        let mut st = self.lock();
+        st.drain(out);
+        (hw, st)
+    }
+
+    /// Run a reset asked for under the completion lock, then signal collected fences, then wake
+    /// multi-CS waiters and engine or TDR threads.
     pub(crate) fn apply(&self, out: &mut Effects) {
+        if let Some(resets_then) = out.reset.take() {
+            let mut hw = self.lock_hw();
+            let mut st = self.lock();
+            // why: a reset that ran since the request already did the work.
+            if st.resets == resets_then {
+                st.reset(&mut hw, out);
+            }
+        }
         if out.fire_signals() > 0 {
             // SeqCst fence, paired with the one a multi-CS waiter runs between claiming its slot
             // (or re-initialising its completion) and polling the fences: a store-load pattern
@@ -355,7 +408,9 @@ impl<A: Asic> Device<A> {
             });
         }
         let mut out = Effects::default();
-        let result = self.lock().submit(context, ctx_index, cs, &mut out);
+        let result = self
+            .lock_hw()
+            .submit(context, ctx_index, cs, &self.shared.state, &mut out);
         self.apply(&mut out);
         result
     }
@@ -389,12 +444,10 @@ impl<A: Asic> Device<A> {
             }
             Lookup::Fence(fence) => fence,
         };
-        let waited = match self.shared.config.clock {
-            // Already signalled (the pipelined case): no need to tell the worker.
-            ClockMode::Real if fence.is_signalled() => {
-                fence.wait_signalled(Instant::now().checked_add(timeout), cancel)
-            }
-            ClockMode::Real => {
+        let waited = match (self.shared.config.clock, fence.signalled()) {
+            // Already signalled (the pipelined case): no clock read, no need to tell the worker.
+            (_, Some(signalled)) => Ok(signalled),
+            (ClockMode::Real, None) => {
                 let waiting = &self.shared.wakers.waiting.0;
                 // Relaxed: a hint for the coalescing worker; a late look only delays its drain
                 // by its bounded quiet period.
@@ -410,7 +463,7 @@ impl<A: Asic> Device<A> {
                 waiting.fetch_sub(1, Ordering::Relaxed);
                 r
             }
-            ClockMode::Virtual => self.wait_virtual(&fence, timeout, cancel),
+            (ClockMode::Virtual, None) => self.wait_virtual(&fence, timeout, cancel),
         };
         match waited {
             Ok(Signalled { outcome, timestamp }) => match outcome {
@@ -452,7 +505,7 @@ impl<A: Asic> Device<A> {
 
     /// `now + timeout` on the virtual clock, or `None` for "forever".
     fn virtual_limit(&self, timeout: Duration) -> Option<u64> {
-        let now = self.lock().virtual_now;
+        let now = self.shared.handoff.virtual_now.load(Ordering::Relaxed);
         let t = sim::duration_ns(timeout);
         // why: beyond ~146 years a timeout is "forever"; moving the clock there would break
         // every later deadline.
@@ -466,7 +519,7 @@ impl<A: Asic> Device<A> {
             let mut st = self.lock();
             let stepped = st.step(limit.unwrap_or(u64::MAX), out);
             if !stepped && let Some(limit) = limit {
-                st.virtual_now = st.virtual_now.max(limit);
+                st.handoff.virtual_now.fetch_max(limit, Ordering::Relaxed);
             }
             stepped
         };
@@ -478,8 +531,8 @@ impl<A: Asic> Device<A> {
     /// `multi_cs_wait` (else [`CsWaitError::NotSupported`], `-EPERM`). Returns the bitmap of
     /// completed entries (bit `i` for `seqs[i]`) and the earliest completion timestamp.
     ///
-    /// Every entry is looked up under one hold of the device lock (no CS can be allocated in
-    /// between); an invalid seq fails the whole call. The driver wakes a multi-CS waiter only
+    /// Every entry is looked up under one hold of the submission lock (no CS can be allocated
+    /// in between); an invalid seq fails the whole call. The driver wakes a multi-CS waiter only
     /// for CSs on its stream-master queues; here any release wakes it and it re-polls, which
     /// also covers CSs with no stream-master queue.
     pub fn wait_multi(
@@ -504,7 +557,7 @@ impl<A: Asic> Device<A> {
         let mut fences: [Option<Fence>; MULTI_CS_MAX_LEN] = std::array::from_fn(|_| None);
         let mut gone = 0u32;
         {
-            let _allocations_stopped = self.lock();
+            let _allocations_stopped = self.lock_hw();
             for (i, &seq) in seqs.iter().enumerate() {
                 match context.lookup(seq) {
                     Lookup::Invalid { next_seq } => {
@@ -572,7 +625,10 @@ impl<A: Asic> Device<A> {
     /// the device takes work again.
     pub fn reset(&self) {
         let mut out = Effects::default();
-        self.lock().reset(&mut out);
+        {
+            let (mut hw, mut st) = self.lock_both(&mut out);
+            st.reset(&mut hw, &mut out);
+        }
         self.apply(&mut out);
     }
 
@@ -581,7 +637,7 @@ impl<A: Asic> Device<A> {
     /// [`SubmitError::DeviceNotOperational`] and waits [`CsWaitError::DeviceNotOperational`].
     pub fn mark_needs_reset(&self) {
         let mut st = self.lock();
-        st.stats.needs_reset = true;
+        st.needs_reset = true;
         st.set_operational(false);
     }
 
@@ -612,7 +668,10 @@ impl<A: Asic> Device<A> {
 
     /// The device clock: virtual time, or `CLOCK_MONOTONIC`.
     pub fn now(&self) -> Timestamp {
-        Timestamp::from_nanos(self.lock().now())
+        Timestamp::from_nanos(match self.shared.config.clock {
+            ClockMode::Virtual => self.shared.handoff.virtual_now.load(Ordering::Relaxed),
+            ClockMode::Real => Timestamp::now().as_nanos(),
+        })
     }
 
     /// The device's drop counters (the sum over its contexts).
@@ -622,30 +681,52 @@ impl<A: Asic> Device<A> {
 
     /// CS statistics.
     pub fn stats(&self) -> DeviceStats {
-        self.lock().stats
+        let mut out = Effects::default();
+        let stats = {
+            let (hw, st) = self.lock_both(&mut out);
+            let mut stats = DeviceStats {
+                submitted: hw.submitted,
+                in_flight: st.in_flight,
+                tdr_fired: st.tdr_fired,
+                resets: st.resets,
+                engine_faults: st.engine_faults,
+                hangs: hw.hangs,
+                needs_reset: st.needs_reset,
+                ..DeviceStats::default()
+            };
+            hw.released.add_to(&mut stats);
+            st.released.add_to(&mut stats);
+            stats
+        };
+        self.apply(&mut out);
+        stats
     }
 
     /// The busy-engines mask (`is_device_idle`).
     pub fn busy_engines(&self) -> EngineMask {
-        self.lock().busy_engines()
+        let mut out = Effects::default();
+        let mask = self.lock_both(&mut out).1.busy_engines();
+        self.apply(&mut out);
+        mask
     }
 
     /// The pointers of the queue with raw id `queue`.
     pub fn queue(&self, queue: u32) -> Option<HwQueue> {
         let q = queue_index::<A>(queue)?;
-        Some(self.lock().queues[q])
+        Some(self.lock_hw().queue(q))
     }
 
     /// Free entries of completion queue `cq`.
     pub fn completion_queue_free(&self, cq: u32) -> Option<u32> {
-        self.lock().cqs.get(cq as usize).map(|c| c.free_slots())
+        self.lock_hw().completion_queue_free(cq as usize)
     }
 
     /// The seq whose TDR timer is armed and its deadline (device clock), if any.
     pub fn armed_tdr(&self) -> Option<(u64, Timestamp)> {
-        self.lock()
-            .tdr
-            .map(|a| (a.seq, Timestamp::from_nanos(a.deadline)))
+        let mut out = Effects::default();
+        let armed = self.lock_both(&mut out).1.tdr;
+        self.apply(&mut out);
+        armed.map(|a| (a.seq, Timestamp::from_nanos(a.deadline)))
     }
 }
 

@@ -1,4 +1,5 @@
-//! Work a device-lock holder leaves for after the unlock: fences to signal, threads to wake.
+//! Work a lock holder leaves for after the unlock: fences to signal, threads to wake, a reset to
+//! run.
 //!
 //! Fences are signalled *after* the device lock is dropped, so a woken waiter never runs into
 //! the lock its waker still holds, and the wake-up of all waiters of a fence is one futex call
@@ -39,6 +40,10 @@ pub(crate) struct Effects {
     pub(crate) wake_lanes: u64,
     /// The TDR thread sleeps past a newly armed deadline.
     pub(crate) wake_tdr: bool,
+    /// An engine error or a TDR expiry asks for a device reset (run once the completion lock is
+    /// dropped, because the reset takes the submission lock first). Holds the device's reset
+    /// count when asked, so a reset that happened in between is not repeated.
+    pub(crate) reset: Option<u64>,
 }
 
 impl Effects {

@@ -65,15 +65,6 @@ impl fmt::Debug for EngineMask {
     }
 }
 
-/// One engine's simulated state.
-#[derive(Debug, Clone, Copy, Default)]
-pub(crate) struct EngineState {
-    /// Jobs queued or running on it.
-    pub(crate) jobs: u32,
-    /// When it finishes its last queued job (in-order mode); `u64::MAX` once it hung.
-    pub(crate) busy_until: u64,
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -28,6 +28,10 @@ mod effects;
 #[cfg(not(loom))]
 pub mod engine;
 #[cfg(not(loom))]
+mod handoff;
+#[cfg(not(loom))]
+mod hw_queues;
+#[cfg(not(loom))]
 pub mod queue;
 #[cfg(not(loom))]
 mod reset;

@@ -5,8 +5,9 @@
 //! queue (`pi - ci == L`) and an empty one (`pi == ci`) differ. The entry slot is `pi & (L - 1)`.
 //! Free slots, with `d = pi - ci`: `L - d` if `d >= 0`, else `|d| - L`.
 //!
-//! These are plain values: the device keeps them under its lock (the driver's `hw_queues_lock`),
-//! so nothing here is atomic.
+//! These are plain values: the device keeps them under its submission lock (the driver's
+//! `hw_queues_lock`), with `ci` and the completion queues' released entries published by the
+//! completion side and folded in when a check would otherwise fail (`hw_queues.rs`).
 
 use crate::asic::{QueueProps, QueueType};
 use std::fmt;
@@ -177,6 +178,12 @@ impl HwQueue {
     pub fn reset(&mut self) {
         self.pi = 0;
         self.ci = 0;
+    }
+
+    /// Take `ci` as the completion side has moved it (the submitter's copy is refreshed only
+    /// when a space check would fail).
+    pub(crate) fn observe_ci(&mut self, ci: u32) {
+        self.ci = ci & (2 * self.len - 1);
     }
 }
 

@@ -1,29 +1,36 @@
 //! Device reset (§2.6, `cleanup_resources`): halt the engines, roll back every in-flight CS, wake
 //! every waiter, reset the queue pointers; the device then takes work again.
 //!
-//! The whole reset runs under the device lock, so a submitter sees the device either before it
-//! (its CS is rolled back) or after it. Each rolled-back CS gets [`CsEvent::Reset`] and is
-//! released; its lifecycle decides the outcome (the default one: aborted, or timed out if the TDR
-//! had fired for it, as `timedout` is checked before `aborted`). Its waiters wake when its fence
-//! is signalled, right after the lock is dropped.
+//! The reset holds both the submission lock and the completion lock (taken in that order, the
+//! driver's `hw_queues_lock` then `cs_mirror_lock`), so a submitter sees the device either before
+//! it (its CS is rolled back) or after it. CSs handed over but not yet in the mirror list are
+//! taken in first and rolled back with the rest. Each rolled-back CS gets [`CsEvent::Reset`] and
+//! is released; its lifecycle decides the outcome (the default one: aborted, or timed out if the
+//! TDR had fired for it, as `timedout` is checked before `aborted`). Its waiters wake when its
+//! fence is signalled, right after the locks are dropped.
+//!
+//! An engine error or a TDR expiry found under the completion lock alone asks for a reset
+//! ([`Effects::reset`]); the device runs it as soon as that lock is dropped.
 
 use crate::asic::{Asic, CsEvent};
 use crate::cs::{self, NIL};
 use crate::effects::Effects;
-use crate::engine::EngineState;
+use crate::hw_queues::HwQueues;
 use crate::state::State;
+use std::sync::atomic::Ordering;
 
 impl<A: Asic> State<A> {
-    /// Reset the device.
-    pub(crate) fn reset(&mut self, out: &mut Effects) {
+    /// Reset the device; `hw` is the submission side, locked by the caller.
+    pub(crate) fn reset(&mut self, hw: &mut HwQueues<A>, out: &mut Effects) {
         self.set_operational(false);
-        self.stats.resets += 1;
+        self.resets += 1;
+        self.drain(out);
         // halt_engines: nothing queued on an engine will ever come due.
-        for lane in self.lanes.iter_mut() {
-            lane.heap.clear();
+        for heap in self.heaps.iter_mut() {
+            heap.clear();
         }
-        for engine in self.engines.iter_mut() {
-            *engine = EngineState::default();
+        for jobs in self.engine_jobs.iter_mut() {
+            *jobs = 0;
         }
         // hl_cs_rollback_all, oldest first.
         let now = self.now();
@@ -36,13 +43,14 @@ impl<A: Asic> State<A> {
         }
         self.tdr = None;
         // hl_hw_queue_reset.
-        for q in self.queues.iter_mut() {
-            q.reset();
+        for ci in self.handoff.ci.iter() {
+            ci.store(0, Ordering::Relaxed);
         }
-        for cq in self.cqs.iter_mut() {
-            cq.reset();
+        for released in self.handoff.cq_released.iter() {
+            released.store(0, Ordering::Relaxed);
         }
-        self.stats.needs_reset = false;
+        hw.reset();
+        self.needs_reset = false;
         self.set_operational(true);
     }
 }

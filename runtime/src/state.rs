@@ -1,23 +1,23 @@
-//! The device state behind the device lock (the driver's `hw_queues_lock` and `cs_mirror_lock`
-//! in one): hardware queues, completion queues, the CS table, the mirror list of in-flight CSs,
-//! the TDR timer, the engines and the simulator's lanes.
+//! The completion side, behind the driver's `cs_mirror_lock` (and what its CQ interrupt handler
+//! does): the CS table, the mirror list of in-flight CSs, the TDR timer, the engines' job counts
+//! and the simulator's lanes. Submission runs on its own lock (`hw_queues.rs`); the two meet
+//! lock-free in `handoff.rs`, and this side drains what the submitters handed over before it
+//! completes anything.
 //!
-//! This file has submission and completion; `tdr.rs` and `reset.rs` add the timer and the reset.
-//! Every method runs with the lock held and leaves signals and wake-ups in [`Effects`].
+//! `tdr.rs` and `reset.rs` add the timer and the reset. Every method runs with the lock held and
+//! leaves signals, wake-ups and a requested reset in [`Effects`].
 
 use crate::asic::{Asic, CompletionMode, CsEvent, QueueType};
-use crate::context::Context;
 use crate::cs::{self, CsRecord, NIL};
 use crate::device::{DeviceConfig, DeviceStats};
 use crate::effects::Effects;
-use crate::engine::{EngineMask, EngineState};
+use crate::engine::EngineMask;
 use crate::fence::{Outcome, Timestamp};
-use crate::queue::{CompletionQueue, HwQueue};
-use crate::sim::{self, ClockMode, Drawn, JobEnd, SimJob, XorShift};
-use crate::submit::{CbChoice, CsSubmit, Job, QueueRejection, SubmitError};
+use crate::handoff::{Handoff, RingEnds, Submitted};
+use crate::sim::{ClockMode, JobEnd, SimJob};
 use std::collections::BinaryHeap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 
 /// The armed TDR timer: one per device, on the oldest in-flight CS that needs one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,38 +27,56 @@ pub(crate) struct Armed {
     pub(crate) deadline: u64,
 }
 
-/// One engine lane: its jobs by due time, and when its worker (real mode) sleeps until.
-pub(crate) struct Lane {
-    pub(crate) heap: BinaryHeap<SimJob>,
-    /// 0 while the worker is awake; otherwise the time it sleeps until (`u64::MAX`: no timeout).
-    pub(crate) sleep_until: u64,
+/// Released CSs by outcome, counted on the side that released them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Released {
+    pub(crate) completed: u64,
+    pub(crate) timed_out: u64,
+    pub(crate) aborted: u64,
+    pub(crate) not_submitted: u64,
+    pub(crate) lifecycle_violations: u64,
+}
+
+impl Released {
+    pub(crate) fn count(&mut self, outcome: Outcome) {
+        match outcome {
+            Outcome::Ok => self.completed += 1,
+            Outcome::TimedOut => self.timed_out += 1,
+            Outcome::Aborted => self.aborted += 1,
+            _ => self.not_submitted += 1,
+        }
+    }
+
+    /// Add these counts into `stats`.
+    pub(crate) fn add_to(&self, stats: &mut DeviceStats) {
+        stats.completed += self.completed;
+        stats.timed_out += self.timed_out;
+        stats.aborted += self.aborted;
+        stats.not_submitted += self.not_submitted;
+        stats.lifecycle_violations += self.lifecycle_violations;
+    }
 }
 
 pub(crate) struct State<A: Asic> {
     pub(crate) cfg: DeviceConfig,
-    /// Shared with the lock-free checks of `Device`; written only under the lock.
-    pub(crate) operational: Arc<AtomicBool>,
-    pub(crate) queues: Box<[HwQueue]>,
-    pub(crate) cqs: Box<[CompletionQueue]>,
+    pub(crate) handoff: Arc<Handoff>,
+    /// The consuming ends of the submission log and the lane rings.
+    rings: RingEnds,
     pub(crate) records: Box<[CsRecord<A::CsState>]>,
-    /// Per record, `stride` packed `(queue index << 16) | job count` pairs
-    /// (the driver's `jobs_in_queue_cnt`, without its zero entries).
-    uses: Box<[u32]>,
-    stride: usize,
-    /// Jobs per queue of the CS being scheduled, and the queues it touches.
-    scratch: Box<[u16]>,
-    touched: Vec<u16>,
-    pub(crate) ring_len: u32,
     pub(crate) mirror_head: u32,
     pub(crate) mirror_tail: u32,
+    pub(crate) in_flight: u64,
     pub(crate) tdr: Option<Armed>,
     pub(crate) tdr_sleep_until: u64,
-    pub(crate) engines: Box<[EngineState]>,
-    pub(crate) lanes: Box<[Lane]>,
-    pub(crate) virtual_now: u64,
-    rng: XorShift,
-    order: u64,
-    pub(crate) stats: DeviceStats,
+    /// Per engine, jobs queued or running on it (the busy mask).
+    pub(crate) engine_jobs: Box<[u32]>,
+    /// Per lane, its jobs by due time.
+    pub(crate) heaps: Box<[BinaryHeap<SimJob>]>,
+    pub(crate) released: Released,
+    pub(crate) tdr_fired: u64,
+    pub(crate) resets: u64,
+    pub(crate) engine_faults: u64,
+    pub(crate) needs_reset: bool,
 }
 
 /// Position of raw queue id `id` in `A::QUEUES`.
@@ -67,287 +85,114 @@ pub(crate) fn queue_index<A: Asic>(id: u32) -> Option<usize> {
 }
 
 /// Position of raw engine id `id` in `A::ENGINES`.
-fn engine_index<A: Asic>(id: u32) -> Option<usize> {
+pub(crate) fn engine_index<A: Asic>(id: u32) -> Option<usize> {
     A::ENGINES.binary_search_by_key(&id, |e| e.id).ok()
 }
 
+/// Per lane, room for every job its queues can hold at once, capped.
+pub(crate) fn lane_capacities<A: Asic>(lanes: usize) -> Vec<usize> {
+    let lanes = lanes.max(1);
+    let mut caps = vec![0usize; lanes];
+    for q in A::QUEUES {
+        let lane = q
+            .engine
+            .and_then(engine_index::<A>)
+            .map_or(0, |e| e % lanes);
+        caps[lane] += q.pq_len as usize;
+    }
+    caps
+}
+
+/// Uses per record: a CS touches at most this many queues.
+pub(crate) fn use_stride<A: Asic>() -> usize {
+    A::QUEUES
+        .len()
+        .min(A::LIMITS.max_jobs_per_cs as usize)
+        .max(1)
+}
+
 impl<A: Asic> State<A> {
-    pub(crate) fn new(cfg: DeviceConfig, operational: Arc<AtomicBool>) -> State<A> {
-        let ring_len = A::LIMITS.max_pending_cs;
-        let records_len = ring_len as usize * cfg.contexts as usize;
-        let stride = A::QUEUES
-            .len()
-            .min(A::LIMITS.max_jobs_per_cs as usize)
-            .max(1);
-        let lanes = cfg.sim.lanes.max(1);
-        // why: room for every job the queues of a lane can hold at once (capped), so the heap
-        // stops growing after warm-up; beyond that it grows once and keeps its capacity.
-        let mut lane_cap = vec![0usize; lanes];
-        for q in A::QUEUES {
-            let lane = q
-                .engine
-                .and_then(engine_index::<A>)
-                .map_or(0, |e| e % lanes);
-            lane_cap[lane] += q.pq_len as usize;
-        }
-        let cq_len = A::LIMITS.cq_length.max(1);
+    pub(crate) fn new(cfg: DeviceConfig, handoff: Arc<Handoff>, rings: RingEnds) -> State<A> {
+        let records_len = A::LIMITS.max_pending_cs as usize * cfg.contexts as usize;
         State {
             cfg,
-            operational,
-            queues: A::QUEUES.iter().map(HwQueue::new).collect(),
-            cqs: (0..A::completion_queue_count())
-                .map(|_| CompletionQueue::new(cq_len))
-                .collect(),
             records: (0..records_len)
                 .map(|_| CsRecord::empty(A::INITIAL_STATE))
                 .collect(),
-            uses: vec![0; records_len * stride].into_boxed_slice(),
-            stride,
-            scratch: vec![0; A::QUEUES.len()].into_boxed_slice(),
-            touched: Vec::with_capacity(A::QUEUES.len()),
-            ring_len,
             mirror_head: NIL,
             mirror_tail: NIL,
+            in_flight: 0,
             tdr: None,
             tdr_sleep_until: 0,
-            engines: vec![EngineState::default(); A::ENGINES.len()].into_boxed_slice(),
-            lanes: lane_cap
+            engine_jobs: vec![0; A::ENGINES.len()].into_boxed_slice(),
+            // why: room for every job the queues of a lane can hold at once (capped), so the
+            // heap stops growing after warm-up; beyond that it grows once and keeps its capacity.
+            heaps: lane_capacities::<A>(cfg.sim.lanes)
                 .into_iter()
-                .map(|cap| Lane {
-                    heap: BinaryHeap::with_capacity(cap.min(1 << 14)),
-                    sleep_until: 0,
-                })
+                .map(|cap| BinaryHeap::with_capacity(cap.min(1 << 14)))
                 .collect(),
-            virtual_now: 0,
-            rng: XorShift::new(cfg.sim.seed),
-            order: 0,
-            stats: DeviceStats::default(),
+            released: Released::default(),
+            tdr_fired: 0,
+            resets: 0,
+            engine_faults: 0,
+            needs_reset: false,
+            handoff,
+            rings,
         }
     }
 
     /// The device clock in ns.
     pub(crate) fn now(&self) -> u64 {
         match self.cfg.clock {
-            ClockMode::Virtual => self.virtual_now,
+            ClockMode::Virtual => self.handoff.virtual_now.load(Ordering::Relaxed),
             ClockMode::Real => Timestamp::now().as_nanos(),
         }
     }
 
-    pub(crate) fn is_operational(&self) -> bool {
-        self.operational.load(Ordering::Relaxed)
-    }
-
     pub(crate) fn set_operational(&self, on: bool) {
-        // Release: a submitter that sees `true` again sees the reset queues (it takes the lock
-        // anyway before touching them; this only orders the early `-EBUSY` check).
-        self.operational.store(on, Ordering::Release);
+        self.handoff.set_operational(on);
     }
 
-    /// `cs_ioctl_default` from `allocate_cs` on: allocate, validate, schedule. On a failure after
-    /// the allocation the CS is released as not submitted (its seq is used up).
-    pub(crate) fn submit(
-        &mut self,
-        ctx: &Context,
-        ctx_index: usize,
-        cs: &CsSubmit<'_>,
-        out: &mut Effects,
-    ) -> Result<u64, SubmitError> {
-        let (seq, fence) = ctx
-            .allocate()
-            .map_err(|pending_seq| SubmitError::TooManyInFlight {
-                next_seq: ctx.next_seq(),
-                pending_seq,
-            })?;
-        let slot = (seq & u64::from(self.ring_len - 1)) as usize;
-        let idx = ctx_index * self.ring_len as usize + slot;
-        let device_timeout = self.cfg.tdr_timeout.map(sim::duration_ns);
-        let rec = &mut self.records[idx];
-        rec.start(seq, A::INITIAL_STATE, fence);
-        rec.wants_timestamp = cs.timestamp;
-        // why: device TDR off (timeout 0) switches every timer off; a per-CS timeout of zero
-        // switches off only this CS's (the driver would fire it at once, which no user wants).
-        rec.timeout_ns = device_timeout.and_then(|dflt| match cs.timeout {
-            None => Some(dflt),
-            Some(t) if t.is_zero() => None,
-            Some(t) => Some(sim::duration_ns(t)),
-        });
-        let result = self.schedule(idx as u32, seq, cs.jobs, out);
-        for &q in &self.touched {
-            self.scratch[q as usize] = 0;
-        }
-        self.touched.clear();
-        match result {
-            Ok(()) => Ok(seq),
-            Err(e) => {
-                cs::fire::<A>(&mut self.records[idx], CsEvent::ScheduleFailure);
-                let now = self.now();
-                self.release(idx as u32, now, out);
-                Err(e)
+    /// Take over what submitters handed over: jobs into their lanes' heaps first, then the CSs
+    /// into the mirror list (module docs of `handoff.rs` say why in that order).
+    pub(crate) fn drain(&mut self, out: &mut Effects) {
+        for (lane, ring) in self.rings.lanes.iter_mut().enumerate() {
+            while let Ok(job) = ring.pop() {
+                if let Some(e) = job.engine {
+                    self.engine_jobs[e as usize] += 1;
+                }
+                if job.end != JobEnd::Hang {
+                    self.heaps[lane].push(job);
+                }
             }
+        }
+        while let Ok(entry) = self.rings.log.pop() {
+            self.enter(entry, out);
         }
     }
 
-    /// Per job `validate_queue_index`, the only-internal rule, then `hl_hw_queue_schedule_cs`.
-    fn schedule(
-        &mut self,
-        idx: u32,
-        seq: u64,
-        jobs: &[Job],
-        out: &mut Effects,
-    ) -> Result<(), SubmitError> {
-        let mut completion_jobs = 0u32;
-        for (i, job) in jobs.iter().enumerate() {
-            let reject = |reason| SubmitError::InvalidQueue {
-                seq,
-                job: i,
-                queue: job.queue,
-                reason,
-            };
-            let q = queue_index::<A>(job.queue).ok_or(reject(QueueRejection::Unknown))?;
-            let props = &A::QUEUES[q];
-            if props.driver_only {
-                return Err(reject(QueueRejection::DriverOnly));
-            }
-            if props.binned {
-                return Err(reject(QueueRejection::Binned));
-            }
-            if props.queue_type == QueueType::Hw {
-                match job.cb {
-                    CbChoice::Kernel if !props.cb_alloc.allows_kernel() => {
-                        return Err(reject(QueueRejection::KernelCbNotAllowed));
-                    }
-                    CbChoice::User if !props.cb_alloc.allows_user() => {
-                        return Err(reject(QueueRejection::UserCbNotAllowed));
-                    }
-                    _ => {}
-                }
-            }
-            if self.scratch[q] == 0 {
-                self.touched.push(q as u16);
-            }
-            self.scratch[q] += 1;
-            if props.queue_type.has_completion() {
-                completion_jobs += 1;
-            }
-        }
-        if completion_jobs == 0 {
-            return Err(SubmitError::OnlyInternalJobs { seq });
-        }
-        if !self.is_operational() {
-            return Err(SubmitError::DeviceInReset { seq });
-        }
-        // Space checks in queue-id order, as the driver walks its queues; a failure undoes the
-        // CQ reservations made for earlier queues of this CS.
-        self.touched.sort_unstable();
-        for k in 0..self.touched.len() {
-            let q = self.touched[k] as usize;
-            let n = u32::from(self.scratch[q]);
-            let hq = self.queues[q];
-            let checked = hq.check_space(n).and_then(|()| match hq.cq() {
-                Some(cq) if hq.queue_type() == QueueType::External => {
-                    self.cqs[cq as usize].reserve(cq, n)
-                }
-                _ => Ok(()),
-            });
-            if let Err(cause) = checked {
-                self.unroll_cq_reservations(k);
-                return Err(SubmitError::QueueFull {
-                    seq,
-                    queue: A::QUEUES[q].id,
-                    cause,
-                });
-            }
-        }
-        // Commit: nothing below can fail.
-        let base = idx as usize * self.stride;
-        for (k, &q) in self.touched.iter().enumerate() {
-            let n = self.scratch[q as usize];
-            self.uses[base + k] = (u32::from(q) << 16) | u32::from(n);
-            self.queues[q as usize].produce(u32::from(n));
-        }
-        let now = self.now();
+    /// Whether submitters handed over anything not drained yet (a worker about to park looks
+    /// once more, after saying so).
+    pub(crate) fn has_handed_over(&self) -> bool {
+        !self.rings.log.is_empty() || self.rings.lanes.iter().any(|l| !l.is_empty())
+    }
+
+    /// A submitted CS joins the mirror list (`hl_hw_queue_schedule_cs` after the doorbells):
+    /// `Submit` fires, and a new head arms the TDR from its submission time.
+    fn enter(&mut self, s: Submitted, out: &mut Effects) {
+        let idx = s.record;
         let rec = &mut self.records[idx as usize];
-        rec.uses = self.touched.len() as u16;
-        rec.pending = completion_jobs;
-        rec.submitted_at = now;
-        self.mirror_append(idx);
-        if self.mirror_head == idx && self.records[idx as usize].timeout_ns.is_some() {
-            self.arm(idx, now, out);
-        }
-        for job in jobs {
-            // why: validated above, so the lookup cannot fail; skipping is the safe answer.
-            if let Some(q) = queue_index::<A>(job.queue) {
-                self.start_job(idx, seq, q, job, now, out);
-            }
-        }
-        let rec = &mut self.records[idx as usize];
+        rec.start(s.seq, A::INITIAL_STATE, s.fence);
+        rec.wants_timestamp = s.wants_timestamp;
+        rec.timeout_ns = s.timeout_ns;
+        rec.uses = s.uses;
+        rec.pending = s.pending;
+        rec.submitted_at = s.submitted_at;
         rec.submitted = true;
         cs::fire::<A>(rec, CsEvent::Submit);
-        self.stats.submitted += 1;
-        Ok(())
-    }
-
-    /// `unroll_cq_resv`: give back the CQ entries reserved for `touched[..k]`. (The driver
-    /// indexes the CQ array by queue index there; we use the queue's own CQ.)
-    fn unroll_cq_reservations(&mut self, k: usize) {
-        for &q in &self.touched[..k] {
-            let hq = self.queues[q as usize];
-            if let (QueueType::External, Some(cq)) = (hq.queue_type(), hq.cq()) {
-                self.cqs[cq as usize].release(u32::from(self.scratch[q as usize]));
-            }
-        }
-    }
-
-    /// Hand one job to its engine: draw what it does and when it comes due.
-    fn start_job(&mut self, idx: u32, seq: u64, q: usize, job: &Job, now: u64, out: &mut Effects) {
-        let props = &A::QUEUES[q];
-        let engine = props.engine.and_then(engine_index::<A>);
-        let lanes = self.lanes.len();
-        let lane = engine.map_or(0, |e| e % lanes);
-        let drawn = sim::draw(job.work, &self.cfg.sim, &mut self.rng);
-        let order = self.order;
-        self.order += 1;
-        if let Some(e) = engine {
-            self.engines[e].jobs += 1;
-        }
-        let (latency, end) = match drawn {
-            Drawn::Hang => {
-                self.stats.hangs += 1;
-                if let (Some(e), false) = (engine, self.cfg.sim.out_of_order) {
-                    // The engine locks up: everything queued behind it waits for a reset.
-                    self.engines[e].busy_until = u64::MAX;
-                }
-                return;
-            }
-            Drawn::Run { latency, end } => (latency, end),
-        };
-        let due = match (engine, self.cfg.sim.out_of_order) {
-            (Some(e), false) => {
-                let eng = &mut self.engines[e];
-                if eng.busy_until == u64::MAX {
-                    return;
-                }
-                let due = eng.busy_until.max(now).saturating_add(latency);
-                eng.busy_until = due;
-                due
-            }
-            _ => now.saturating_add(latency),
-        };
-        let lane_state = &mut self.lanes[lane];
-        lane_state.heap.push(SimJob {
-            due,
-            order,
-            record: idx,
-            seq,
-            queue: q as u16,
-            engine: engine.map(|e| e as u16),
-            completes: props.queue_type.has_completion(),
-            end,
-        });
-        out.pushed_lanes |= 1 << lane;
-        if due < lane_state.sleep_until {
-            lane_state.sleep_until = 0;
-            out.wake_lanes |= 1 << lane;
+        self.mirror_append(idx);
+        if self.mirror_head == idx {
+            self.arm(idx, s.submitted_at, out);
         }
     }
 
@@ -356,12 +201,16 @@ impl<A: Asic> State<A> {
     /// the whole batch of completions (one interrupt, one timestamp), not once per job.
     pub(crate) fn complete_job(&mut self, job: SimJob, now: u64, out: &mut Effects) {
         if let Some(e) = job.engine {
-            let eng = &mut self.engines[e as usize];
-            eng.jobs = eng.jobs.saturating_sub(1);
+            let jobs = &mut self.engine_jobs[e as usize];
+            *jobs = jobs.saturating_sub(1);
         }
         if job.end == JobEnd::Fault {
-            self.stats.engine_faults += 1;
-            self.reset(out);
+            // The engine error interrupt: the device stops taking work now and is reset once
+            // this lock is dropped (the reset takes the submission lock first, as the driver
+            // orders its locks).
+            self.engine_faults += 1;
+            self.set_operational(false);
+            out.reset = Some(self.resets);
             return;
         }
         if !job.completes {
@@ -374,10 +223,14 @@ impl<A: Asic> State<A> {
             return; // stale: the CS was rolled back before its job came due
         }
         if per_job {
-            let hq = &mut self.queues[job.queue as usize];
-            hq.consume(1);
-            if let (QueueType::External, Some(cq)) = (hq.queue_type(), hq.cq()) {
-                self.cqs[cq as usize].release(1);
+            let q = job.queue as usize;
+            self.consume(q, 1);
+            let props = &A::QUEUES[q];
+            if let (QueueType::External, Some(cq)) = (props.queue_type, props.cq)
+                && let Some(released) = self.handoff.cq_released.get(cq as usize)
+            {
+                // Release: the submitter that reads the count may reuse the entry.
+                released.fetch_add(1, Ordering::Release);
             }
         }
         let rec = &mut self.records[idx];
@@ -396,14 +249,24 @@ impl<A: Asic> State<A> {
 
     /// Advance `ci` of the CS's queues that `which` selects by their recorded job counts.
     fn consume_uses(&mut self, idx: usize, which: impl Fn(QueueType) -> bool) {
-        let base = idx * self.stride;
+        let base = idx * self.handoff.stride;
         for k in 0..self.records[idx].uses as usize {
-            let packed = self.uses[base + k];
+            // Relaxed: the log entry's pop (Acquire) made the submitter's store visible.
+            let packed = self.handoff.uses[base + k].load(Ordering::Relaxed);
             let (q, n) = ((packed >> 16) as usize, packed & 0xFFFF);
-            if which(self.queues[q].queue_type()) {
-                self.queues[q].consume(n);
+            if which(A::QUEUES[q].queue_type) {
+                self.consume(q, n);
             }
         }
+    }
+
+    /// Advance `ci` of queue `q` by `n` (`hl_hw_queue_add_ptr`, in `[0, 2L)`).
+    fn consume(&self, q: usize, n: u32) {
+        let len = A::QUEUES[q].pq_len.max(1);
+        let ci = &self.handoff.ci[q];
+        let next = ci.load(Ordering::Relaxed).wrapping_add(n) & (2 * len - 1);
+        // Release: a submitter that sees the new `ci` may overwrite the consumed entries.
+        ci.store(next, Ordering::Release);
     }
 
     /// `cs_do_release`: internal-queue `ci`, leave the mirror list, hand the TDR on, and signal
@@ -426,7 +289,7 @@ impl<A: Asic> State<A> {
                 if cfg!(debug_assertions) {
                     panic!("{violation}");
                 }
-                self.stats.lifecycle_violations += 1;
+                self.released.lifecycle_violations += 1;
                 Outcome::Aborted
             }
         };
@@ -440,12 +303,7 @@ impl<A: Asic> State<A> {
         rec.submitted = false;
         rec.pending = 0;
         rec.uses = 0;
-        match outcome {
-            Outcome::Ok => self.stats.completed += 1,
-            Outcome::TimedOut => self.stats.timed_out += 1,
-            Outcome::Aborted => self.stats.aborted += 1,
-            _ => self.stats.not_submitted += 1,
-        }
+        self.released.count(outcome);
         if let Some(fence) = fence {
             out.signal(fence, outcome, timestamp);
         }
@@ -463,7 +321,7 @@ impl<A: Asic> State<A> {
             self.records[tail as usize].next = idx;
         }
         self.mirror_tail = idx;
-        self.stats.in_flight += 1;
+        self.in_flight += 1;
     }
 
     fn mirror_remove(&mut self, idx: u32) {
@@ -485,16 +343,16 @@ impl<A: Asic> State<A> {
         } else {
             self.records[next as usize].prev = prev;
         }
-        self.stats.in_flight -= 1;
+        self.in_flight -= 1;
     }
 
     /// The earliest pending event: a due job or the TDR deadline (jobs first on a tie).
     fn next_event(&self) -> Option<(u64, Option<usize>)> {
         let job = self
-            .lanes
+            .heaps
             .iter()
             .enumerate()
-            .filter_map(|(i, l)| l.heap.peek().map(|j| (j.due, Some(i))))
+            .filter_map(|(i, heap)| heap.peek().map(|j| (j.due, Some(i))))
             .min();
         let tdr = self.tdr.map(|a| (a.deadline, None));
         match (job, tdr) {
@@ -506,17 +364,18 @@ impl<A: Asic> State<A> {
     /// Virtual mode: process the earliest event due at or before `limit`, moving the clock to
     /// it. `false` if there is none.
     pub(crate) fn step(&mut self, limit: u64, out: &mut Effects) -> bool {
+        self.drain(out);
         let Some((at, lane)) = self.next_event() else {
             return false;
         };
         if at > limit {
             return false;
         }
-        self.virtual_now = self.virtual_now.max(at);
+        let now = self.handoff.virtual_now.load(Ordering::Relaxed).max(at);
+        self.handoff.virtual_now.store(now, Ordering::Relaxed);
         match lane {
             Some(l) => {
-                if let Some(job) = self.lanes[l].heap.pop() {
-                    let now = self.virtual_now;
+                if let Some(job) = self.heaps[l].pop() {
                     self.complete_job(job, now, out);
                 }
             }
@@ -525,34 +384,36 @@ impl<A: Asic> State<A> {
         true
     }
 
-    /// Real mode: complete up to `budget` due jobs of `lane`; returns how many, and when its
-    /// next job is due.
+    /// Real mode: take over what submitters handed over, then complete up to `budget` due jobs
+    /// of `lane` (stopping early if one of them asks for a reset); returns how many, when its
+    /// next job is due, and the device time it used.
     pub(crate) fn run_lane(
         &mut self,
         lane: usize,
         budget: usize,
         out: &mut Effects,
-    ) -> (usize, Option<u64>) {
+    ) -> (usize, Option<u64>, u64) {
+        self.drain(out);
         let now = self.now();
         let mut done = 0;
-        while done < budget {
-            match self.lanes[lane].heap.peek() {
+        while done < budget && out.reset.is_none() {
+            match self.heaps[lane].peek() {
                 Some(job) if job.due <= now => {}
                 _ => break,
             }
-            if let Some(job) = self.lanes[lane].heap.pop() {
+            if let Some(job) = self.heaps[lane].pop() {
                 self.complete_job(job, now, out);
                 done += 1;
             }
         }
-        (done, self.lanes[lane].heap.peek().map(|j| j.due))
+        (done, self.heaps[lane].peek().map(|j| j.due), now)
     }
 
     /// The busy-engines mask.
     pub(crate) fn busy_engines(&self) -> EngineMask {
         let mut mask = EngineMask::new(A::ENGINE_ID_SIZE);
-        for (e, state) in self.engines.iter().enumerate() {
-            if state.jobs > 0 {
+        for (e, &jobs) in self.engine_jobs.iter().enumerate() {
+            if jobs > 0 {
                 mask.set(A::ENGINES[e].id);
             }
         }

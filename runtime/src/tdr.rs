@@ -78,13 +78,15 @@ impl<A: Asic> State<A> {
         }
         rec.timed_out = true;
         cs::fire::<A>(rec, CsEvent::TimeoutDetected);
-        self.stats.tdr_fired += 1;
+        self.tdr_fired += 1;
+        // Either way the device stops taking work now.
+        self.set_operational(false);
         if self.cfg.reset_on_lockup {
-            self.reset(out);
+            // Reset once this lock is dropped (it takes the submission lock first).
+            out.reset = Some(self.resets);
         } else {
             // reset_info.needs_reset: not operational until someone resets the device.
-            self.stats.needs_reset = true;
-            self.set_operational(false);
+            self.needs_reset = true;
         }
     }
 }

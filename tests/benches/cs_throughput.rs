@@ -36,6 +36,7 @@
 
 use asicgen_generated::gaudi::Gaudi;
 use asicgen_runtime::asic::{Asic, CsEvent, QueueType};
+use asicgen_runtime::sim::{online_cpus, pin_current_thread, unpin_current_thread};
 use asicgen_runtime::{
     ClockMode, CompletionQueue, ContextId, CsSubmit, Device, DeviceConfig, HwQueue, Job, Outcome,
     Runner, SimConfig, Timestamp, WaitStatus,
@@ -160,7 +161,7 @@ fn queue_index(id: u32) -> Option<usize> {
 }
 
 impl Baseline {
-    fn new() -> Baseline {
+    fn new(placement: Placement) -> Baseline {
         let n = Gaudi::LIMITS.max_pending_cs as usize;
         let cq_len = Gaudi::LIMITS.cq_length.max(1);
         let shared = Arc::new(BaselineShared {
@@ -188,6 +189,7 @@ impl Baseline {
         });
         let s = Arc::clone(&shared);
         let engine = thread::spawn(move || {
+            placement.pin_engine();
             loop {
                 let cs = {
                     let mut q = lock(&s.jobs);
@@ -422,12 +424,56 @@ impl Drop for Baseline {
 // ---------------------------------------------------------------------------------------------
 // asicgen: the runtime's Device on real threads.
 
-fn device() -> (Device<Gaudi>, Runner) {
+/// Where the submitting thread and the engine thread run. Both sides of a comparison always
+/// run with the same placement.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Placement {
+    /// Submitter on CPU 0, engine on CPU 1 (as `reference/peer_baseline.md` pins).
+    CrossCore,
+    /// Both on CPU 0.
+    SameCore,
+    /// Wherever the scheduler puts them.
+    Unpinned,
+}
+
+impl Placement {
+    const ALL: [Placement; 3] = [
+        Placement::CrossCore,
+        Placement::SameCore,
+        Placement::Unpinned,
+    ];
+
+    fn engine_cpu(self) -> Option<usize> {
+        match self {
+            Placement::CrossCore => Some(1 % online_cpus()),
+            Placement::SameCore => Some(0),
+            Placement::Unpinned => None,
+        }
+    }
+
+    /// Place the calling (submitting) thread.
+    fn place_submitter(self) {
+        let placed = match self {
+            Placement::Unpinned => unpin_current_thread(),
+            _ => pin_current_thread(0),
+        };
+        placed.expect("sched_setaffinity");
+    }
+
+    fn pin_engine(self) {
+        if let Some(cpu) = self.engine_cpu() {
+            pin_current_thread(cpu).expect("sched_setaffinity");
+        }
+    }
+}
+
+fn device(placement: Placement) -> (Device<Gaudi>, Runner) {
     let mut cfg = DeviceConfig::for_asic::<Gaudi>();
     cfg.clock = ClockMode::Real;
     cfg.sim = SimConfig {
         latency: Duration::ZERO,
         lanes: 1,
+        lane_cpu: placement.engine_cpu().map(|c| c as u16),
         ..SimConfig::default()
     };
     let d = Device::<Gaudi>::new(cfg).expect("config");
@@ -482,11 +528,13 @@ fn benches(c: &mut Criterion) {
     let queue = first_external_queue();
     let jobs = [Job::new(queue)];
     let cs = CsSubmit::new(&jobs);
+    let placement = Placement::CrossCore;
+    placement.place_submitter();
 
     let mut g = c.benchmark_group("throughput");
     g.throughput(Throughput::Elements(BATCH));
     {
-        let (d, _runner) = device();
+        let (d, _runner) = device(placement);
         g.bench_function("asicgen", |b| {
             b.iter_custom(|iters| {
                 let start = Instant::now();
@@ -498,7 +546,7 @@ fn benches(c: &mut Criterion) {
         });
     }
     {
-        let base = Baseline::new();
+        let base = Baseline::new(placement);
         g.bench_function("mutex_condvar_baseline", |b| {
             b.iter_custom(|iters| {
                 let start = Instant::now();
@@ -518,23 +566,86 @@ fn benches(c: &mut Criterion) {
 
     let mut g = c.benchmark_group("round_trip");
     {
-        let (d, _runner) = device();
+        let (d, _runner) = device(placement);
         g.bench_function("asicgen", |b| {
             b.iter(|| wait(&d, submit(&d, &cs)));
         });
     }
     {
-        let base = Baseline::new();
+        let base = Baseline::new(placement);
         g.bench_function("mutex_condvar_baseline", |b| {
             b.iter(|| black_box(base.wait(base.submit_retrying(queue))));
         });
     }
     g.finish();
-    round_trip_percentiles(queue);
+    round_trip_percentiles(queue, placement);
+    for placement in Placement::ALL {
+        interleaved_throughput(queue, placement);
+    }
+}
+
+/// Pipelined throughput of both sides measured in alternating rounds (the order flips every
+/// round), so a machine that drifts between a fast and a slow state hits both alike; prints
+/// the medians and the spread of the per-round ratio.
+fn interleaved_throughput(queue: u32, placement: Placement) {
+    const ROUNDS: usize = 9;
+    const BATCHES: u64 = 5;
+    placement.place_submitter();
+    let jobs = [Job::new(queue)];
+    let cs = CsSubmit::new(&jobs);
+    let (d, runner) = device(placement);
+    let base = Baseline::new(placement);
+    let rate = |run: &dyn Fn()| {
+        let start = Instant::now();
+        for _ in 0..BATCHES {
+            run();
+        }
+        (BATCHES * BATCH) as f64 / start.elapsed().as_secs_f64()
+    };
+    let ours = || pipelined(|| submit(&d, &cs), |seq| wait(&d, seq));
+    let theirs = || {
+        pipelined(
+            || base.submit_retrying(queue),
+            |seq| {
+                black_box(base.wait(seq));
+            },
+        );
+    };
+    // One unmeasured pass each: warm caches, rings and pools.
+    ours();
+    theirs();
+    let (mut a, mut b, mut ratio) = (Vec::new(), Vec::new(), Vec::new());
+    for round in 0..ROUNDS {
+        let (x, y) = if round % 2 == 0 {
+            let x = rate(&ours);
+            (x, rate(&theirs))
+        } else {
+            let y = rate(&theirs);
+            (rate(&ours), y)
+        };
+        a.push(x);
+        b.push(y);
+        ratio.push(x / y);
+    }
+    drop(runner);
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    let (ma, mb, mr) = (median(&mut a), median(&mut b), median(&mut ratio));
+    println!(
+        "interleaved_throughput/{placement:?}: asicgen {:.2} M CS/s, baseline {:.2} M CS/s; \
+         ratio median {mr:.2}x (min {:.2}x, max {:.2}x, {ROUNDS} rounds of {} CSs each side)",
+        ma / 1e6,
+        mb / 1e6,
+        ratio[0],
+        ratio[ROUNDS - 1],
+        BATCHES * BATCH,
+    );
 }
 
 /// p50 and p99 of single submit-then-wait round trips, both sides, printed.
-fn round_trip_percentiles(queue: u32) {
+fn round_trip_percentiles(queue: u32, placement: Placement) {
     const N: usize = 20_000;
     fn report(name: &str, mut samples: Vec<Duration>) {
         samples.sort_unstable();
@@ -547,7 +658,7 @@ fn round_trip_percentiles(queue: u32) {
     }
     let jobs = [Job::new(queue)];
     let cs = CsSubmit::new(&jobs);
-    let (d, runner) = device();
+    let (d, runner) = device(placement);
     let mut samples = Vec::with_capacity(N);
     for _ in 0..N {
         let t = Instant::now();
@@ -556,7 +667,7 @@ fn round_trip_percentiles(queue: u32) {
     }
     drop(runner);
     report("asicgen", samples);
-    let base = Baseline::new();
+    let base = Baseline::new(placement);
     let mut samples = Vec::with_capacity(N);
     for _ in 0..N {
         let t = Instant::now();

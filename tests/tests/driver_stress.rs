@@ -124,6 +124,7 @@ fn hangs_timeouts_and_resets_lose_nothing() {
         seed: 42,
         lanes: 2,
         poll_spins: 200,
+        lane_cpu: None,
     };
     let d = Device::<Gaudi>::new(cfg).expect("config");
     let runner = Runner::start(&d).expect("threads");

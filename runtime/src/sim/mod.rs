@@ -51,6 +51,50 @@ pub struct SimConfig {
     /// Real mode: how many times an idle worker re-checks for new work (spinning) before it
     /// parks; interrupt coalescing in miniature. 0 parks at once.
     pub poll_spins: u32,
+    /// Real mode: pin lane `i`'s worker to CPU `(lane_cpu + i) % online CPUs`, as a driver
+    /// sets the affinity of its completion interrupts; `None` leaves placement to the
+    /// scheduler. A worker that spins for completions loses badly when the scheduler puts it on
+    /// the submitter's CPU, so benchmarks pin.
+    pub lane_cpu: Option<u16>,
+}
+
+/// Pin the calling thread to `cpu` (`sched_setaffinity`).
+pub fn pin_current_thread(cpu: usize) -> std::io::Result<()> {
+    set_affinity(cpu..cpu + 1)
+}
+
+/// Let the calling thread run on every online CPU again.
+pub fn unpin_current_thread() -> std::io::Result<()> {
+    set_affinity(0..online_cpus())
+}
+
+fn set_affinity(cpus: std::ops::Range<usize>) -> std::io::Result<()> {
+    // SAFETY: `cpu_set_t` is a plain bit array for which all-zero is a valid (empty) value.
+    let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
+    if cpus.end > 8 * std::mem::size_of::<libc::cpu_set_t>() {
+        return Err(std::io::Error::from_raw_os_error(libc::EINVAL));
+    }
+    for cpu in cpus {
+        // SAFETY: `cpu` is inside the set (checked above) and `set` is a valid, owned
+        // cpu_set_t.
+        unsafe { libc::CPU_SET(cpu, &mut set) };
+    }
+    // SAFETY: pid 0 is the calling thread; the size and pointer describe `set`, which lives
+    // across the call.
+    let rc = unsafe { libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set) };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
+}
+
+/// CPUs online (at least 1). Not `available_parallelism`, which shrinks to 1 once the calling
+/// thread is pinned.
+pub fn online_cpus() -> usize {
+    // SAFETY: sysconf has no preconditions.
+    let n = unsafe { libc::sysconf(libc::_SC_NPROCESSORS_ONLN) };
+    usize::try_from(n).unwrap_or(1).max(1)
 }
 
 impl Default for SimConfig {
@@ -64,6 +108,7 @@ impl Default for SimConfig {
             seed: 1,
             lanes: 1,
             poll_spins: 2000,
+            lane_cpu: None,
         }
     }
 }
@@ -75,6 +120,9 @@ pub(crate) enum JobEnd {
     Complete,
     /// Raises an engine error.
     Fault,
+    /// Never comes due (the job hung, or its engine had): handed to the lane only so that its CS
+    /// reaches the mirror list and the TDR can time it out.
+    Hang,
 }
 
 /// A job on an engine lane.

@@ -1,13 +1,14 @@
 //! Real-time mode: one worker thread per engine lane and a TDR thread.
 //!
-//! A worker takes the device lock, completes every job of its lane that is due (up to a batch,
-//! so it never holds the lock long), drops the lock, signals the fences, and goes again; with
+//! A worker takes the completion lock, takes over what submitters handed over, completes every
+//! job of its lane that is due (up to a batch, so it never holds the lock long), drops the lock,
+//! signals the fences, and goes again; with
 //! nothing due it spins briefly on its lane's "jobs pushed" counter and then parks until its next
 //! due time. Submitters unpark it only when a new job comes due before that (an `unpark` of a
 //! thread that is not parked is one atomic swap). Once a push is seen the worker coalesces, as
 //! an interrupt controller would: it keeps spinning while pushes keep arriving and takes the lock
 //! after 32 of them, after a short quiet spell, or as soon as a thread waits in `wait_cs`, so
-//! a stream of submissions is completed in batches instead of trading the device lock per CS.
+//! a stream of submissions is completed in batches instead of one lock hold per CS.
 //! The TDR thread parks until the armed deadline; arming an earlier one unparks it.
 
 use crate::asic::Asic;
@@ -23,7 +24,7 @@ use std::time::Duration;
 /// Jobs a worker completes per lock hold.
 const BATCH: usize = 256;
 /// Pushed jobs after which a coalescing worker drains (see `coalesce`).
-const COALESCE_JOBS: u64 = 32;
+const COALESCE_JOBS: u64 = 8;
 /// Spins without a new push after which a coalescing worker drains.
 const COALESCE_QUIET: u32 = 64;
 /// Due times closer than this are waited for by yielding rather than parking (a timed park
@@ -39,6 +40,11 @@ pub enum RunnerError {
     AlreadyStarted,
     /// The OS refused to start a thread.
     Spawn,
+    /// A lane worker could not be pinned to its CPU (`SimConfig::lane_cpu`).
+    Affinity {
+        /// The CPU it was to run on.
+        cpu: usize,
+    },
 }
 
 impl fmt::Display for RunnerError {
@@ -47,6 +53,9 @@ impl fmt::Display for RunnerError {
             RunnerError::VirtualClock => "a virtual-clock device has no threads to run",
             RunnerError::AlreadyStarted => "the device's threads are already running",
             RunnerError::Spawn => "could not start a device thread",
+            RunnerError::Affinity { cpu } => {
+                return write!(f, "could not pin an engine lane to CPU {cpu}");
+            }
         })
     }
 }
@@ -105,6 +114,11 @@ impl Runner {
         while wakers.running.load(Ordering::Acquire) < threads {
             thread::yield_now();
         }
+        let unpinned = wakers.unpinned.load(Ordering::Acquire);
+        if unpinned != usize::MAX {
+            runner.join();
+            return Err(RunnerError::Affinity { cpu: unpinned });
+        }
         Ok(runner)
     }
 
@@ -151,24 +165,41 @@ impl<A: Asic> Device<A> {
     }
 
     fn lane_worker(&self, lane: usize) {
-        self.shared.wakers.running.fetch_add(1, Ordering::Release);
+        let wakers = &self.shared.wakers;
+        if let Some(first) = self.config().sim.lane_cpu {
+            let cpu = (usize::from(first) + lane) % super::online_cpus();
+            if super::pin_current_thread(cpu).is_err() {
+                wakers.unpinned.store(cpu, Ordering::Release);
+            }
+        }
+        wakers.running.fetch_add(1, Ordering::Release);
         let spins = self.config().sim.poll_spins;
         let pushed = &self.shared.wakers.pushed[lane];
         let mut out = Effects::with_capacity(BATCH);
         while !self.shutting_down() {
             let seen = pushed.load(Ordering::Acquire);
-            let (done, next_due, now) = {
+            let sleep_until = &self.shared.handoff_ref().lane_sleep_until[lane];
+            let (done, next_due, now, handed_over) = {
                 let mut st = self.lock();
-                st.lanes[lane].sleep_until = 0;
-                let (done, next_due) = st.run_lane(lane, BATCH, &mut out);
-                let now = st.now();
-                if done == 0 {
-                    st.lanes[lane].sleep_until = next_due.unwrap_or(u64::MAX);
+                // why: a load first, so a busy worker does not write a line every submitter reads.
+                if sleep_until.load(Ordering::Relaxed) != 0 {
+                    sleep_until.store(0, Ordering::Relaxed);
                 }
-                (done, next_due, now)
+                let (done, next_due, now) = st.run_lane(lane, BATCH, &mut out);
+                let mut handed_over = false;
+                if done == 0 {
+                    // Going to sleep: say until when, then look for work once more. SeqCst
+                    // fence, paired with the one a submitter runs between pushing a job and
+                    // reading this: either we see its job here or it sees our `sleep_until` and
+                    // unparks us.
+                    sleep_until.store(next_due.unwrap_or(u64::MAX), Ordering::Relaxed);
+                    std::sync::atomic::fence(Ordering::SeqCst);
+                    handed_over = st.has_handed_over();
+                }
+                (done, next_due, now, handed_over)
             };
             self.apply(&mut out);
-            if done > 0 {
+            if done > 0 || handed_over {
                 continue;
             }
             let wait = next_due.map(|due| due.saturating_sub(now));
@@ -221,6 +252,8 @@ impl<A: Asic> Device<A> {
         while !self.shutting_down() {
             let wait = {
                 let mut st = self.lock();
+                // A CS handed over to an empty mirror list arms the timer here at the latest.
+                st.drain(&mut out);
                 st.tdr_sleep_until = 0;
                 let now = st.now();
                 if st.tdr.is_some_and(|a| a.deadline <= now) {

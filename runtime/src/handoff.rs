@@ -1,0 +1,135 @@
+//! What the submission side (`HwQueues`, the driver's `hw_queues_lock`) and the completion side
+//! (`State`, the driver's `cs_mirror_lock` and the CQ interrupt) share without sharing a lock.
+//!
+//! The driver's submission path and its completion path take different locks and meet in the
+//! hardware: the submitter writes buffer descriptors and rings a doorbell (`pi`), the engines
+//! report back through completion queues and `ci`. The device keeps that split:
+//!
+//! - **submission log**: one entry per CS written to its queues, in submission order. The
+//!   completion side moves entries into its mirror list (firing `Submit`, arming the TDR for a new
+//!   head) before it completes anything, so the mirror list keeps submission order and a job never
+//!   completes before its CS is in the list;
+//! - **lane rings**: the jobs handed to each engine lane (what the hardware fetches from its
+//!   queue). A job is pushed after its CS's log entry, and the completion side drains the lane
+//!   rings before the log, so every job it drains has its CS's entry visible;
+//! - **indexes the other side moves**: each queue's `ci` and each completion queue's count of
+//!   released entries are written only by the completion side and read by the submitter, which
+//!   keeps its own cached copies and reloads them only when a space check would fail (the usual
+//!   single-producer/single-consumer trick: one cache line transfer per refill, not per CS);
+//! - the per-record `(queue, count)` use table, written by the submitter before the log entry is
+//!   pushed (the push publishes it) and read by the completion side after the entry is drained; a
+//!   row is only rewritten once its CS's fence was signalled, which happens after its release.
+//!
+//! A reset takes both locks (submission first, the driver's order) and resets all of it.
+
+use crate::fence::Fence;
+use crate::sim::SimJob;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+
+/// Most entries a ring holds before a submitter drains it itself (taking the completion lock).
+/// The workers drain continuously, so a ring only fills while they are held up; a small ring
+/// keeps its slots in cache.
+const RING_MAX: usize = 1 << 10;
+
+/// The rings' two ends: the producers live with the submission side, the consumers with the
+/// completion side, so each end is only ever used under its side's lock (single producer,
+/// single consumer: `rtrb`, whose ends cache each other's index and touch the shared one only
+/// when the cached one says full or empty).
+pub(crate) struct Rings {
+    pub(crate) log: rtrb::Producer<Submitted>,
+    pub(crate) lanes: Box<[rtrb::Producer<SimJob>]>,
+}
+
+/// The consuming ends of [`Rings`].
+pub(crate) struct RingEnds {
+    pub(crate) log: rtrb::Consumer<Submitted>,
+    pub(crate) lanes: Box<[rtrb::Consumer<SimJob>]>,
+}
+
+/// A submission log with room for `records` CSs and a job ring per lane.
+pub(crate) fn rings(records: usize, lane_caps: &[usize]) -> (Rings, RingEnds) {
+    let (log, log_end) = rtrb::RingBuffer::new(records.clamp(1, RING_MAX));
+    let (lanes, lane_ends): (Vec<_>, Vec<_>) = lane_caps
+        .iter()
+        .map(|&cap| rtrb::RingBuffer::new(cap.clamp(1, RING_MAX)))
+        .unzip();
+    (
+        Rings {
+            log,
+            lanes: lanes.into(),
+        },
+        RingEnds {
+            log: log_end,
+            lanes: lane_ends.into(),
+        },
+    )
+}
+
+/// A CS the submitter wrote to its queues, on its way to the mirror list.
+pub(crate) struct Submitted {
+    /// Record index (context ring slot).
+    pub(crate) record: u32,
+    pub(crate) seq: u64,
+    /// The CS's own fence reference (`cs->fence`).
+    pub(crate) fence: Fence,
+    /// TDR timeout in ns, `None` for no timer.
+    pub(crate) timeout_ns: Option<u64>,
+    /// Device clock when it was written to its queues.
+    pub(crate) submitted_at: u64,
+    /// Jobs with their own completion.
+    pub(crate) pending: u32,
+    /// Entries in the use table.
+    pub(crate) uses: u16,
+    /// `HL_CS_FLAGS_TIMESTAMP`.
+    pub(crate) wants_timestamp: bool,
+}
+
+/// The lock-free meeting point of the two sides (module docs).
+pub(crate) struct Handoff {
+    /// Per lane, when its worker (real mode) sleeps until: 0 while awake, `u64::MAX` for no
+    /// timeout. Written by the worker, read by submitters deciding whether to unpark it.
+    pub(crate) lane_sleep_until: Box<[AtomicU64]>,
+    /// Per queue (position in `A::QUEUES`), `ci` in `[0, 2L)`.
+    pub(crate) ci: Box<[AtomicU32]>,
+    /// Per completion queue, entries given back since the last reset (wrapping).
+    pub(crate) cq_released: Box<[AtomicU32]>,
+    /// Per record, `stride` packed `(queue index << 16) | job count` pairs.
+    pub(crate) uses: Box<[AtomicU32]>,
+    pub(crate) stride: usize,
+    /// The virtual clock (ns); moved only by the completion side.
+    pub(crate) virtual_now: AtomicU64,
+    /// Whether the device takes work; written with the completion lock held.
+    pub(crate) operational: Arc<AtomicBool>,
+}
+
+impl Handoff {
+    pub(crate) fn new(
+        records: usize,
+        stride: usize,
+        lanes: usize,
+        queues: usize,
+        cqs: usize,
+        operational: Arc<AtomicBool>,
+    ) -> Handoff {
+        Handoff {
+            lane_sleep_until: (0..lanes).map(|_| AtomicU64::new(0)).collect(),
+            ci: (0..queues).map(|_| AtomicU32::new(0)).collect(),
+            cq_released: (0..cqs).map(|_| AtomicU32::new(0)).collect(),
+            uses: (0..records * stride).map(|_| AtomicU32::new(0)).collect(),
+            stride,
+            virtual_now: AtomicU64::new(0),
+            operational,
+        }
+    }
+
+    pub(crate) fn set_operational(&self, on: bool) {
+        // Release: a submitter that sees `true` again sees the reset queues (it takes the
+        // submission lock anyway before touching them; this only orders the early `-EBUSY`).
+        self.operational.store(on, Ordering::Release);
+    }
+
+    pub(crate) fn is_operational(&self) -> bool {
+        self.operational.load(Ordering::Relaxed)
+    }
+}

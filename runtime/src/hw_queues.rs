@@ -1,0 +1,426 @@
+//! The submission side, behind the driver's `hw_queues_lock`: seq allocation, validation, queue
+//! space and completion-queue reservation, `pi`, and handing the jobs to the engines.
+//!
+//! It never takes the completion side's lock on the way (see `handoff.rs` for what the two sides
+//! share instead), so a submitter and the engine workers completing earlier CSs run in parallel.
+//! The one exception is a lane ring that is full because its worker is held up: the submitter then
+//! drains it itself under the completion lock, in the driver's lock order.
+
+use crate::asic::{Asic, CsEvent, QueueType};
+use crate::context::Context;
+use crate::cs::{self, CsRecord};
+use crate::device::DeviceConfig;
+use crate::effects::Effects;
+use crate::fence::{Fence, Outcome, Timestamp};
+use crate::handoff::{Handoff, Rings, Submitted};
+use crate::queue::{CompletionQueue, HwQueue};
+use crate::sim::{self, ClockMode, Drawn, JobEnd, SimJob, XorShift};
+use crate::state::{Released, State, engine_index, queue_index};
+use crate::submit::{CbChoice, CsSubmit, Job, QueueRejection, SubmitError};
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex, PoisonError};
+
+pub(crate) struct HwQueues<A: Asic> {
+    cfg: DeviceConfig,
+    pub(crate) handoff: Arc<Handoff>,
+    /// The producing ends of the submission log and the lane rings.
+    rings: Rings,
+    /// `pi` exact; `ci` as last read from the completion side.
+    queues: Box<[HwQueue]>,
+    /// Free entries as last counted, and the completion side's released count then.
+    cqs: Box<[CompletionQueue]>,
+    cq_seen: Box<[u32]>,
+    /// Jobs per queue of the CS being scheduled, and the queues it touches.
+    scratch: Box<[u16]>,
+    touched: Vec<u16>,
+    /// Per engine, when it finishes its last queued job (in-order mode); `u64::MAX` once hung.
+    busy_until: Box<[u64]>,
+    /// Per queue, its engine's position and lane.
+    lane_of: Box<[(Option<u16>, u16)]>,
+    ring_len: u32,
+    rng: XorShift,
+    order: u64,
+    /// CSs written to their queues, hung jobs drawn.
+    pub(crate) submitted: u64,
+    pub(crate) hangs: u64,
+    /// CSs released here because they failed after taking a seq.
+    pub(crate) released: Released,
+    _asic: std::marker::PhantomData<A>,
+}
+
+impl<A: Asic> HwQueues<A> {
+    pub(crate) fn new(cfg: DeviceConfig, handoff: Arc<Handoff>, rings: Rings) -> HwQueues<A> {
+        let lanes = rings.lanes.len().max(1);
+        let cq_len = A::LIMITS.cq_length.max(1);
+        HwQueues {
+            cfg,
+            queues: A::QUEUES.iter().map(HwQueue::new).collect(),
+            cqs: (0..A::completion_queue_count())
+                .map(|_| CompletionQueue::new(cq_len))
+                .collect(),
+            cq_seen: vec![0; A::completion_queue_count() as usize].into_boxed_slice(),
+            scratch: vec![0; A::QUEUES.len()].into_boxed_slice(),
+            touched: Vec::with_capacity(A::QUEUES.len()),
+            busy_until: vec![0; A::ENGINES.len()].into_boxed_slice(),
+            lane_of: A::QUEUES
+                .iter()
+                .map(|q| {
+                    let engine = q.engine.and_then(engine_index::<A>);
+                    (
+                        engine.map(|e| e as u16),
+                        engine.map_or(0, |e| e % lanes) as u16,
+                    )
+                })
+                .collect(),
+            ring_len: A::LIMITS.max_pending_cs,
+            rng: XorShift::new(cfg.sim.seed),
+            order: 0,
+            submitted: 0,
+            hangs: 0,
+            released: Released::default(),
+            handoff,
+            rings,
+            _asic: std::marker::PhantomData,
+        }
+    }
+
+    fn now(&self) -> u64 {
+        match self.cfg.clock {
+            ClockMode::Virtual => self.handoff.virtual_now.load(Ordering::Relaxed),
+            ClockMode::Real => Timestamp::now().as_nanos(),
+        }
+    }
+
+    /// Queue `q` with `ci` as the completion side has it now.
+    pub(crate) fn queue(&self, q: usize) -> HwQueue {
+        let mut hq = self.queues[q];
+        hq.observe_ci(self.handoff.ci[q].load(Ordering::Acquire));
+        hq
+    }
+
+    /// Free entries of completion queue `cq`, counting every entry given back so far.
+    pub(crate) fn completion_queue_free(&mut self, cq: usize) -> Option<u32> {
+        self.refresh_cq(cq);
+        self.cqs.get(cq).map(CompletionQueue::free_slots)
+    }
+
+    /// Fold the entries the completion side gave back since the last look into our count.
+    fn refresh_cq(&mut self, cq: usize) {
+        let Some(released) = self.handoff.cq_released.get(cq) else {
+            return;
+        };
+        let now = released.load(Ordering::Acquire);
+        let delta = now.wrapping_sub(self.cq_seen[cq]);
+        self.cq_seen[cq] = now;
+        self.cqs[cq].release(delta);
+    }
+
+    /// `cs_ioctl_default` from `allocate_cs` on: allocate, validate, schedule. On a failure after
+    /// the allocation the CS is released here as not submitted (its seq is used up).
+    pub(crate) fn submit(
+        &mut self,
+        ctx: &Context,
+        ctx_index: usize,
+        cs: &CsSubmit<'_>,
+        completion: &Mutex<State<A>>,
+        out: &mut Effects,
+    ) -> Result<u64, SubmitError> {
+        let (seq, fence) = ctx
+            .allocate()
+            .map_err(|pending_seq| SubmitError::TooManyInFlight {
+                next_seq: ctx.next_seq(),
+                pending_seq,
+            })?;
+        let slot = (seq & u64::from(self.ring_len - 1)) as usize;
+        let record = (ctx_index * self.ring_len as usize + slot) as u32;
+        let result = self.validate(seq, cs.jobs);
+        let result = result.and_then(|completion_jobs| {
+            self.reserve(seq)?;
+            Ok(completion_jobs)
+        });
+        let result = match result {
+            Ok(pending) => {
+                self.commit(record, seq, fence, cs, pending, completion, out);
+                Ok(seq)
+            }
+            Err(e) => {
+                self.release_unsubmitted(seq, fence, out);
+                Err(e)
+            }
+        };
+        for &q in &self.touched {
+            self.scratch[q as usize] = 0;
+        }
+        self.touched.clear();
+        result
+    }
+
+    /// Per job `validate_queue_index`, then the only-internal rule and the reset check. Counts
+    /// jobs per queue into `scratch`; returns the number of jobs with their own completion.
+    fn validate(&mut self, seq: u64, jobs: &[Job]) -> Result<u32, SubmitError> {
+        let mut completion_jobs = 0u32;
+        for (i, job) in jobs.iter().enumerate() {
+            let reject = |reason| SubmitError::InvalidQueue {
+                seq,
+                job: i,
+                queue: job.queue,
+                reason,
+            };
+            let q = queue_index::<A>(job.queue).ok_or(reject(QueueRejection::Unknown))?;
+            let props = &A::QUEUES[q];
+            if props.driver_only {
+                return Err(reject(QueueRejection::DriverOnly));
+            }
+            if props.binned {
+                return Err(reject(QueueRejection::Binned));
+            }
+            if props.queue_type == QueueType::Hw {
+                match job.cb {
+                    CbChoice::Kernel if !props.cb_alloc.allows_kernel() => {
+                        return Err(reject(QueueRejection::KernelCbNotAllowed));
+                    }
+                    CbChoice::User if !props.cb_alloc.allows_user() => {
+                        return Err(reject(QueueRejection::UserCbNotAllowed));
+                    }
+                    _ => {}
+                }
+            }
+            if self.scratch[q] == 0 {
+                self.touched.push(q as u16);
+            }
+            self.scratch[q] += 1;
+            if props.queue_type.has_completion() {
+                completion_jobs += 1;
+            }
+        }
+        if completion_jobs == 0 {
+            return Err(SubmitError::OnlyInternalJobs { seq });
+        }
+        if !self.handoff.is_operational() {
+            return Err(SubmitError::DeviceInReset { seq });
+        }
+        Ok(completion_jobs)
+    }
+
+    /// Space checks in queue-id order, as the driver walks its queues; a failure undoes the CQ
+    /// reservations made for earlier queues of this CS. Our cached `ci` and CQ counts are
+    /// refreshed from the completion side only when they say "full".
+    fn reserve(&mut self, seq: u64) -> Result<(), SubmitError> {
+        self.touched.sort_unstable();
+        for k in 0..self.touched.len() {
+            let q = self.touched[k] as usize;
+            let n = u32::from(self.scratch[q]);
+            let checked = self.check_queue(q, n).and_then(|()| {
+                let hq = self.queues[q];
+                match hq.cq() {
+                    Some(cq) if hq.queue_type() == QueueType::External => {
+                        let c = cq as usize;
+                        self.cqs[c].reserve(cq, n).or_else(|_| {
+                            self.refresh_cq(c);
+                            self.cqs[c].reserve(cq, n)
+                        })
+                    }
+                    _ => Ok(()),
+                }
+            });
+            if let Err(cause) = checked {
+                self.unroll_cq_reservations(k);
+                return Err(SubmitError::QueueFull {
+                    seq,
+                    queue: A::QUEUES[q].id,
+                    cause,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    fn check_queue(&mut self, q: usize, n: u32) -> Result<(), crate::queue::SpaceError> {
+        self.queues[q].check_space(n).or_else(|_| {
+            let ci = self.handoff.ci[q].load(Ordering::Acquire);
+            self.queues[q].observe_ci(ci);
+            self.queues[q].check_space(n)
+        })
+    }
+
+    /// `unroll_cq_resv`: give back the CQ entries reserved for `touched[..k]`. (The driver
+    /// indexes the CQ array by queue index there; we use the queue's own CQ.)
+    fn unroll_cq_reservations(&mut self, k: usize) {
+        for &q in &self.touched[..k] {
+            let hq = self.queues[q as usize];
+            if let (QueueType::External, Some(cq)) = (hq.queue_type(), hq.cq()) {
+                self.cqs[cq as usize].release(u32::from(self.scratch[q as usize]));
+            }
+        }
+    }
+
+    /// Write the CS to its queues: `pi`, the use table, the log entry, then its jobs to their
+    /// lanes. Nothing here can fail.
+    #[allow(clippy::too_many_arguments)]
+    fn commit(
+        &mut self,
+        record: u32,
+        seq: u64,
+        fence: Fence,
+        cs: &CsSubmit<'_>,
+        pending: u32,
+        completion: &Mutex<State<A>>,
+        out: &mut Effects,
+    ) {
+        let h = Arc::clone(&self.handoff);
+        let base = record as usize * h.stride;
+        for (k, &q) in self.touched.iter().enumerate() {
+            let n = self.scratch[q as usize];
+            // Relaxed: published by the log push below (Release) and read after its pop.
+            h.uses[base + k].store((u32::from(q) << 16) | u32::from(n), Ordering::Relaxed);
+            self.queues[q as usize].produce(u32::from(n));
+        }
+        let now = self.now();
+        let device_timeout = self.cfg.tdr_timeout.map(sim::duration_ns);
+        let entry = Submitted {
+            record,
+            seq,
+            fence,
+            // why: device TDR off switches every timer off; a per-CS timeout of zero switches
+            // off only this CS's (the driver would fire it at once, which no user wants).
+            timeout_ns: device_timeout.and_then(|dflt| match cs.timeout {
+                None => Some(dflt),
+                Some(t) if t.is_zero() => None,
+                Some(t) => Some(sim::duration_ns(t)),
+            }),
+            submitted_at: now,
+            pending,
+            uses: self.touched.len() as u16,
+            wants_timestamp: cs.timestamp,
+        };
+        let mut entry = entry;
+        while let Err(rtrb::PushError::Full(back)) = self.rings.log.push(entry) {
+            // The workers are held up and the log is full: take it in ourselves.
+            entry = back;
+            lock(completion).drain(out);
+        }
+        for job in cs.jobs {
+            // why: validated above, so the lookup cannot fail; skipping is the safe answer.
+            if let Some(q) = queue_index::<A>(job.queue) {
+                let sim_job = self.start_job(record, seq, q, job, now);
+                let lane = sim_job.1 as usize;
+                self.hand_over(sim_job.0, lane, completion, out);
+            }
+        }
+        self.submitted += 1;
+    }
+
+    /// Draw what one job does and when it comes due; returns it with its lane.
+    fn start_job(&mut self, record: u32, seq: u64, q: usize, job: &Job, now: u64) -> (SimJob, u16) {
+        let props = &A::QUEUES[q];
+        let (engine, lane) = self.lane_of[q];
+        let drawn = sim::draw(job.work, &self.cfg.sim, &mut self.rng);
+        let order = self.order;
+        self.order += 1;
+        let mut sim_job = SimJob {
+            due: u64::MAX,
+            order,
+            record,
+            seq,
+            queue: q as u16,
+            engine,
+            completes: props.queue_type.has_completion(),
+            end: JobEnd::Hang,
+        };
+        let in_order = !self.cfg.sim.out_of_order;
+        match drawn {
+            Drawn::Hang => {
+                self.hangs += 1;
+                if let (Some(e), true) = (engine, in_order) {
+                    // The engine locks up: everything queued behind it waits for a reset.
+                    self.busy_until[e as usize] = u64::MAX;
+                }
+            }
+            Drawn::Run { latency, end } => match engine {
+                Some(e) if in_order => {
+                    let busy = &mut self.busy_until[e as usize];
+                    if *busy != u64::MAX {
+                        let due = (*busy).max(now).saturating_add(latency);
+                        *busy = due;
+                        sim_job.due = due;
+                        sim_job.end = end;
+                    }
+                }
+                _ => {
+                    sim_job.due = now.saturating_add(latency);
+                    sim_job.end = end;
+                }
+            },
+        }
+        (sim_job, lane)
+    }
+
+    /// Push a job to its lane ring and decide whether its worker needs waking.
+    fn hand_over(
+        &mut self,
+        job: SimJob,
+        lane: usize,
+        completion: &Mutex<State<A>>,
+        out: &mut Effects,
+    ) {
+        let h = &self.handoff;
+        let mut job = job;
+        while let Err(rtrb::PushError::Full(back)) = self.rings.lanes[lane].push(job) {
+            // The worker is held up and its ring is full: move the ring into the lane's heap.
+            job = back;
+            lock(completion).drain(out);
+        }
+        out.pushed_lanes |= 1 << lane;
+        // A job that never comes due still wakes a sleeping worker: its CS has to reach the
+        // mirror list, so the TDR can time it out.
+        let due = if job.end == JobEnd::Hang { 0 } else { job.due };
+        // SeqCst fence: pairs with the worker's (store sleep_until; fence; check the rings)
+        // before it parks, so either it sees this job or we see it going to sleep.
+        std::sync::atomic::fence(Ordering::SeqCst);
+        let sleep = &h.lane_sleep_until[lane];
+        if due < sleep.load(Ordering::Relaxed) && sleep.swap(0, Ordering::Relaxed) != 0 {
+            out.wake_lanes |= 1 << lane;
+        }
+    }
+
+    /// A CS that failed after taking its seq: `ScheduleFailure`, then released at once with the
+    /// outcome its lifecycle gives (not submitted, by the default one).
+    fn release_unsubmitted(&mut self, seq: u64, fence: Fence, out: &mut Effects) {
+        let mut rec = CsRecord::empty(A::INITIAL_STATE);
+        rec.seq = seq;
+        cs::fire::<A>(&mut rec, CsEvent::ScheduleFailure);
+        let outcome = match cs::release_outcome::<A>(&rec) {
+            Ok(outcome) => outcome,
+            Err(violation) => {
+                if cfg!(debug_assertions) {
+                    panic!("{violation}");
+                }
+                self.released.lifecycle_violations += 1;
+                Outcome::Aborted
+            }
+        };
+        self.released.count(outcome);
+        out.signal(fence, outcome, None);
+    }
+
+    /// `hl_hw_queue_reset` and the engines' schedule, with the completion side already reset
+    /// (both locks held).
+    pub(crate) fn reset(&mut self) {
+        for q in self.queues.iter_mut() {
+            q.reset();
+        }
+        for (cq, seen) in self.cqs.iter_mut().zip(self.cq_seen.iter_mut()) {
+            cq.reset();
+            *seen = 0;
+        }
+        for busy in self.busy_until.iter_mut() {
+            *busy = 0;
+        }
+    }
+}
+
+pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    // why: a poisoned lock means a debug-build lifecycle assertion fired under it; the state is
+    // still consistent enough to report on and tear down.
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
