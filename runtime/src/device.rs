@@ -36,16 +36,17 @@ use crate::handoff::{self, Handoff};
 use crate::hw_queues::{HwQueues, lock};
 use crate::queue::HwQueue;
 use crate::sim::{self, ClockMode, SimConfig};
+use crate::spin::SpinBudget;
 use crate::state::{self, State, queue_index};
 use crate::submit::{CsSubmit, SubmitError};
 use crate::wait::{CsWaitError, MultiWaitStatus, WaitStatus};
 use std::fmt;
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::thread::Thread;
 use std::time::{Duration, Instant};
 
-/// Real mode: how many times `wait_cs` re-checks its fence (spinning) before it sleeps on it.
+/// Real mode: most times `wait_cs` re-checks its fence (spinning) before it sleeps on it.
 const WAIT_SPINS: u32 = 300;
 
 /// Most seqs one multi-CS wait takes (`HL_WAIT_MULTI_CS_LIST_MAX_LEN`).
@@ -160,7 +161,6 @@ struct MultiSlot {
 /// Worker and TDR thread handles, for wake-ups (real mode).
 pub(crate) struct Wakers {
     pub(crate) lanes: Box<[OnceLock<Thread>]>,
-    pub(crate) pushed: Box<[AtomicU64]>,
     pub(crate) tdr: OnceLock<Thread>,
     pub(crate) shutdown: AtomicBool,
     pub(crate) started: AtomicBool,
@@ -171,6 +171,8 @@ pub(crate) struct Wakers {
     /// Real mode: threads inside `wait_cs` now. An engine worker that is coalescing completions
     /// drains at once while this is non-zero, so a waiter never waits for a batch to fill.
     pub(crate) waiting: Padded<AtomicU32>,
+    /// Real mode: how long `wait_cs` spins on a fence before sleeping (adapts, `spin.rs`).
+    pub(crate) wait_spins: SpinBudget,
 }
 
 /// A value on a cache line of its own: the waiter count is written by the submitting thread
@@ -264,13 +266,13 @@ impl<A: Asic> Device<A> {
                 multi: [new_slot(), new_slot()],
                 wakers: Wakers {
                     lanes: (0..lanes).map(|_| OnceLock::new()).collect(),
-                    pushed: (0..lanes).map(|_| AtomicU64::new(0)).collect(),
                     tdr: OnceLock::new(),
                     shutdown: AtomicBool::new(false),
                     started: AtomicBool::new(false),
                     running: AtomicU32::new(0),
                     unpinned: AtomicUsize::new(usize::MAX),
                     waiting: Padded(AtomicU32::new(0)),
+                    wait_spins: SpinBudget::new(WAIT_SPINS),
                 },
             }),
         })
@@ -337,15 +339,6 @@ impl<A: Asic> Device<A> {
             }
         }
         let wakers = &self.shared.wakers;
-        let mut pushed = std::mem::take(&mut out.pushed_lanes);
-        while pushed != 0 {
-            let lane = pushed.trailing_zeros() as usize;
-            pushed &= pushed - 1;
-            if let Some(counter) = wakers.pushed.get(lane) {
-                // Release: a spinning worker that sees the bump takes the lock and finds the job.
-                counter.fetch_add(1, Ordering::Release);
-            }
-        }
         let mut wake = std::mem::take(&mut out.wake_lanes);
         while wake != 0 {
             let lane = wake.trailing_zeros() as usize;
@@ -454,10 +447,19 @@ impl<A: Asic> Device<A> {
                 waiting.fetch_add(1, Ordering::Relaxed);
                 // A coalescing worker drains as soon as it sees us; give it that moment before
                 // sleeping, so a CS finished a few hundred ns from now costs no futex round trip.
+                let budget = &self.shared.wakers.wait_spins;
+                let spins = if timeout.is_zero() { 0 } else { budget.get() };
                 let mut spun = 0;
-                while spun < WAIT_SPINS && !timeout.is_zero() && !fence.is_signalled() {
+                while spun < spins && !fence.is_signalled() {
                     std::hint::spin_loop();
                     spun += 1;
+                }
+                if spins > 0 {
+                    if fence.is_signalled() {
+                        budget.paid_off();
+                    } else {
+                        budget.wasted();
+                    }
                 }
                 let r = fence.wait_signalled(Instant::now().checked_add(timeout), cancel);
                 waiting.fetch_sub(1, Ordering::Relaxed);

@@ -34,8 +34,6 @@ pub(crate) struct Effects {
     /// The usual case holds one signal; only a reset releases many (and may allocate).
     first: Option<PendingSignal>,
     rest: Vec<PendingSignal>,
-    /// Engine lanes that got new jobs (bit per lane).
-    pub(crate) pushed_lanes: u64,
     /// Lanes whose worker sleeps past a new job's due time.
     pub(crate) wake_lanes: u64,
     /// The TDR thread sleeps past a newly armed deadline.

@@ -23,6 +23,7 @@
 //! A reset takes both locks (submission first, the driver's order) and resets all of it.
 
 use crate::fence::Fence;
+use crate::membarrier::AsymmetricFence;
 use crate::sim::SimJob;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
@@ -90,6 +91,11 @@ pub(crate) struct Handoff {
     /// Per lane, when its worker (real mode) sleeps until: 0 while awake, `u64::MAX` for no
     /// timeout. Written by the worker, read by submitters deciding whether to unpark it.
     pub(crate) lane_sleep_until: Box<[AtomicU64]>,
+    /// Per lane, jobs pushed so far: the doorbell a spinning worker watches. Written only under
+    /// the submission lock, so a plain store (no locked instruction on the submit path).
+    pub(crate) lane_pushed: Box<[AtomicU64]>,
+    /// Orders "job pushed, is the worker asleep?" against "going to sleep, any jobs?".
+    pub(crate) barrier: AsymmetricFence,
     /// Per queue (position in `A::QUEUES`), `ci` in `[0, 2L)`.
     pub(crate) ci: Box<[AtomicU32]>,
     /// Per completion queue, entries given back since the last reset (wrapping).
@@ -114,6 +120,8 @@ impl Handoff {
     ) -> Handoff {
         Handoff {
             lane_sleep_until: (0..lanes).map(|_| AtomicU64::new(0)).collect(),
+            lane_pushed: (0..lanes).map(|_| AtomicU64::new(0)).collect(),
+            barrier: AsymmetricFence::new(),
             ci: (0..queues).map(|_| AtomicU32::new(0)).collect(),
             cq_released: (0..cqs).map(|_| AtomicU32::new(0)).collect(),
             uses: (0..records * stride).map(|_| AtomicU32::new(0)).collect(),

@@ -370,13 +370,15 @@ impl<A: Asic> HwQueues<A> {
             job = back;
             lock(completion).drain(out);
         }
-        out.pushed_lanes |= 1 << lane;
+        // The doorbell: only submitters write it, one at a time under this lock.
+        let pushed = &h.lane_pushed[lane];
+        pushed.store(pushed.load(Ordering::Relaxed) + 1, Ordering::Release);
         // A job that never comes due still wakes a sleeping worker: its CS has to reach the
         // mirror list, so the TDR can time it out.
         let due = if job.end == JobEnd::Hang { 0 } else { job.due };
-        // SeqCst fence: pairs with the worker's (store sleep_until; fence; check the rings)
+        // Pairs with the worker's heavy side (store sleep_until; fence; look at the rings)
         // before it parks, so either it sees this job or we see it going to sleep.
-        std::sync::atomic::fence(Ordering::SeqCst);
+        h.barrier.light();
         let sleep = &h.lane_sleep_until[lane];
         if due < sleep.load(Ordering::Relaxed) && sleep.swap(0, Ordering::Relaxed) != 0 {
             out.wake_lanes |= 1 << lane;

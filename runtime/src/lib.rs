@@ -32,11 +32,15 @@ mod handoff;
 #[cfg(not(loom))]
 mod hw_queues;
 #[cfg(not(loom))]
+mod membarrier;
+#[cfg(not(loom))]
 pub mod queue;
 #[cfg(not(loom))]
 mod reset;
 #[cfg(not(loom))]
 pub mod sim;
+#[cfg(not(loom))]
+mod spin;
 #[cfg(not(loom))]
 mod state;
 #[cfg(not(loom))]

@@ -171,6 +171,11 @@ impl<A: Asic> State<A> {
         }
     }
 
+    /// When the next job of `lane` is due.
+    pub(crate) fn next_due(&self, lane: usize) -> Option<u64> {
+        self.heaps[lane].peek().map(|j| j.due)
+    }
+
     /// Whether submitters handed over anything not drained yet (a worker about to park looks
     /// once more, after saying so).
     pub(crate) fn has_handed_over(&self) -> bool {

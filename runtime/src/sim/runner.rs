@@ -15,6 +15,7 @@ use crate::asic::Asic;
 use crate::device::Device;
 use crate::effects::Effects;
 use crate::sim::ClockMode;
+use crate::spin::SpinBudget;
 use std::fmt;
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -173,33 +174,21 @@ impl<A: Asic> Device<A> {
             }
         }
         wakers.running.fetch_add(1, Ordering::Release);
-        let spins = self.config().sim.poll_spins;
-        let pushed = &self.shared.wakers.pushed[lane];
+        let budget = SpinBudget::new(self.config().sim.poll_spins);
+        let handoff = self.shared.handoff_ref();
+        let pushed = &handoff.lane_pushed[lane];
+        let sleep_until = &handoff.lane_sleep_until[lane];
         let mut out = Effects::with_capacity(BATCH);
         while !self.shutting_down() {
+            // Awake: submitters need not unpark us. (A load first, so a busy worker does not
+            // write a line every submitter reads.)
+            if sleep_until.load(Ordering::Relaxed) != 0 {
+                sleep_until.store(0, Ordering::Relaxed);
+            }
             let seen = pushed.load(Ordering::Acquire);
-            let sleep_until = &self.shared.handoff_ref().lane_sleep_until[lane];
-            let (done, next_due, now, handed_over) = {
-                let mut st = self.lock();
-                // why: a load first, so a busy worker does not write a line every submitter reads.
-                if sleep_until.load(Ordering::Relaxed) != 0 {
-                    sleep_until.store(0, Ordering::Relaxed);
-                }
-                let (done, next_due, now) = st.run_lane(lane, BATCH, &mut out);
-                let mut handed_over = false;
-                if done == 0 {
-                    // Going to sleep: say until when, then look for work once more. SeqCst
-                    // fence, paired with the one a submitter runs between pushing a job and
-                    // reading this: either we see its job here or it sees our `sleep_until` and
-                    // unparks us.
-                    sleep_until.store(next_due.unwrap_or(u64::MAX), Ordering::Relaxed);
-                    std::sync::atomic::fence(Ordering::SeqCst);
-                    handed_over = st.has_handed_over();
-                }
-                (done, next_due, now, handed_over)
-            };
+            let (done, next_due, now) = self.lock().run_lane(lane, BATCH, &mut out);
             self.apply(&mut out);
-            if done > 0 || handed_over {
+            if done > 0 {
                 continue;
             }
             let wait = next_due.map(|due| due.saturating_sub(now));
@@ -207,13 +196,35 @@ impl<A: Asic> Device<A> {
                 thread::yield_now();
                 continue;
             }
-            let mut spun = 0;
+            let (spins, mut spun) = (budget.get(), 0);
             while spun < spins && pushed.load(Ordering::Acquire) == seen && !self.shutting_down() {
                 std::hint::spin_loop();
                 spun += 1;
             }
             if pushed.load(Ordering::Acquire) != seen {
-                self.coalesce(pushed, seen);
+                // why: spin only once it pays (a submitter on another CPU), and coalesce only
+                // then: a coalescing spin on the submitter's own CPU waits for pushes that
+                // cannot come until it stops.
+                if spun > 0 {
+                    budget.paid_off();
+                }
+                if budget.is_paying() {
+                    self.coalesce(pushed, seen);
+                }
+                continue;
+            }
+            budget.wasted();
+            // Going to sleep: say until when, then look once more (the heavy side of the fence
+            // whose light side a submitter runs between pushing a job and reading this: either
+            // we see its job here or it sees our `sleep_until` and unparks us). Jobs another
+            // thread moved into our heap meanwhile count too.
+            let more = {
+                let st = self.lock();
+                sleep_until.store(next_due.unwrap_or(u64::MAX), Ordering::Relaxed);
+                handoff.barrier.heavy();
+                st.has_handed_over() || st.next_due(lane) != next_due
+            };
+            if more {
                 continue;
             }
             match wait {
