@@ -35,6 +35,11 @@ pub struct Args {
     /// Engine lanes: worker threads that run the engines (engine i on lane i % lanes).
     #[arg(long, default_value_t = 1)]
     lanes: usize,
+    /// Pin engine lane i to CPU N+i (modulo the online CPUs), as a driver pins its completion
+    /// interrupts. Unpinned by default. A lane worker spins briefly for new work, so on a busy
+    /// machine pinning it away from the submitters keeps the two from trading one CPU.
+    #[arg(long, value_name = "N")]
+    lane_cpu: Option<u16>,
     /// CSs each submitter keeps in flight before it waits for its oldest (capped so that all
     /// submitters together use at most half the context's ring, and a CS is still in the ring
     /// when its submitter waits for it).
@@ -154,6 +159,7 @@ fn simulate<A: Asic>(args: &Args) -> Result<(), String> {
         out_of_order: args.out_of_order,
         seed: args.seed,
         lanes: args.lanes,
+        lane_cpu: args.lane_cpu,
         ..SimConfig::default()
     };
     let device = Device::<A>::new(cfg).map_err(|e| e.to_string())?;
