@@ -41,8 +41,6 @@ pub(crate) struct CsRecord<S> {
     pub(crate) timeout_ns: Option<u64>,
     /// When its last job completed (device clock, ns).
     pub(crate) completed_at: Option<u64>,
-    /// When it was written to its queues (device clock, ns).
-    pub(crate) submitted_at: u64,
     /// The last event fired, for diagnostics.
     pub(crate) last_event: Option<CsEvent>,
     /// Mirror-list links (record indexes), `NIL` at the ends.
@@ -66,7 +64,6 @@ impl<S: Copy> CsRecord<S> {
             wants_timestamp: false,
             timeout_ns: None,
             completed_at: None,
-            submitted_at: 0,
             last_event: None,
             prev: NIL,
             next: NIL,

@@ -449,19 +449,29 @@ impl<A: Asic> Device<A> {
                 // sleeping, so a CS finished a few hundred ns from now costs no futex round trip.
                 let budget = &self.shared.wakers.wait_spins;
                 let spins = if timeout.is_zero() { 0 } else { budget.get() };
+                let progress = &self.shared.handoff.progress;
+                let before = progress.load(Ordering::Relaxed);
                 let mut spun = 0;
                 while spun < spins && !fence.is_signalled() {
                     std::hint::spin_loop();
                     spun += 1;
                 }
+                // why: a worker that completed anything while we spun runs on another CPU, so
+                // spinning pays even if our CS was further back; one that did nothing may be
+                // waiting for our CPU. Judging by our own CS alone, a budget shrunk while the
+                // workers were parked never grows back (measured: 2.1 instead of 6 M CS/s).
                 if spins > 0 {
-                    if fence.is_signalled() {
+                    if fence.is_signalled() || progress.load(Ordering::Relaxed) != before {
                         budget.paid_off();
                     } else {
                         budget.wasted();
                     }
                 }
-                let r = fence.wait_signalled(Instant::now().checked_add(timeout), cancel);
+                // A spin that saw the signal needs no deadline (and no clock read).
+                let r = match fence.signalled() {
+                    Some(signalled) => Ok(signalled),
+                    None => fence.wait_signalled(Instant::now().checked_add(timeout), cancel),
+                };
                 waiting.fetch_sub(1, Ordering::Relaxed);
                 r
             }

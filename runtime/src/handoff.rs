@@ -76,8 +76,6 @@ pub(crate) struct Submitted {
     pub(crate) fence: Fence,
     /// TDR timeout in ns, `None` for no timer.
     pub(crate) timeout_ns: Option<u64>,
-    /// Device clock when it was written to its queues.
-    pub(crate) submitted_at: u64,
     /// Jobs with their own completion.
     pub(crate) pending: u32,
     /// Entries in the use table.
@@ -96,6 +94,9 @@ pub(crate) struct Handoff {
     pub(crate) lane_pushed: Box<[AtomicU64]>,
     /// Orders "job pushed, is the worker asleep?" against "going to sleep, any jobs?".
     pub(crate) barrier: AsymmetricFence,
+    /// Completion batches run so far (real mode): a spinning waiter that sees this move knows
+    /// a worker is running on another CPU, even if its own CS is not done yet.
+    pub(crate) progress: AtomicU64,
     /// Per queue (position in `A::QUEUES`), `ci` in `[0, 2L)`.
     pub(crate) ci: Box<[AtomicU32]>,
     /// Per completion queue, entries given back since the last reset (wrapping).
@@ -122,6 +123,7 @@ impl Handoff {
             lane_sleep_until: (0..lanes).map(|_| AtomicU64::new(0)).collect(),
             lane_pushed: (0..lanes).map(|_| AtomicU64::new(0)).collect(),
             barrier: AsymmetricFence::new(),
+            progress: AtomicU64::new(0),
             ci: (0..queues).map(|_| AtomicU32::new(0)).collect(),
             cq_released: (0..cqs).map(|_| AtomicU32::new(0)).collect(),
             uses: (0..records * stride).map(|_| AtomicU32::new(0)).collect(),

@@ -156,6 +156,12 @@ impl<A: Asic> State<A> {
     /// Take over what submitters handed over: jobs into their lanes' heaps first, then the CSs
     /// into the mirror list (module docs of `handoff.rs` say why in that order).
     pub(crate) fn drain(&mut self, out: &mut Effects) {
+        self.drain_at(None, out);
+    }
+
+    /// [`drain`](Self::drain), with the device time if the caller has read it already (else it
+    /// is read if a CS needs it).
+    fn drain_at(&mut self, now: Option<u64>, out: &mut Effects) {
         for (lane, ring) in self.rings.lanes.iter_mut().enumerate() {
             while let Ok(job) = ring.pop() {
                 if let Some(e) = job.engine {
@@ -166,8 +172,12 @@ impl<A: Asic> State<A> {
                 }
             }
         }
+        if self.rings.log.is_empty() {
+            return;
+        }
+        let now = now.unwrap_or_else(|| self.now());
         while let Ok(entry) = self.rings.log.pop() {
-            self.enter(entry, out);
+            self.enter(entry, now, out);
         }
     }
 
@@ -183,8 +193,11 @@ impl<A: Asic> State<A> {
     }
 
     /// A submitted CS joins the mirror list (`hl_hw_queue_schedule_cs` after the doorbells):
-    /// `Submit` fires, and a new head arms the TDR from its submission time.
-    fn enter(&mut self, s: Submitted, out: &mut Effects) {
+    /// `Submit` fires, and a new head arms the TDR from `now`. That is when the completion side
+    /// takes the CS in, at most one completion batch after the submitter wrote it (microseconds;
+    /// the driver's own TDR runs on jiffies), which spares the submit path a clock read. On the
+    /// virtual clock the two are the same instant.
+    fn enter(&mut self, s: Submitted, now: u64, out: &mut Effects) {
         let idx = s.record;
         let rec = &mut self.records[idx as usize];
         rec.start(s.seq, A::INITIAL_STATE, s.fence);
@@ -192,12 +205,11 @@ impl<A: Asic> State<A> {
         rec.timeout_ns = s.timeout_ns;
         rec.uses = s.uses;
         rec.pending = s.pending;
-        rec.submitted_at = s.submitted_at;
         rec.submitted = true;
         cs::fire::<A>(rec, CsEvent::Submit);
         self.mirror_append(idx);
         if self.mirror_head == idx {
-            self.arm(idx, s.submitted_at, out);
+            self.arm(idx, now, out);
         }
     }
 
@@ -398,8 +410,8 @@ impl<A: Asic> State<A> {
         budget: usize,
         out: &mut Effects,
     ) -> (usize, Option<u64>, u64) {
-        self.drain(out);
         let now = self.now();
+        self.drain_at(Some(now), out);
         let mut done = 0;
         while done < budget && out.reset.is_none() {
             match self.heaps[lane].peek() {

@@ -4,19 +4,21 @@
 //! in one run.
 //!
 //! Both sides run one submitter thread (the bench's), one engine thread completing zero-latency
-//! jobs and one idle TDR thread, on Gaudi's first external queue, with up to 32 CSs in flight.
-//! Per CS both do the same work:
+//! jobs and one idle TDR thread, on Gaudi's first external queue, with up to 32 CSs in flight,
+//! and both place their threads the same way: criterion's groups pin the submitter to CPU 0 and
+//! the engine thread to CPU 1 (as `reference/peer_baseline.md` pins); the interleaved section
+//! also runs both on CPU 0 and unpinned. Per CS both do the same work:
 //!
 //! | step | asicgen `Device` | baseline |
 //! |---|---|---|
 //! | `allocate_cs`: seq, ring slot, "try again" if the slot's fence is pending | `FencePool` slot recycled in place (mutex, no allocation) | `ctx` mutex; slot's fence mutex to test it; `Arc` fence + `Arc` CS allocated |
 //! | validate the queue (known, not driver-only, not binned, has a completion) | yes | yes |
-//! | queue space check, CQ reservation, `pi` advance | under the device lock | under the `hw_queues` mutex |
-//! | mirror-list append; arm the TDR if the CS is the head | under the device lock | under the `mirror` mutex |
+//! | queue space check, CQ reservation, `pi` advance | under the submission lock (`ci` and CQ counts cached, reloaded only when they say full) | under the `hw_queues` mutex |
+//! | mirror-list append; arm the TDR if the CS is the head | completion side, when it takes the CS from the submission log | under the `mirror` mutex |
 //! | lifecycle `Submit` through `Gaudi::transition`; `submitted` counter | yes | yes (CS mutex) |
-//! | hand the job to the engine thread | lane heap + doorbell counter (+ unpark only if parked) | `Mutex<VecDeque>` + `Condvar::notify_one` |
-//! | completion: `ci` advance, CQ entry released | under the device lock | under the `hw_queues` mutex |
-//! | lifecycle `JobsDone`; release: mirror remove, cancel own TDR, arm the next head's | under the device lock, a batch of jobs per hold | `mirror` mutex per CS |
+//! | hand the job to the engine thread | submission log + lane ring (SPSC), doorbell store (+ unpark only if parked) | `Mutex<VecDeque>` + `Condvar::notify_one` |
+//! | completion: `ci` advance, CQ entry released | under the completion lock (published atomics) | under the `hw_queues` mutex |
+//! | lifecycle `JobsDone`; release: mirror remove, cancel own TDR, arm the next head's | under the completion lock, a batch of jobs per hold | `mirror` mutex per CS |
 //! | outcome from `Gaudi::outcome`, completion timestamp, counters | yes | yes |
 //! | signal the fence (outcome, timestamp if asked) | one atomic RMW, a futex wake only with sleepers | fence mutex, `Condvar::notify_all` |
 //! | wait by seq: ring lookup, then wait | `FencePool` mutex + kref, atomic load / spin / futex | `ctx` mutex + `Arc` clone, fence mutex + `Condvar` |
@@ -30,7 +32,10 @@
 //!   its oldest CS when 32 are outstanding).
 //! - `round_trip/*`: one CS at a time, submit then wait.
 //! - After criterion, `round_trip_percentiles` prints p50/p99 of 20,000 single round trips per
-//!   side.
+//!   side, and `interleaved_throughput` measures the pipelined case in 9 alternating rounds per
+//!   placement (cross-core, same core, unpinned) and prints the median ratio with its spread:
+//!   the figure to quote, since the shared machine drifts between fast and slow states and
+//!   criterion measures the two sides seconds apart.
 //!
 //! `cargo bench -p asicgen-tests --bench cs_throughput`
 

@@ -27,7 +27,11 @@ const BATCH: usize = 256;
 /// Pushed jobs after which a coalescing worker drains (see `coalesce`).
 const COALESCE_JOBS: u64 = 8;
 /// Spins without a new push after which a coalescing worker drains.
-const COALESCE_QUIET: u32 = 64;
+const COALESCE_QUIET: u32 = 8;
+/// Pauses between two looks at the doorbell while spinning. Every look pulls the doorbell's
+/// cache line away from the submitter, whose next push then waits for it; looking every ~200 ns
+/// instead of every pause lets a stream of pushes hit a line the submitter still owns.
+const PAUSES_PER_LOOK: u32 = 8;
 /// Due times closer than this are waited for by yielding rather than parking (a timed park
 /// costs tens of microseconds of timer slack).
 const YIELD_BELOW_NS: u64 = 50_000;
@@ -189,6 +193,7 @@ impl<A: Asic> Device<A> {
             let (done, next_due, now) = self.lock().run_lane(lane, BATCH, &mut out);
             self.apply(&mut out);
             if done > 0 {
+                handoff.progress.fetch_add(1, Ordering::Relaxed);
                 continue;
             }
             let wait = next_due.map(|due| due.saturating_sub(now));
@@ -198,8 +203,8 @@ impl<A: Asic> Device<A> {
             }
             let (spins, mut spun) = (budget.get(), 0);
             while spun < spins && pushed.load(Ordering::Acquire) == seen && !self.shutting_down() {
-                std::hint::spin_loop();
-                spun += 1;
+                pause(PAUSES_PER_LOOK);
+                spun += PAUSES_PER_LOOK;
             }
             if pushed.load(Ordering::Acquire) != seen {
                 // why: spin only once it pays (a submitter on another CPU), and coalesce only
@@ -237,7 +242,7 @@ impl<A: Asic> Device<A> {
     /// Interrupt coalescing: new jobs were pushed since `seen`; keep spinning while more arrive,
     /// so one lock hold completes a batch rather than one job and the submitter and this worker
     /// stop trading the device lock per CS. Drain once `COALESCE_JOBS` were pushed, the pushes
-    /// go quiet for `COALESCE_QUIET` spins, or somebody waits for a CS.
+    /// go quiet for `COALESCE_QUIET` looks, or somebody waits for a CS.
     fn coalesce(&self, pushed: &AtomicU64, seen: u64) {
         let waiting = &self.shared.wakers.waiting.0;
         let mut last = pushed.load(Ordering::Acquire);
@@ -246,7 +251,7 @@ impl<A: Asic> Device<A> {
             && quiet < COALESCE_QUIET
             && waiting.load(Ordering::Relaxed) == 0
         {
-            std::hint::spin_loop();
+            pause(PAUSES_PER_LOOK);
             let now = pushed.load(Ordering::Acquire);
             if now == last {
                 quiet += 1;
@@ -281,5 +286,12 @@ impl<A: Asic> Device<A> {
                 None => thread::park(),
             }
         }
+    }
+}
+
+/// `n` spin-loop hints in a row.
+fn pause(n: u32) {
+    for _ in 0..n {
+        std::hint::spin_loop();
     }
 }
