@@ -301,12 +301,14 @@ impl<A: Asic> HwQueues<A> {
         // The clock is read only if a job's due time depends on it (a zero-latency job is due
         // at once, whenever "now" is): one clock read is a tenth of a submission's cost.
         let mut now = None;
-        for job in cs.jobs {
+        for (i, job) in cs.jobs.iter().enumerate() {
             // why: validated above, so the lookup cannot fail; skipping is the safe answer.
             if let Some(q) = queue_index::<A>(job.queue) {
-                let sim_job = self.start_job(record, seq, q, job, &mut now);
-                let lane = sim_job.1 as usize;
-                self.hand_over(sim_job.0, lane, completion, out);
+                let (sim_job, lane) = self.start_job(record, seq, q, job, &mut now);
+                // The first job's lane worker takes the CS in (mirror list, TDR armed from then),
+                // so it must not sleep on: a worker parked until a later job of an earlier CS
+                // would otherwise start this CS's TDR clock only then.
+                self.hand_over(sim_job, lane as usize, i == 0, completion, out);
             }
         }
         self.submitted += 1;
@@ -372,11 +374,13 @@ impl<A: Asic> HwQueues<A> {
         (sim_job, lane)
     }
 
-    /// Push a job to its lane ring and decide whether its worker needs waking.
+    /// Push a job to its lane ring and decide whether its worker needs waking: if it sleeps
+    /// past the job's due time, or at all when the job is `urgent`.
     fn hand_over(
         &mut self,
         job: SimJob,
         lane: usize,
+        urgent: bool,
         completion: &Mutex<State<A>>,
         out: &mut Effects,
     ) {
@@ -390,9 +394,7 @@ impl<A: Asic> HwQueues<A> {
         // The doorbell: only submitters write it, one at a time under this lock.
         let pushed = &h.lane_pushed[lane];
         pushed.store(pushed.load(Ordering::Relaxed) + 1, Ordering::Release);
-        // A job that never comes due still wakes a sleeping worker: its CS has to reach the
-        // mirror list, so the TDR can time it out.
-        let due = if job.end == JobEnd::Hang { 0 } else { job.due };
+        let due = if urgent { 0 } else { job.due };
         // Pairs with the worker's heavy side (store sleep_until; fence; look at the rings)
         // before it parks, so either it sees this job or we see it going to sleep.
         h.barrier.light();

@@ -10,7 +10,12 @@
 //! fence is signalled, right after the locks are dropped.
 //!
 //! An engine error or a TDR expiry found under the completion lock alone asks for a reset
-//! ([`Effects::reset`]); the device runs it as soon as that lock is dropped.
+//! (`Effects::reset`); the device stops taking work at once and runs the reset as soon as that
+//! lock is dropped, as the driver queues its reset work. In that short window, as in the
+//! driver: submissions and waits get "device not operational", another lane may still complete
+//! CSs normally, and a [`Device::mark_needs_reset`](crate::device::Device::mark_needs_reset)
+//! made meanwhile is cleared by the reset that follows. A reset that some other caller ran in
+//! the window is not repeated.
 
 use crate::asic::{Asic, CsEvent};
 use crate::cs::{self, NIL};

@@ -286,3 +286,39 @@ fn a_parking_worker_misses_no_submission() {
     drop(runner);
     assert_eq!(d.stats().completed, 2 * PER_SUBMITTER);
 }
+
+/// A CS's TDR clock starts when it is submitted, even if the engine worker is asleep until a
+/// later job of an earlier CS (here an internal-queue job that outlives its CS): the submitter
+/// wakes the worker for every new CS, so the CS joins the mirror list at once. Had it joined
+/// only when the worker woke for that job (1 s later), its 500 ms timeout would have run from
+/// then and its 1.2 s job would have finished in time.
+#[test]
+fn a_sleeping_worker_does_not_delay_a_new_cs_tdr() {
+    use asicgen_generated::goya::Goya;
+    use asicgen_runtime::{CsWaitError, Work};
+    let mut cfg = DeviceConfig::for_asic::<Goya>();
+    cfg.clock = ClockMode::Real;
+    let d = Device::<Goya>::new(cfg).expect("config");
+    let _runner = Runner::start(&d).expect("threads");
+    let external = common::two_external::<Goya>().expect("external queues").0.0;
+    let internal = common::internal_queue::<Goya>().expect("an internal queue");
+    let a = [
+        Job::new(external).with_work(Work::Run(Duration::from_millis(1))),
+        Job::new(internal).with_work(Work::Run(Duration::from_secs(1))),
+    ];
+    let seq = d.submit(CTX, &CsSubmit::new(&a)).expect("room");
+    let status = d.wait_cs(CTX, seq, FOREVER, None);
+    assert!(
+        matches!(status, Ok(WaitStatus::Completed { .. })),
+        "{status:?}"
+    );
+    // Give the worker time to stop spinning and park until the internal job is due.
+    thread::sleep(Duration::from_millis(50));
+    let b = [Job::new(external).with_work(Work::Run(Duration::from_millis(1200)))];
+    let cs = CsSubmit::new(&b).with_timeout(Duration::from_millis(500));
+    let seq = d.submit(CTX, &cs).expect("room");
+    assert_eq!(
+        d.wait_cs(CTX, seq, FOREVER, None),
+        Err(CsWaitError::TimedOut { seq })
+    );
+}

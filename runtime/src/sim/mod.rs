@@ -1,15 +1,17 @@
 //! The simulated device: engines that run jobs with a latency, and can hang, fault or finish out
 //! of order, on a virtual clock (deterministic tests) or on real threads (demo, benchmarks).
 //!
-//! A job written to a queue becomes a `SimJob` with a due time on its engine's *lane* (a
-//! min-heap by due time). In virtual mode nothing runs by itself: the caller advances the clock
-//! ([`Device::advance`](crate::device::Device::advance), or a wait with a timeout), and due jobs
-//! and TDR expiries are processed in time order, one per device-lock hold. In real mode each lane
-//! has a worker thread that sleeps until its next due job, and a TDR thread sleeps until the armed
-//! deadline ([`Runner`]).
+//! A job written to a queue becomes a `SimJob` with a due time, handed to its engine's *lane*
+//! (a ring, then a min-heap by due time on the completion side). In virtual mode nothing runs by
+//! itself: the caller advances the clock ([`Device::advance`](crate::device::Device::advance),
+//! or a wait with a timeout), and due jobs and TDR expiries are processed in time order, one per
+//! completion-lock hold. In real mode each lane has a worker thread that sleeps until its next
+//! due job, and a TDR thread sleeps until the armed deadline ([`Runner`]).
 //!
 //! Randomness comes from one [`XorShift`] seeded by [`SimConfig::seed`] and drawn under the
-//! device lock, so a virtual run is a pure function of its seed and its inputs.
+//! submission lock, so a virtual run driven from one thread is a pure function of its seed and
+//! its inputs. (Submitting from one thread while another advances the virtual clock is allowed
+//! but not reproducible: a submission reads the clock without waiting for an advance.)
 
 mod rng;
 mod runner;

@@ -28,6 +28,8 @@ const BATCH: usize = 256;
 const COALESCE_JOBS: u64 = 8;
 /// Spins without a new push after which a coalescing worker drains.
 const COALESCE_QUIET: u32 = 8;
+/// Longest park after a barrier that could not be trusted (`membarrier.rs`).
+const UNTRUSTED_PARK_NS: u64 = 1_000_000;
 /// Pauses between two looks at the doorbell while spinning. Every look pulls the doorbell's
 /// cache line away from the submitter, whose next push then waits for it; looking every ~200 ns
 /// instead of every pause lets a stream of pushes hit a line the submitter still owns.
@@ -221,17 +223,25 @@ impl<A: Asic> Device<A> {
             budget.wasted();
             // Going to sleep: say until when, then look once more (the heavy side of the fence
             // whose light side a submitter runs between pushing a job and reading this: either
-            // we see its job here or it sees our `sleep_until` and unparks us). Jobs another
-            // thread moved into our heap meanwhile count too.
+            // we see its job here or it sees our `sleep_until` and unparks us). The fence runs
+            // before the lock is taken, so nobody waits for its IPIs. Jobs another thread moved
+            // into our heap meanwhile count too.
+            sleep_until.store(next_due.unwrap_or(u64::MAX), Ordering::Relaxed);
+            let trusted = handoff.barrier.heavy();
             let more = {
                 let st = self.lock();
-                sleep_until.store(next_due.unwrap_or(u64::MAX), Ordering::Relaxed);
-                handoff.barrier.heavy();
                 st.has_handed_over() || st.next_due(lane) != next_due
             };
             if more {
                 continue;
             }
+            // why: a barrier that could not be trusted may have missed a submission; sleep a
+            // bounded while instead of until woken.
+            let wait = if trusted {
+                wait
+            } else {
+                Some(wait.map_or(UNTRUSTED_PARK_NS, |ns| ns.min(UNTRUSTED_PARK_NS)))
+            };
             match wait {
                 Some(ns) => thread::park_timeout(Duration::from_nanos(ns)),
                 None => thread::park(),
