@@ -23,7 +23,7 @@
 //! A reset takes both locks (submission first, the driver's order) and resets all of it.
 
 use crate::fence::Fence;
-use crate::membarrier::AsymmetricFence;
+use crate::handshake::SleepHandshake;
 use crate::sim::SimJob;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
@@ -86,14 +86,12 @@ pub(crate) struct Submitted {
 
 /// The lock-free meeting point of the two sides (module docs).
 pub(crate) struct Handoff {
-    /// Per lane, when its worker (real mode) sleeps until: 0 while awake, `u64::MAX` for no
-    /// timeout. Written by the worker, read by submitters deciding whether to unpark it.
-    pub(crate) lane_sleep_until: Box<[AtomicU64]>,
+    /// Per lane, whether and until when its worker (real mode) sleeps, and the fences that
+    /// keep a submitter and a parking worker from missing each other (`handshake.rs`).
+    pub(crate) lane_sleep: Box<[SleepHandshake]>,
     /// Per lane, jobs pushed so far: the doorbell a spinning worker watches. Written only under
     /// the submission lock, so a plain store (no locked instruction on the submit path).
     pub(crate) lane_pushed: Box<[AtomicU64]>,
-    /// Orders "job pushed, is the worker asleep?" against "going to sleep, any jobs?".
-    pub(crate) barrier: AsymmetricFence,
     /// Completion batches run so far (real mode): a spinning waiter that sees this move knows
     /// a worker is running on another CPU, even if its own CS is not done yet.
     pub(crate) progress: AtomicU64,
@@ -120,9 +118,8 @@ impl Handoff {
         operational: Arc<AtomicBool>,
     ) -> Handoff {
         Handoff {
-            lane_sleep_until: (0..lanes).map(|_| AtomicU64::new(0)).collect(),
+            lane_sleep: (0..lanes).map(|_| SleepHandshake::new()).collect(),
             lane_pushed: (0..lanes).map(|_| AtomicU64::new(0)).collect(),
-            barrier: AsymmetricFence::new(),
             progress: AtomicU64::new(0),
             ci: (0..queues).map(|_| AtomicU32::new(0)).collect(),
             cq_released: (0..cqs).map(|_| AtomicU32::new(0)).collect(),

@@ -395,11 +395,7 @@ impl<A: Asic> HwQueues<A> {
         let pushed = &h.lane_pushed[lane];
         pushed.store(pushed.load(Ordering::Relaxed) + 1, Ordering::Release);
         let due = if urgent { 0 } else { job.due };
-        // Pairs with the worker's heavy side (store sleep_until; fence; look at the rings)
-        // before it parks, so either it sees this job or we see it going to sleep.
-        h.barrier.light();
-        let sleep = &h.lane_sleep_until[lane];
-        if due < sleep.load(Ordering::Relaxed) && sleep.swap(0, Ordering::Relaxed) != 0 {
+        if h.lane_sleep[lane].must_wake(due) {
             out.wake_lanes |= 1 << lane;
         }
     }

@@ -29,6 +29,8 @@ mod effects;
 pub mod engine;
 #[cfg(not(loom))]
 mod handoff;
+#[cfg(any(not(loom), test))]
+mod handshake;
 #[cfg(not(loom))]
 mod hw_queues;
 #[cfg(not(loom))]

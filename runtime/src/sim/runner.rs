@@ -183,14 +183,10 @@ impl<A: Asic> Device<A> {
         let budget = SpinBudget::new(self.config().sim.poll_spins);
         let handoff = self.shared.handoff_ref();
         let pushed = &handoff.lane_pushed[lane];
-        let sleep_until = &handoff.lane_sleep_until[lane];
+        let sleep = &handoff.lane_sleep[lane];
         let mut out = Effects::with_capacity(BATCH);
         while !self.shutting_down() {
-            // Awake: submitters need not unpark us. (A load first, so a busy worker does not
-            // write a line every submitter reads.)
-            if sleep_until.load(Ordering::Relaxed) != 0 {
-                sleep_until.store(0, Ordering::Relaxed);
-            }
+            sleep.awake();
             let seen = pushed.load(Ordering::Acquire);
             let (done, next_due, now) = self.lock().run_lane(lane, BATCH, &mut out);
             self.apply(&mut out);
@@ -221,13 +217,11 @@ impl<A: Asic> Device<A> {
                 continue;
             }
             budget.wasted();
-            // Going to sleep: say until when, then look once more (the heavy side of the fence
-            // whose light side a submitter runs between pushing a job and reading this: either
-            // we see its job here or it sees our `sleep_until` and unparks us). The fence runs
-            // before the lock is taken, so nobody waits for its IPIs. Jobs another thread moved
-            // into our heap meanwhile count too.
-            sleep_until.store(next_due.unwrap_or(u64::MAX), Ordering::Relaxed);
-            let trusted = handoff.barrier.heavy();
+            // Going to sleep: say until when, then look once more (`handshake.rs`: either we
+            // see a job pushed meanwhile, or its submitter sees us asleep and unparks us). The
+            // fence runs before the lock is taken, so nobody waits for its IPIs. Jobs another
+            // thread moved into our heap meanwhile count too.
+            let trusted = sleep.announce_sleep(next_due.unwrap_or(u64::MAX));
             let more = {
                 let st = self.lock();
                 st.has_handed_over() || st.next_due(lane) != next_due
