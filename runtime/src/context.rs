@@ -41,7 +41,7 @@ pub enum Lookup {
 pub struct Context {
     id: ContextId,
     pool: FencePool,
-    /// The next seq to hand out (`ctx->cs_sequence`). Written only under the device lock,
+    /// The next seq to hand out (`ctx->cs_sequence`). Written only under the submission lock,
     /// together with the ring slot; read lock-free by lookups.
     next_seq: AtomicU64,
     counters: AtomicCsCounters,
@@ -78,7 +78,7 @@ impl Context {
     /// `allocate_cs`: take the next seq and install a fresh fence in its slot; the returned
     /// handle is the CS's own reference. `Err(pending_seq)` if the slot is still busy.
     ///
-    /// The device calls this under its lock, which serialises allocations.
+    /// The device calls this under its submission lock, which serialises allocations.
     pub(crate) fn allocate(&self) -> Result<(u64, Fence), u64> {
         let seq = self.next_seq.load(Ordering::Relaxed);
         match self.pool.allocate(seq) {

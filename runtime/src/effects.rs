@@ -1,7 +1,7 @@
 //! Work a lock holder leaves for after the unlock: fences to signal, threads to wake, a reset to
 //! run.
 //!
-//! Fences are signalled *after* the device lock is dropped, so a woken waiter never runs into
+//! Fences are signalled *after* the locks are dropped, so a woken waiter never runs into
 //! the lock its waker still holds, and the wake-up of all waiters of a fence is one futex call
 //! made with no lock held. Delaying the signal is safe: the CS is already out of the mirror
 //! list, and its ring slot cannot be reused before its fence is signalled.
@@ -28,7 +28,7 @@ impl PendingSignal {
     }
 }
 
-/// Side effects collected under the device lock.
+/// Side effects collected under the submission or completion lock.
 #[derive(Default)]
 pub(crate) struct Effects {
     /// The usual case holds one signal; only a reset releases many (and may allocate).

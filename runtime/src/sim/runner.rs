@@ -244,9 +244,9 @@ impl<A: Asic> Device<A> {
     }
 
     /// Interrupt coalescing: new jobs were pushed since `seen`; keep spinning while more arrive,
-    /// so one lock hold completes a batch rather than one job and the submitter and this worker
-    /// stop trading the device lock per CS. Drain once `COALESCE_JOBS` were pushed, the pushes
-    /// go quiet for `COALESCE_QUIET` looks, or somebody waits for a CS.
+    /// so one completion-lock hold and one pass over the rings serve a batch rather than one
+    /// job. Drain once `COALESCE_JOBS` were pushed, the pushes go quiet for `COALESCE_QUIET`
+    /// looks, or somebody waits for a CS.
     fn coalesce(&self, pushed: &AtomicU64, seen: u64) {
         let waiting = &self.shared.wakers.waiting.0;
         let mut last = pushed.load(Ordering::Acquire);
