@@ -42,7 +42,7 @@ use crate::submit::{CsSubmit, SubmitError};
 use crate::wait::{CsWaitError, MultiWaitStatus, WaitStatus};
 use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::Thread;
 use std::time::{Duration, Instant};
 
@@ -160,8 +160,8 @@ struct MultiSlot {
 
 /// Worker and TDR thread handles, for wake-ups (real mode).
 pub(crate) struct Wakers {
-    pub(crate) lanes: Box<[OnceLock<Thread>]>,
-    pub(crate) tdr: OnceLock<Thread>,
+    pub(crate) lanes: Box<[ThreadSlot]>,
+    pub(crate) tdr: ThreadSlot,
     pub(crate) shutdown: AtomicBool,
     pub(crate) started: AtomicBool,
     /// Threads of the runner that have begun running (`Runner::start` waits for all of them).
@@ -173,6 +173,22 @@ pub(crate) struct Wakers {
     pub(crate) waiting: Padded<AtomicU32>,
     /// Real mode: how long `wait_cs` spins on a fence before sleeping (adapts, `spin.rs`).
     pub(crate) wait_spins: SpinBudget,
+}
+
+/// The running thread of a lane or the TDR, for unparking it; empty while no runner runs.
+#[derive(Default)]
+pub(crate) struct ThreadSlot(Mutex<Option<Thread>>);
+
+impl ThreadSlot {
+    pub(crate) fn set(&self, thread: Option<Thread>) {
+        *lock(&self.0) = thread;
+    }
+
+    pub(crate) fn unpark(&self) {
+        if let Some(thread) = lock(&self.0).as_ref() {
+            thread.unpark();
+        }
+    }
 }
 
 /// A value on a cache line of its own: the waiter count is written by the submitting thread
@@ -265,8 +281,8 @@ impl<A: Asic> Device<A> {
                 config,
                 multi: [new_slot(), new_slot()],
                 wakers: Wakers {
-                    lanes: (0..lanes).map(|_| OnceLock::new()).collect(),
-                    tdr: OnceLock::new(),
+                    lanes: (0..lanes).map(|_| ThreadSlot::default()).collect(),
+                    tdr: ThreadSlot::default(),
                     shutdown: AtomicBool::new(false),
                     started: AtomicBool::new(false),
                     running: AtomicU32::new(0),
@@ -343,14 +359,12 @@ impl<A: Asic> Device<A> {
         while wake != 0 {
             let lane = wake.trailing_zeros() as usize;
             wake &= wake - 1;
-            if let Some(thread) = wakers.lanes.get(lane).and_then(OnceLock::get) {
-                thread.unpark();
+            if let Some(slot) = wakers.lanes.get(lane) {
+                slot.unpark();
             }
         }
-        if std::mem::take(&mut out.wake_tdr)
-            && let Some(thread) = wakers.tdr.get()
-        {
-            thread.unpark();
+        if std::mem::take(&mut out.wake_tdr) {
+            wakers.tdr.unpark();
         }
     }
 

@@ -322,3 +322,30 @@ fn a_sleeping_worker_does_not_delay_a_new_cs_tdr() {
         Err(CsWaitError::TimedOut { seq })
     );
 }
+
+/// A device runs under one `Runner` at a time, and can be given a new one once the old one is
+/// stopped: the second `start` while the first runs is refused, after `stop` it works again and
+/// the device keeps its state (seqs go on).
+#[test]
+fn a_device_can_be_run_again_after_its_runner_stops() {
+    let mut cfg = DeviceConfig::for_asic::<Gaudi>();
+    cfg.clock = ClockMode::Real;
+    let d = Device::<Gaudi>::new(cfg).expect("config");
+    let jobs = [Job::new(completing_queues::<Gaudi>()[0])];
+    for round in 1..=3u64 {
+        let runner = Runner::start(&d).expect("threads");
+        assert!(matches!(
+            Runner::start(&d),
+            Err(asicgen_runtime::RunnerError::AlreadyStarted)
+        ));
+        let seq = d.submit(CTX, &CsSubmit::new(&jobs)).expect("room");
+        assert_eq!(seq, round);
+        let status = d.wait_cs(CTX, seq, FOREVER, None);
+        assert!(
+            matches!(status, Ok(WaitStatus::Completed { .. })),
+            "{status:?}"
+        );
+        runner.stop();
+    }
+    assert_eq!(d.stats().completed, 3);
+}

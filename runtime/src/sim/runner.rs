@@ -12,12 +12,11 @@
 //! The TDR thread parks until the armed deadline; arming an earlier one unparks it.
 
 use crate::asic::Asic;
-use crate::device::Device;
+use crate::device::{Device, ThreadSlot};
 use crate::effects::Effects;
 use crate::sim::ClockMode;
 use crate::spin::SpinBudget;
 use std::fmt;
-use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::thread::{self, JoinHandle};
 use std::time::Duration;
@@ -43,7 +42,7 @@ const YIELD_BELOW_NS: u64 = 50_000;
 pub enum RunnerError {
     /// The device runs on the virtual clock; drive it with `advance` instead.
     VirtualClock,
-    /// Threads were already started for this device.
+    /// A [`Runner`] for this device is running (stop it first).
     AlreadyStarted,
     /// The OS refused to start a thread.
     Spawn,
@@ -69,10 +68,19 @@ impl fmt::Display for RunnerError {
 
 impl std::error::Error for RunnerError {}
 
-/// The running engine and TDR threads of a real-time device; stops and joins them on drop.
+/// The running engine and TDR threads of a real-time device; stops and joins them on drop,
+/// after which the device can be given a new `Runner`.
 pub struct Runner {
-    stop: Box<dyn Fn() + Send + Sync>,
+    device: Box<dyn Threads>,
     threads: Vec<JoinHandle<()>>,
+}
+
+/// What a [`Runner`] needs of its device, without its generation in the type.
+trait Threads: Send + Sync {
+    /// Ask every thread to stop and wake them.
+    fn shutdown(&self);
+    /// Every thread has been joined: forget them, so threads can be started again.
+    fn stopped(&self);
 }
 
 impl fmt::Debug for Runner {
@@ -93,9 +101,10 @@ impl Runner {
         if wakers.started.swap(true, Ordering::AcqRel) {
             return Err(RunnerError::AlreadyStarted);
         }
-        let stopper = device.clone();
+        // Dropped on any early return below: stops and joins what was started, and the device
+        // can be started again.
         let mut runner = Runner {
-            stop: Box::new(move || stopper.shutdown_threads()),
+            device: Box::new(device.clone()),
             threads: Vec::new(),
         };
         for lane in 0..wakers.lanes.len() {
@@ -135,11 +144,12 @@ impl Runner {
     }
 
     fn join(&mut self) {
-        (self.stop)();
+        self.device.shutdown();
         for t in self.threads.drain(..) {
             // why: a worker only panics on a debug lifecycle assertion, already reported.
             let _ = t.join();
         }
+        self.device.stopped();
     }
 }
 
@@ -149,24 +159,37 @@ impl Drop for Runner {
     }
 }
 
-fn register(slot: &OnceLock<thread::Thread>, handle: &JoinHandle<()>) {
-    let _ = slot.set(handle.thread().clone());
+fn register(slot: &ThreadSlot, handle: &JoinHandle<()>) {
+    slot.set(Some(handle.thread().clone()));
     // The thread may have parked before its handle was registered: wake it once to re-check.
     handle.thread().unpark();
 }
 
-impl<A: Asic> Device<A> {
-    fn shutdown_threads(&self) {
+impl<A: Asic> Threads for Device<A> {
+    fn shutdown(&self) {
         let w = &self.shared.wakers;
         w.shutdown.store(true, Ordering::Release);
-        for t in w.lanes.iter().filter_map(OnceLock::get) {
-            t.unpark();
+        for slot in w.lanes.iter() {
+            slot.unpark();
         }
-        if let Some(t) = w.tdr.get() {
-            t.unpark();
-        }
+        w.tdr.unpark();
     }
 
+    fn stopped(&self) {
+        let w = &self.shared.wakers;
+        for slot in w.lanes.iter() {
+            slot.set(None);
+        }
+        w.tdr.set(None);
+        w.running.store(0, Ordering::Relaxed);
+        w.unpinned.store(usize::MAX, Ordering::Relaxed);
+        w.shutdown.store(false, Ordering::Relaxed);
+        // Release: a later `start` that sees `false` sees the reset fields above.
+        w.started.store(false, Ordering::Release);
+    }
+}
+
+impl<A: Asic> Device<A> {
     fn shutting_down(&self) -> bool {
         self.shared.wakers.shutdown.load(Ordering::Acquire)
     }
