@@ -15,7 +15,7 @@
 //! after init, so it reads as gone); the uapi says 0 is never a valid seq and so do we.
 
 use crate::counters::{AtomicCsCounters, CsCounters, DropCounter};
-use crate::fence::Fence;
+use crate::fence::{Fence, Signalled};
 use crate::fence_pool::{AllocError, FencePool, PoolError, PoolStats};
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -35,6 +35,14 @@ pub enum Lookup {
     Gone,
     /// The CS's fence, with a reference of its own.
     Fence(Fence),
+}
+
+/// [`Context::lookup_for_wait`]'s answer.
+pub(crate) enum WaitLookup {
+    Invalid { next_seq: u64 },
+    Gone,
+    Signalled(Signalled),
+    Pending(Fence),
 }
 
 /// A context: its seq counter, its ring of pending fences and its drop counters.
@@ -107,6 +115,23 @@ impl Context {
         match self.pool.get(seq) {
             Some(fence) => Lookup::Fence(fence),
             None => Lookup::Gone,
+        }
+    }
+
+    /// [`lookup`](Self::lookup) for a wait: a signalled CS comes back as its outcome, without
+    /// a fence reference taken and dropped again.
+    pub(crate) fn lookup_for_wait(&self, seq: u64) -> WaitLookup {
+        let next_seq = self.next_seq();
+        if seq == 0 || seq == u64::MAX || seq >= next_seq {
+            return WaitLookup::Invalid { next_seq };
+        }
+        if seq.saturating_add(self.ring_len()) < next_seq {
+            return WaitLookup::Gone;
+        }
+        match self.pool.poll_or_get(seq) {
+            Some(Ok(signalled)) => WaitLookup::Signalled(signalled),
+            Some(Err(fence)) => WaitLookup::Pending(fence),
+            None => WaitLookup::Gone,
         }
     }
 

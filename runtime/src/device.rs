@@ -26,7 +26,7 @@ use crate::asic::Asic;
 use crate::cancel::CancelToken;
 use crate::completion::Completion;
 use crate::completion::WaitError;
-use crate::context::{Context, ContextId, Lookup};
+use crate::context::{Context, ContextId, Lookup, WaitLookup};
 use crate::counters::{AtomicCsCounters, CsCounters};
 use crate::effects::Effects;
 use crate::engine::EngineMask;
@@ -441,18 +441,22 @@ impl<A: Asic> Device<A> {
         if !self.is_operational() {
             return Err(CsWaitError::DeviceNotOperational);
         }
-        let fence = match context.lookup(seq) {
-            Lookup::Invalid { next_seq } => return Err(CsWaitError::InvalidSeq { seq, next_seq }),
-            Lookup::Gone => {
+        let fence = match context.lookup_for_wait(seq) {
+            WaitLookup::Invalid { next_seq } => {
+                return Err(CsWaitError::InvalidSeq { seq, next_seq });
+            }
+            WaitLookup::Gone => {
                 return Ok(WaitStatus::Completed {
                     gone: true,
                     timestamp: None,
                 });
             }
-            Lookup::Fence(fence) => fence,
+            // Already signalled (the pipelined case): no reference taken, no clock read, no
+            // need to tell the worker.
+            WaitLookup::Signalled(signalled) => return wait_status(seq, Ok(signalled)),
+            WaitLookup::Pending(fence) => fence,
         };
         let waited = match (self.shared.config.clock, fence.signalled()) {
-            // Already signalled (the pipelined case): no clock read, no need to tell the worker.
             (_, Some(signalled)) => Ok(signalled),
             (ClockMode::Real, None) => {
                 let waiting = &self.shared.wakers.waiting.0;
@@ -491,19 +495,7 @@ impl<A: Asic> Device<A> {
             }
             (ClockMode::Virtual, None) => self.wait_virtual(&fence, timeout, cancel),
         };
-        match waited {
-            Ok(Signalled { outcome, timestamp }) => match outcome {
-                Outcome::TimedOut => Err(CsWaitError::TimedOut { seq }),
-                Outcome::Aborted => Err(CsWaitError::Aborted { seq }),
-                // Ok, and not submitted (reported as completed, without a timestamp).
-                _ => Ok(WaitStatus::Completed {
-                    gone: false,
-                    timestamp,
-                }),
-            },
-            Err(WaitError::Interrupted) => Err(CsWaitError::Interrupted),
-            Err(_) => Ok(WaitStatus::Busy),
-        }
+        wait_status(seq, waited)
     }
 
     /// Run virtual time for a waiter on `fence`.
@@ -753,6 +745,23 @@ impl<A: Asic> Device<A> {
         let armed = self.lock_both(&mut out).1.tdr;
         self.apply(&mut out);
         armed.map(|a| (a.seq, Timestamp::from_nanos(a.deadline)))
+    }
+}
+
+/// What `hl_cs_wait_ioctl` reports for CS `seq` after its fence wait ended with `waited`.
+fn wait_status(seq: u64, waited: Result<Signalled, WaitError>) -> Result<WaitStatus, CsWaitError> {
+    match waited {
+        Ok(Signalled { outcome, timestamp }) => match outcome {
+            Outcome::TimedOut => Err(CsWaitError::TimedOut { seq }),
+            Outcome::Aborted => Err(CsWaitError::Aborted { seq }),
+            // Ok, and not submitted (reported as completed, without a timestamp).
+            _ => Ok(WaitStatus::Completed {
+                gone: false,
+                timestamp,
+            }),
+        },
+        Err(WaitError::Interrupted) => Err(CsWaitError::Interrupted),
+        Err(_) => Ok(WaitStatus::Busy),
     }
 }
 

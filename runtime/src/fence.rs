@@ -228,6 +228,12 @@ impl FenceInner {
         self.completion.peek() & ALL != 0
     }
 
+    /// Outcome and timestamp if signalled (what [`Fence::signalled`] returns).
+    pub(crate) fn signalled(&self) -> Option<Signalled> {
+        let state = self.completion.peek();
+        (state & ALL != 0).then(|| self.decode(state))
+    }
+
     /// The outcome in a state word that has ALL set.
     #[inline]
     fn outcome_of(state: u32) -> Outcome {
