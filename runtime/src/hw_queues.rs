@@ -17,8 +17,9 @@ use crate::queue::{CompletionQueue, HwQueue};
 use crate::sim::{self, ClockMode, Drawn, JobEnd, SimJob, XorShift};
 use crate::state::{Released, State, engine_index, queue_index};
 use crate::submit::{CbChoice, CsSubmit, Job, QueueRejection, SubmitError};
+use crate::sync::lock;
 use std::sync::atomic::Ordering;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex};
 
 pub(crate) struct HwQueues<A: Asic> {
     cfg: DeviceConfig,
@@ -434,10 +435,4 @@ impl<A: Asic> HwQueues<A> {
             *busy = 0;
         }
     }
-}
-
-pub(crate) fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    // why: a poisoned lock means a debug-build lifecycle assertion fired under it; the state is
-    // still consistent enough to report on and tear down.
-    m.lock().unwrap_or_else(PoisonError::into_inner)
 }
