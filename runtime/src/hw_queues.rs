@@ -278,7 +278,7 @@ impl<A: Asic> HwQueues<A> {
             self.queues[q as usize].produce(u32::from(n));
         }
         let device_timeout = self.cfg.tdr_timeout.map(sim::duration_ns);
-        let entry = Submitted {
+        let mut entry = Submitted {
             record,
             seq,
             fence,
@@ -293,7 +293,6 @@ impl<A: Asic> HwQueues<A> {
             uses: self.touched.len() as u16,
             wants_timestamp: cs.timestamp,
         };
-        let mut entry = entry;
         while let Err(rtrb::PushError::Full(back)) = self.rings.log.push(entry) {
             // The workers are held up and the log is full: take it in ourselves.
             entry = back;
