@@ -101,14 +101,23 @@ impl Context {
         }
     }
 
-    /// Look `seq` up with the ring rules (module docs).
-    pub fn lookup(&self, seq: u64) -> Lookup {
+    /// The ring rules before the slot is looked at: `Err(Invalid)` or `Err(Gone)` decided by
+    /// the seq alone, `Ok(())` if the slot may still hold it.
+    fn in_ring(&self, seq: u64) -> Result<(), Lookup> {
         let next_seq = self.next_seq();
         if seq == 0 || seq == u64::MAX || seq >= next_seq {
-            return Lookup::Invalid { next_seq };
+            return Err(Lookup::Invalid { next_seq });
         }
         if seq.saturating_add(self.ring_len()) < next_seq {
-            return Lookup::Gone;
+            return Err(Lookup::Gone);
+        }
+        Ok(())
+    }
+
+    /// Look `seq` up with the ring rules (module docs).
+    pub fn lookup(&self, seq: u64) -> Lookup {
+        if let Err(early) = self.in_ring(seq) {
+            return early;
         }
         // why: `get` checks that the slot still holds `seq`; if a later CS took the slot, this
         // CS's fence had been signalled first, so "gone" (completed) is the truth.
@@ -121,13 +130,12 @@ impl Context {
     /// [`lookup`](Self::lookup) for a wait: a signalled CS comes back as its outcome, without
     /// a fence reference taken and dropped again.
     pub(crate) fn lookup_for_wait(&self, seq: u64) -> WaitLookup {
-        let next_seq = self.next_seq();
-        if seq == 0 || seq == u64::MAX || seq >= next_seq {
-            return WaitLookup::Invalid { next_seq };
+        match self.in_ring(seq) {
+            Err(Lookup::Invalid { next_seq }) => return WaitLookup::Invalid { next_seq },
+            Err(_) => return WaitLookup::Gone,
+            Ok(()) => {}
         }
-        if seq.saturating_add(self.ring_len()) < next_seq {
-            return WaitLookup::Gone;
-        }
+        // Same "gone" reasoning as in `lookup`.
         match self.pool.poll_or_get(seq) {
             Some(Ok(signalled)) => WaitLookup::Signalled(signalled),
             Some(Err(fence)) => WaitLookup::Pending(fence),

@@ -11,7 +11,7 @@ use crate::context::Context;
 use crate::cs::{self, CsRecord};
 use crate::device::DeviceConfig;
 use crate::effects::Effects;
-use crate::fence::{Fence, Outcome, Timestamp};
+use crate::fence::{Fence, Timestamp};
 use crate::handoff::{Handoff, Rings, Submitted};
 use crate::queue::{CompletionQueue, HwQueue};
 use crate::sim::{self, ClockMode, Drawn, JobEnd, SimJob, XorShift};
@@ -406,17 +406,7 @@ impl<A: Asic> HwQueues<A> {
         let mut rec = CsRecord::empty(A::INITIAL_STATE);
         rec.seq = seq;
         cs::fire::<A>(&mut rec, CsEvent::ScheduleFailure);
-        let outcome = match cs::release_outcome::<A>(&rec) {
-            Ok(outcome) => outcome,
-            Err(violation) => {
-                if cfg!(debug_assertions) {
-                    panic!("{violation}");
-                }
-                self.released.lifecycle_violations += 1;
-                Outcome::Aborted
-            }
-        };
-        self.released.count(outcome);
+        let outcome = self.released.settle::<A>(&rec);
         out.signal(fence, outcome, None);
     }
 

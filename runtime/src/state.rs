@@ -47,6 +47,24 @@ impl Released {
         }
     }
 
+    /// The outcome to signal for `rec`, which is being released, counted: the terminal state's
+    /// outcome, or, if the spec and the runtime disagree, a panic in debug builds and `Aborted`
+    /// plus a counted lifecycle violation in release builds (`cs.rs` says why).
+    pub(crate) fn settle<A: Asic>(&mut self, rec: &CsRecord<A::CsState>) -> Outcome {
+        let outcome = match cs::release_outcome::<A>(rec) {
+            Ok(outcome) => outcome,
+            Err(violation) => {
+                if cfg!(debug_assertions) {
+                    panic!("{violation}");
+                }
+                self.lifecycle_violations += 1;
+                Outcome::Aborted
+            }
+        };
+        self.count(outcome);
+        outcome
+    }
+
     /// Add these counts into `stats`.
     pub(crate) fn add_to(&self, stats: &mut DeviceStats) {
         stats.completed += self.completed;
@@ -300,16 +318,7 @@ impl<A: Asic> State<A> {
             self.handle_tdr(idx, now, out);
         }
         let rec = &mut self.records[i];
-        let outcome = match cs::release_outcome::<A>(rec) {
-            Ok(outcome) => outcome,
-            Err(violation) => {
-                if cfg!(debug_assertions) {
-                    panic!("{violation}");
-                }
-                self.released.lifecycle_violations += 1;
-                Outcome::Aborted
-            }
-        };
+        let outcome = self.released.settle::<A>(rec);
         let timestamp = if rec.wants_timestamp {
             rec.completed_at.map(Timestamp::from_nanos)
         } else {
@@ -320,7 +329,6 @@ impl<A: Asic> State<A> {
         rec.submitted = false;
         rec.pending = 0;
         rec.uses = 0;
-        self.released.count(outcome);
         if let Some(fence) = fence {
             out.signal(fence, outcome, timestamp);
         }
