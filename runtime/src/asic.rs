@@ -147,11 +147,13 @@ pub trait Asic: Copy + Default + fmt::Debug + Send + Sync + 'static {
             .map(|i| &engines[i])
     }
 
-    /// Number of completion queues: one past the highest `cq` any queue reports through.
+    /// Number of completion queues: one past the highest `cq` a queue reports through or the
+    /// driver reserves.
     fn completion_queue_count() -> u32 {
         Self::QUEUES
             .iter()
             .filter_map(|q| q.cq)
+            .chain(Self::RESERVED_CQS.iter().map(|c| c.id))
             .map(|cq| cq + 1)
             .max()
             .unwrap_or(0)
