@@ -620,6 +620,10 @@ impl CNames {
             None => self.default_name(name),
         };
         let at = cx.c_name.as_ref().map_or(span, |(_, s)| *s);
+        if cx.c_name.is_none() && name == "SIZE" {
+            // `reserved::check` already refuses the name itself.
+            return c_name;
+        }
         let valid = c_name
             .chars()
             .next()
@@ -842,12 +846,13 @@ fn check_queues(
                     decl.names.span,
                     NameKind::Id("queue"),
                 ));
-                if let Some(first) = seen.get(&name) {
+                let c_name = if let Some(first) = seen.get(&name) {
                     diagnostics.push(duplicate_name("queue", &name, decl.names.span, *first));
+                    String::new()
                 } else {
                     seen.insert(name.clone(), decl.names.span);
-                }
-                let c_name = c_names.name(&name, &cx, decl.names.span, diagnostics);
+                    c_names.name(&name, &cx, decl.names.span, diagnostics)
+                };
                 queues.push(Queue {
                     name,
                     c_name,
