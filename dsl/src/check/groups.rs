@@ -304,6 +304,14 @@ pub fn placeholders(template: &str) -> Result<Vec<String>, String> {
     Ok(found)
 }
 
+/// Whether a template is well formed and uses only known placeholders.
+pub fn template_ok(template: &str) -> bool {
+    placeholders(template).is_ok_and(|found| {
+        found.iter().all(|p| PLACEHOLDERS.contains(&p.as_str()))
+            && found.iter().any(|p| p == "name")
+    })
+}
+
 /// Fills a template already checked by [`placeholders`]; unknown placeholders stay as written.
 pub fn fill(template: &str, prefix: &str, group: &str, name: &str) -> String {
     template

@@ -624,6 +624,12 @@ impl CNames {
             // `reserved::check` already refuses the name itself.
             return c_name;
         }
+        if let Some((template, _)) = &cx.c_name
+            && !groups::template_ok(template)
+        {
+            // The template's own diagnostic says what is wrong with it.
+            return c_name;
+        }
         let valid = c_name
             .chars()
             .next()
@@ -680,8 +686,16 @@ fn reserve(
         );
         return;
     }
+    if last - first >= MAX_EXPANSION {
+        diagnostics.push(
+            Diagnostic::error(range.span, "reserved id range is too large")
+                .label(format!("{} ids", u128::from(last - first) + 1))
+                .help(format!("a table may use ids up to {}", MAX_EXPANSION - 1)),
+        );
+        return;
+    }
     if let Some(start) = ids.place(
-        (last - first).saturating_add(1),
+        last - first + 1,
         Some(&range.first),
         range.span,
         true,

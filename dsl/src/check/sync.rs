@@ -108,6 +108,8 @@ pub fn check(
     let mut names: HashMap<&str, Span> = HashMap::new();
     let (mut next_sob, mut next_mon) = (0u64, 0u64);
     let mut complete = true;
+    // Which of SOBs and monitors already ran past: reported at the first range that crosses.
+    let mut past = [false, false];
     for reserve in &block.reserves {
         if let Some(first) = names.insert(reserve.name.text.as_str(), reserve.name.span) {
             diagnostics.push(
@@ -121,6 +123,7 @@ pub fn check(
             );
         }
         let mut amounts: HashMap<&str, (u64, Span)> = HashMap::new();
+        let mut range_ok = true;
         for count in &reserve.counts {
             let key = count.key.text.as_str();
             if !COUNTS.contains(&key) {
@@ -132,10 +135,11 @@ pub fn check(
                     "counts",
                     COUNTS.iter().copied(),
                 ));
+                range_ok = false;
                 continue;
             }
             let Some(value) = sum(&count.terms, &per_unit, &units, diagnostics) else {
-                complete = false;
+                range_ok = false;
                 continue;
             };
             if let Some((_, first)) = amounts.insert(key, (value, count.key.span)) {
@@ -149,7 +153,8 @@ pub fn check(
         }
         let sob = amounts.get("sobs").map_or(0, |a| a.0);
         let mon = amounts.get("monitors").map_or(0, |a| a.0);
-        if amounts.is_empty() && complete {
+        complete &= range_ok;
+        if amounts.is_empty() && range_ok {
             diagnostics.push(
                 Diagnostic::error(
                     reserve.name.span,
@@ -162,8 +167,15 @@ pub fn check(
         let (first_sob, first_mon) = (next_sob, next_mon);
         next_sob = next_sob.saturating_add(sob);
         next_mon = next_mon.saturating_add(mon);
-        for (what, next, total) in [("SOBs", next_sob, sobs), ("monitors", next_mon, monitors)] {
+        for (i, (what, next, total)) in [("SOBs", next_sob, sobs), ("monitors", next_mon, monitors)]
+            .into_iter()
+            .enumerate()
+        {
             if let Some(total) = total.filter(|t| next > u64::from(*t)) {
+                complete = false;
+                if std::mem::replace(&mut past[i], true) {
+                    continue;
+                }
                 diagnostics.push(
                     Diagnostic::error(
                         reserve.name.span,
