@@ -22,7 +22,9 @@ fn bench(c: &mut Criterion) {
         b.iter(|| check(black_box(&synthetic)))
     });
     c.bench_function("parse_check/gaudi", |b| b.iter(|| check(black_box(gaudi))));
-    c.bench_function("parse_check/gaudi2", |b| b.iter(|| check(black_box(gaudi2))));
+    c.bench_function("parse_check/gaudi2", |b| {
+        b.iter(|| check(black_box(gaudi2)))
+    });
 }
 
 criterion_group!(benches, bench);

@@ -22,7 +22,10 @@ fn files() -> (Vec<String>, usize) {
             .filter_map(Result::ok)
             .map(|e| e.path())
             .filter(|p| p.extension().is_some_and(|x| x == ext))
-            .filter_map(|p| p.file_name().map(|n| format!("{prefix}{}", n.to_string_lossy())))
+            .filter_map(|p| {
+                p.file_name()
+                    .map(|n| format!("{prefix}{}", n.to_string_lossy()))
+            })
             .collect();
         names.sort();
         names
