@@ -48,6 +48,9 @@ fn originals(files: &[String]) -> HashMap<String, Vec<u8>> {
         .collect()
 }
 
+/// Every shipped file's path, how many of them are specs (they come first), and the bytes.
+type Shipped = (Vec<String>, usize, HashMap<String, Vec<u8>>);
+
 /// Pieces of the newer forms, spliced in anywhere: half-written groups, templates, selectors and
 /// sync-manager terms.
 const SNIPPETS: &[&str] = &[
@@ -210,8 +213,7 @@ proptest! {
         target in any::<prop::sample::Index>(),
         mutations in prop::collection::vec(mutation(), 1..4),
     ) {
-        static SHIPPED: std::sync::OnceLock<(Vec<String>, usize, HashMap<String, Vec<u8>>)> =
-            std::sync::OnceLock::new();
+        static SHIPPED: std::sync::OnceLock<Shipped> = std::sync::OnceLock::new();
         let (names, asics, shipped) = SHIPPED.get_or_init(|| {
             let (names, asics) = files();
             let originals = originals(&names);
