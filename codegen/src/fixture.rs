@@ -3,7 +3,7 @@
 
 use asicgen_dsl::model::{
     Action, CbAlloc, CollectiveMode, CompletionMode, Engine, EngineKind, Event, Features,
-    FenceOutcome, Lifecycle, Limits, Model, Provenance, Queue, QueueType, State,
+    FenceOutcome, KernelSpec, Lifecycle, Limits, Model, Provenance, Queue, QueueType, State,
 };
 
 fn doc(lines: &[&str]) -> Vec<String> {
@@ -116,6 +116,7 @@ pub fn model() -> Model {
         ],
         reserved_queue_ids: vec![4],
         reserved_engine_ids: vec![2],
+        kernel: KernelSpec::default(),
         lifecycle: Lifecycle {
             name: "tiny".into(),
             doc: doc(&["The tiny lifecycle."]),

@@ -220,6 +220,7 @@ impl Run<'_> {
             reserved_queue_ids: parts.reserved_queue_ids,
             reserved_engine_ids: parts.reserved_engine_ids,
             lifecycle,
+            kernel: parts.kernel,
         })
     }
 

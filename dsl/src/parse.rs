@@ -46,6 +46,7 @@ pub fn spec(file: FileId, text: &str) -> Parsed<SpecFile> {
                 .push(cx.settings_block(section, BlockKind::Features)),
             Rule::engines_block => out.engines.push(cx.table_block(section, Cx::engine_decl)),
             Rule::queues_block => out.queues.push(cx.table_block(section, Cx::queue_decl)),
+            Rule::kernel_block => out.kernel.push(cx.kernel_block(section)),
             _ => {}
         }
     }
@@ -159,9 +160,13 @@ fn describe_rule(rule: Rule) -> Option<String> {
         | Rule::limits_block
         | Rule::features_block
         | Rule::engines_block
-        | Rule::queues_block => "a section (`asic`, `limits`, `features`, `engines`, `queues`)",
+        | Rule::queues_block
+        | Rule::kernel_block => {
+            "a section (`asic`, `limits`, `features`, `engines`, `queues`, `kernel`)"
+        }
         Rule::state_decl => "a state",
         Rule::setting => "a setting",
+        Rule::dma_channel => "a `dma_channel` line",
         Rule::property => "a property",
         Rule::engine_decl => "an engine declaration",
         Rule::queue_decl => "a queue declaration",
@@ -180,6 +185,8 @@ fn keyword_of(rule: Rule) -> Option<&'static str> {
         Rule::kw_features => "features",
         Rule::kw_engines => "engines",
         Rule::kw_queues => "queues",
+        Rule::kw_kernel => "kernel",
+        Rule::kw_dma_channel => "dma_channel",
         Rule::kw_reserved => "reserved",
         Rule::kw_streams => "streams",
         Rule::kw_lifecycle => "lifecycle",
@@ -196,7 +203,7 @@ fn keyword_of(rule: Rule) -> Option<&'static str> {
 fn syntax_help(expected: &[String]) -> String {
     if expected.iter().any(|e| e.contains("section")) {
         "a spec is a sequence of `asic Name { ... }`, `limits { ... }`, `features { ... }`, \
-         `engines { ... }` and `queues { ... }` blocks"
+         `engines { ... }` and `queues { ... }` blocks, and an optional `kernel { ... }` block"
             .to_string()
     } else if expected.iter().any(|e| e == "a state") {
         "a lifecycle is a `lifecycle name` header followed by `[initial|terminal] state Name \
@@ -373,7 +380,7 @@ impl Cx {
         for item in pair.into_inner() {
             match item.as_rule() {
                 Rule::doc => block.doc.push(Self::doc(item)),
-                Rule::kw_asic | Rule::kw_limits | Rule::kw_features => {
+                Rule::kw_asic | Rule::kw_limits | Rule::kw_features | Rule::kw_kernel => {
                     block.keyword = self.span(&item);
                 }
                 Rule::ident => block.name = Some(self.ident(item)),
@@ -396,6 +403,38 @@ impl Cx {
             }
         }
         block
+    }
+
+    fn kernel_block(&mut self, pair: Pair<'_, Rule>) -> KernelBlock {
+        let mut dma_channels = Vec::new();
+        for item in pair.clone().into_inner() {
+            if item.as_rule() != Rule::dma_channel {
+                continue;
+            }
+            let mut doc = Vec::new();
+            let mut ranges = Vec::new();
+            for part in item.into_inner() {
+                match part.as_rule() {
+                    Rule::doc => doc.push(Self::doc(part)),
+                    Rule::name_range => ranges.push(self.name_range(part)),
+                    _ => {}
+                }
+            }
+            let mut ranges = ranges.into_iter();
+            // why: the grammar requires both ranges; a missing one cannot occur after a parse.
+            if let (Some(channels), Some(engines)) = (ranges.next(), ranges.next()) {
+                dma_channels.push(DmaChannelDecl {
+                    doc,
+                    channels,
+                    engines,
+                });
+            }
+        }
+        // The settings are read like any settings block; it skips the `dma_channel` lines.
+        KernelBlock {
+            settings: self.settings_block(pair, BlockKind::Kernel),
+            dma_channels,
+        }
     }
 
     fn table_block<D>(

@@ -1,5 +1,6 @@
 //! Semantic checks: syntax tree in, Model parts out, every problem reported as a diagnostic.
 
+pub mod kernel;
 pub mod lifecycle;
 pub mod names;
 pub mod reserved;

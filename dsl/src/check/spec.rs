@@ -39,6 +39,8 @@ pub struct SpecParts {
     pub reserved_engine_ids: Vec<u32>,
     /// The lifecycle path as written, and where.
     pub lifecycle: Option<(String, Span)>,
+    /// The `kernel` block (defaults when the spec has none).
+    pub kernel: KernelSpec,
 }
 
 const ASIC_KEYS: &[&str] = &["uapi_prefix", "pci_vendor", "pci_devices", "lifecycle"];
@@ -167,6 +169,14 @@ pub fn check(ast: &SpecFile, file_start: Span, diagnostics: &mut Vec<Diagnostic>
         Some(block) => check_queues(block, &engines, &engine_spans, &limits, diagnostics),
         None => Default::default(),
     };
+    let kernel = super::kernel::check(
+        &ast.kernel,
+        &engines,
+        &engine_spans,
+        &queues,
+        &reserved_queue_ids,
+        diagnostics,
+    );
 
     SpecParts {
         name: asic
@@ -184,6 +194,7 @@ pub fn check(ast: &SpecFile, file_start: Span, diagnostics: &mut Vec<Diagnostic>
         reserved_queue_ids,
         reserved_engine_ids,
         lifecycle,
+        kernel,
     }
 }
 
