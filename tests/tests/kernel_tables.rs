@@ -191,7 +191,12 @@ fn symbols(facts: &[Fact], asic: &str) -> BTreeMap<String, u64> {
     facts
         .iter()
         .filter(|f| f.asic == "common" || f.asic == asic)
-        .filter(|f| matches!(f.table.as_str(), "kernel_enum" | "kernel_define" | "uapi_enum"))
+        .filter(|f| {
+            matches!(
+                f.table.as_str(),
+                "kernel_enum" | "kernel_define" | "uapi_enum"
+            )
+        })
         .filter_map(|f| Some((f.index.clone(), number(&f.value)?)))
         .collect()
 }
@@ -237,10 +242,16 @@ fn compare(asic: &str, facts: &[Fact], used: &mut BTreeSet<String>) -> Result<Ta
     let symbols = symbols(facts, asic);
     let ours: BTreeMap<(String, String), String> = kernel_rows(&model)
         .into_iter()
-        .map(|KernelRow { table, index, value }| {
-            let key = (table.clone(), normal_index(&table, &index, &symbols));
-            (key, normal(&value, &symbols))
-        })
+        .map(
+            |KernelRow {
+                 table,
+                 index,
+                 value,
+             }| {
+                let key = (table.clone(), normal_index(&table, &index, &symbols));
+                (key, normal(&value, &symbols))
+            },
+        )
         .collect();
     let theirs: Vec<&Fact> = facts.iter().filter(|f| f.asic == asic).collect();
     let reference_tables: BTreeSet<&str> = theirs.iter().map(|f| f.table.as_str()).collect();
