@@ -39,15 +39,21 @@ pub fn run(name: &str, prefix: Option<&str>, dir: &Path) -> ExitCode {
             eprintln!("note: {display} was written; fix the problems above before building");
         }
     }
-    println!(
-        "next:\n  1. fill in the PCI ids, limits, engines and queues of {name} in {display}\n  \
-         2. `asicgen check {display}` until it is clean\n  \
-         3. add to the `generations!` list in generated/src/lib.rs:\n       \
-         /// {name}, from `specs/{module}.asic`.\n       \
-         pub mod {module} {{ asicgen_macros::asic!(\"../specs/{module}.asic\"); }} => {name};\n  \
-         4. `cargo insta test --accept` and commit the spec, the snapshots and generated/review/{module}.*"
-    );
+    print!("{}", next_steps(name, &display, &module));
     ExitCode::SUCCESS
+}
+
+/// What is left after writing the spec: the same steps as README's "Adding a generation".
+pub fn next_steps(name: &str, display: &str, module: &str) -> String {
+    format!(
+        "next:\n  \
+         1. fill in the PCI ids, limits, engines and queues of {name} in {display} \
+         (docs/spec-language.md has every form)\n  \
+         2. `asicgen check {display}` until it is clean\n  \
+         3. move it to specs/ if it is not there: `cargo build` picks up every specs/*.asic\n  \
+         4. `cargo insta test --accept` (once: `cargo install cargo-insta`) records its outputs; \
+         commit the spec, the snapshots and generated/review/{module}.*\n"
+    )
 }
 
 fn template(name: &str, prefix: &str) -> String {
@@ -102,5 +108,35 @@ mod tests {
         };
         assert_eq!(model.name, "Gaudi3");
         assert_eq!(model.queues.len(), 2 + 1 + 16);
+    }
+
+    #[test]
+    fn the_printed_steps_are_the_readmes() {
+        let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md"))
+            .expect("README.md");
+        let section = readme
+            .split("## Adding a generation")
+            .nth(1)
+            .and_then(|s| s.split("\n## ").next())
+            .expect("an `Adding a generation` section");
+        let steps = super::next_steps("<Name>", "specs/<name>.asic", "<name>");
+        // Each step's commands, in the same order, in both.
+        let commands = |text: &str| -> Vec<String> {
+            text.split('`')
+                .skip(1)
+                .step_by(2)
+                .map(str::to_string)
+                .collect()
+        };
+        // Every command the steps print appears in README's section, in the same order.
+        let readme_commands = commands(section);
+        let mut rest = readme_commands.iter();
+        for command in commands(&steps) {
+            assert!(
+                rest.any(|c| *c == command),
+                "`{command}` is not in README's steps (in order):\n{section}"
+            );
+        }
+        assert!(section.contains("cargo install cargo-insta"));
     }
 }

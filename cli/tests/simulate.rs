@@ -34,6 +34,21 @@ fn every_cs_is_accounted_for() {
             "--asic", "example", "--cs", "5000", "--lanes", "2", "--jobs", "3",
         ],
         &[
+            "--asic", "gaudi2", "--cs", "5000", "--jobs", "4", "--lanes", "2",
+        ],
+        &[
+            "--asic",
+            "gaudi2",
+            "--cs",
+            "5000",
+            "--virtual",
+            "--hang-rate",
+            "0.002",
+            "--latency",
+            "5us",
+            "--out-of-order",
+        ],
+        &[
             "--asic",
             "gaudi",
             "--cs",
@@ -80,7 +95,7 @@ fn bad_options_are_refused_with_a_message() {
             &["--asic", "gaudi", "--latency", "5 parsecs"][..],
             "latency",
         ),
-        (&["--asic", "gaudi2"][..], "gaudi2"),
+        (&["--asic", "gaudi9"][..], "gaudi9"),
     ] {
         let mut argv = vec!["simulate"];
         argv.extend_from_slice(args);

@@ -24,6 +24,8 @@ struct Reference {
     engines: Vec<EngineRow>,
     queue_summary: String,
     queues: Vec<QueueRow>,
+    /// Reserved completion queues, the sync manager and binning, as Markdown (or nothing).
+    reservations: String,
     lifecycle_doc_block: String,
     diagram: String,
     states: Vec<StateRow>,
@@ -99,6 +101,7 @@ pub fn markdown(model: &Model) -> String {
             model.completion_queue_count()
         ),
         queues: queue_rows(model),
+        reservations: reservations(model),
         lifecycle_doc_block: doc_block(&model.lifecycle.doc),
         diagram: state_diagram(&model.lifecycle),
         states: state_rows(model),
@@ -136,13 +139,12 @@ fn limits(model: &Model) -> Vec<(&'static str, String)> {
 }
 
 fn engine_rows(model: &Model) -> Vec<EngineRow> {
-    let prefix = &model.uapi_prefix;
     let mut rows: Vec<EngineRow> = model
         .engines
         .iter()
         .map(|e| EngineRow {
             id: e.id,
-            name: format!("`{}`", names::c_enumerator(prefix, "engine", &e.name)),
+            name: format!("`{}`", names::word_chars(&e.c_name)),
             kind: e.kind.spec_name(),
             mask: format!("ext[{}] bit {}", e.id / 64, e.id % 64),
             notes: cell(&names::doc_one_line(&e.doc)),
@@ -160,7 +162,6 @@ fn engine_rows(model: &Model) -> Vec<EngineRow> {
 }
 
 fn queue_rows(model: &Model) -> Vec<QueueRow> {
-    let prefix = &model.uapi_prefix;
     let mut last_doc: Option<&[String]> = None;
     let mut rows: Vec<QueueRow> = Vec::new();
     for q in &model.queues {
@@ -173,7 +174,7 @@ fn queue_rows(model: &Model) -> Vec<QueueRow> {
         last_doc = Some(q.doc.as_slice());
         rows.push(QueueRow {
             id: q.id,
-            name: format!("`{}`", names::c_enumerator(prefix, "queue", &q.name)),
+            name: format!("`{}`", names::word_chars(&q.c_name)),
             queue_type: q.queue_type.spec_name(),
             engine: q
                 .engine
@@ -290,6 +291,82 @@ fn yes_no(on: bool) -> &'static str {
 
 fn yes_blank(on: bool) -> &'static str {
     if on { "yes" } else { "" }
+}
+
+/// The sections on what the driver reserves and bins: each only when the spec states it.
+fn reservations(model: &Model) -> String {
+    let mut out = String::new();
+    if !model.reserved_cqs.is_empty() {
+        out.push_str(&format!(
+            "\n## Reserved completion queues\n\nThe driver keeps these; user completion queues start at {}.\n\n\
+             | CQ | name | notes |\n|---:|---|---|\n",
+            model.first_user_cq()
+        ));
+        for c in &model.reserved_cqs {
+            out.push_str(&format!(
+                "| {} | `{}` | {} |\n",
+                c.id,
+                cell(&c.name),
+                cell(&names::doc_one_line(&c.doc))
+            ));
+        }
+    }
+    if let Some(sm) = &model.sync_manager {
+        out.push_str(&format!(
+            "\n## Sync manager\n\n{} sync objects (SOBs) and {} monitors. The driver reserves the \
+             ranges below, in order; the first user SOB is **{}** and the first user monitor **{}**.\n\n\
+             | range | SOBs | monitors | notes |\n|---|---|---|---|\n",
+            sm.sobs,
+            sm.monitors,
+            sm.first_user_sob(),
+            sm.first_user_monitor()
+        ));
+        let span = |first: u32, count: u32| match count {
+            0 => "none".to_string(),
+            1 => first.to_string(),
+            n => format!("{first}..{} ({n})", first + n - 1),
+        };
+        for r in &sm.ranges {
+            out.push_str(&format!(
+                "| `{}` | {} | {} | {} |\n",
+                cell(&r.name),
+                span(r.first_sob, r.sobs),
+                span(r.first_monitor, r.monitors),
+                cell(&names::doc_one_line(&r.doc))
+            ));
+        }
+    }
+    if !model.binning.is_empty() {
+        out.push_str(
+            "\n## Binning\n\nPer device, from its fuse masks: bit `i` of a rule's mask marks its \
+             `i`-th unit faulty; with `n` faulty units the first `n` substitutes stand in and their \
+             queues are binned; more than the most faulty is an error at device creation.\n\n\
+             | rule | units (mask bit order) | most faulty | substitutes, in order | notes |\n\
+             |---|---|---:|---|---|\n",
+        );
+        let engine = |id: u32| {
+            model
+                .engine(id)
+                .map_or_else(|| id.to_string(), |e| format!("`{}`", cell(&e.name)))
+        };
+        for r in &model.binning {
+            let units: Vec<String> = r.units.iter().map(|u| engine(*u)).collect();
+            let subs: Vec<String> = r
+                .substitutes
+                .iter()
+                .map(|s| format!("{} ({} queues)", engine(s.engine), s.queues.len()))
+                .collect();
+            out.push_str(&format!(
+                "| `{}` | {} | {} | {} | {} |\n",
+                cell(&r.name),
+                units.join(", "),
+                r.max_faulty,
+                subs.join(", "),
+                cell(&names::doc_one_line(&r.doc))
+            ));
+        }
+    }
+    out
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@
 
 mod asic_impl;
 mod ids;
+mod layout;
 mod lifecycle;
 mod tables;
 
@@ -25,10 +26,12 @@ pub fn rust_module(model: &Model) -> TokenStream {
     let ids = ids::id_enums(model);
     let tables = tables::tables(model);
     let lifecycle = lifecycle::lifecycle(model);
+    let layout = layout::layout(model);
     quote! {
         #asic
         #ids
         #tables
+        #layout
         #lifecycle
     }
 }
@@ -78,6 +81,24 @@ fn invariant_error(what: &str) -> TokenStream {
 mod tests {
     use super::*;
     use crate::fixture;
+
+    #[test]
+    fn an_indented_doc_line_keeps_its_four_spaces() {
+        // From the parser: the text after `///` as written, one conventional space and four of
+        // indentation. rustdoc needs the four to see a code block.
+        let model = asicgen_dsl::synthetic::check(
+            "/// Intro.\n///\n///     code();\nasic T { uapi_prefix = \"T\", pci_vendor = 1, \
+             pci_devices = [1], lifecycle = \"lifecycle/default.lifecycle\" }\nlimits { max_pending_cs = 2, \
+             max_jobs_per_cs = 1, queue_length = 2, cs_timeout = 1s, completion = per_job }\n\
+             engines { dma D }\nqueues { external D { engine = D, cq = 0, cb_alloc = kernel } }\n",
+        )
+        .result
+        .expect("checks");
+        assert_eq!(model.doc, [" Intro.", "", "     code();"]);
+        let text = rust_module_pretty(&model);
+        assert!(text.contains("\n///\n///     code();\n"), "{text}");
+        assert!(crate::markdown(&model).contains("\n    code();\n"));
+    }
 
     #[test]
     fn expansion_parses_as_a_file() {

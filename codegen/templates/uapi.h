@@ -20,5 +20,13 @@ enum {{ e.tag }} {
 	{{ e.size_name }} = {{ e.size }}
 };
 {%- endfor %}
+{%- if !defines.is_empty() %}
+{% for (comment, name, value) in defines %}
+{%- for line in comment %}
+{{ line }}
+{%- endfor %}
+#define {{ name }} {{ value }}
+{%- endfor %}
+{%- endif %}
 
 #endif /* {{ guard }} */

@@ -18,7 +18,7 @@
  */
 #include <linux/types.h>
 
-/* Hardware queues by type, and completion queues (one per external queue) */
+/* Hardware queues by type (NUMBER_OF_HW_QUEUES counts them all), and completion queues */
 #define NUMBER_OF_EXT_HW_QUEUES		5
 #define NUMBER_OF_CPU_HW_QUEUES		1
 #define NUMBER_OF_INT_HW_QUEUES		9

@@ -516,12 +516,25 @@ fn completion_advances_ci<A: Asic>() {
     if let Some(int) = int {
         assert_eq!(d.queue(int).map(|h| (h.pi(), h.ci())), Some((3, 3)));
     }
-    if let Some(cq) = A::queue(q).and_then(|p| p.cq) {
-        assert_eq!(
-            A::LIMITS.completion,
-            CompletionMode::PerJob,
-            "external queues complete per job"
-        );
+    if let Some(props) = A::queue(q)
+        && let Some(cq) = props.cq
+    {
+        if props.queue_type == QueueType::External {
+            assert_eq!(
+                A::LIMITS.completion,
+                CompletionMode::PerJob,
+                "external queues complete per job"
+            );
+        } else {
+            // A hw queue shares a completion queue the driver reserves (Gaudi2's CQ 0): its CS
+            // completes once, per CS.
+            assert_eq!(A::LIMITS.completion, CompletionMode::PerCs);
+            assert!(
+                A::RESERVED_CQS.iter().any(|r| r.id == cq),
+                "CQ {cq} is reserved"
+            );
+        }
+        // Every entry taken on the way is back once the CS completed.
         assert_eq!(d.completion_queue_free(cq), Some(A::LIMITS.cq_length));
     }
 }

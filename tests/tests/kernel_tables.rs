@@ -2,8 +2,8 @@
 //! (tests/reference/kernel_tables.tsv), row by row.
 //!
 //! The generated tables are reduced to `(table, index, value)` rows
-//! (`asicgen_codegen::kernel_rows`) and compared with every Goya and Gaudi row of the
-//! reference. Kernel names on both sides are resolved through the reference's own
+//! (`asicgen_codegen::kernel_rows`, plus the uapi header's `#define`s as `uapi_define` rows) and
+//! compared with every Goya and Gaudi row of the reference. Kernel names on both sides are resolved through the reference's own
 //! `kernel_enum`/`kernel_define`/`uapi_enum` rows, so `HL_COMPLETION_MODE_JOB` equals `0` and
 //! `HL_GAUDI_WS_DCORE` equals index `0`; queue and engine names are compared as names.
 //!
@@ -134,19 +134,10 @@ const NOT_IN_THE_HEADER: &[NotInHeader] = &[
     },
     NotInHeader {
         asic: "gaudi",
-        table: "uapi_define",
-        index: "*",
-        value: None,
-        why: "the uapi names the sync manager (W_S), which no spec block declares yet; the \
-              kernel header carries the same numbers as GAUDI_FIRST_AVAILABLE_USER_SOB/MON \
-              (checked below)",
-    },
-    NotInHeader {
-        asic: "gaudi",
         table: "uapi_enum",
         index: "*",
         value: None,
-        why: "the sync managers' (dcores') names: no spec block declares them yet",
+        why: "the names of Gaudi's four sync managers (dcores): the spec declares one",
     },
     NotInHeader {
         asic: "goya",
@@ -240,8 +231,22 @@ fn compare(asic: &str, facts: &[Fact], used: &mut BTreeSet<String>) -> Result<Ta
         Err(report) => panic!("{display} does not check:\n{report}"),
     };
     let symbols = symbols(facts, asic);
+    let uapi_defines = asicgen_codegen::c_header(&model)
+        .lines()
+        .filter_map(|l| {
+            let mut words = l.strip_prefix("#define ")?.split_whitespace();
+            let (name, value) = (words.next()?, words.next()?);
+            Some(KernelRow {
+                table: "uapi_define".into(),
+                index: name.into(),
+                value: value.into(),
+            })
+        })
+        .filter(|r| !r.index.ends_with("_H_"))
+        .collect::<Vec<_>>();
     let ours: BTreeMap<(String, String), String> = kernel_rows(&model)
         .into_iter()
+        .chain(uapi_defines)
         .map(
             |KernelRow {
                  table,
@@ -399,8 +404,8 @@ fn goya_and_gaudi_kernel_tables_are_the_kernels() {
 
 #[test]
 fn the_uapi_sync_object_defines_equal_the_headers_first_user_sob_and_monitor() {
-    // The uapi defines stay outside the header until a spec declares its sync managers; the
-    // numbers they publish are the header's first user SOB and monitor.
+    // The uapi header publishes the first user SOB and monitor; the kernel header's constants
+    // for them are the same numbers.
     let facts = facts();
     let display = "specs/gaudi.asic";
     let model = match load(&root().join(display), display).result {

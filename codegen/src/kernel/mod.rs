@@ -45,6 +45,13 @@ pub fn kernel_rows(model: &Model) -> Vec<KernelRow> {
         value: value.to_string(),
     };
     let mut rows = Vec::new();
+    for e in &t.enums {
+        if let Some(v) = e.count_value {
+            for (table, index) in &e.rows {
+                rows.push(row(table, index, &v.to_string()));
+            }
+        }
+    }
     for define in &t.defines {
         for (table, index) in &define.rows {
             rows.push(row(table, index, &define.c_value));

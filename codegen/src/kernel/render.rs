@@ -33,13 +33,27 @@ pub fn render(tables: &Tables, preamble: &[String]) -> String {
         out.push('\n');
         comment(&mut out, &e.comment, "");
         let _ = writeln!(out, "enum {} {{", e.tag);
-        for (name, doc) in &e.enumerators {
+        for (name, doc, value) in &e.enumerators {
             if let Some(doc) = doc {
                 comment(&mut out, doc, "\t");
             }
-            let _ = writeln!(out, "\t{name},");
+            match value {
+                Some(v) => {
+                    let _ = writeln!(out, "\t{name} = {v},");
+                }
+                None => {
+                    let _ = writeln!(out, "\t{name},");
+                }
+            }
         }
-        let _ = writeln!(out, "\t{}\n}};", e.count);
+        match e.count_value {
+            Some(v) => {
+                let _ = writeln!(out, "\t{} = {v}\n}};", e.count);
+            }
+            None => {
+                let _ = writeln!(out, "\t{}\n}};", e.count);
+            }
+        }
     }
 
     for define in &tables.defines {

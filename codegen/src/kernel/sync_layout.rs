@@ -1,22 +1,17 @@
-//! The reserved sync-object layout of a generation, derived the way `gaudi_set_fixed_properties`
-//! computes it.
+//! The reserved sync-object layout as the kernel tables state it, read from the spec's
+//! `sync_manager` block, and the collective-group constants derived from the queues' roles.
 //!
-//! why this module is alone: the spec language does not declare a sync manager yet, so the
-//! layout is derived here from what the spec does say (features, collective roles, sync-stream
-//! queues) and the driver's common constants. When specs declare their sync-manager block, this
-//! module is the one place that switches to reading it; nothing else in the kernel output
-//! computes a sync-object number.
+//! The sync manager's reserved ranges are laid out in order; the range called `sync_stream` is
+//! the per-queue sync-stream range the driver computes (`sync_stream_first_sob/mon`), the ranges
+//! before it are the kernel's reserved enums (Gaudi2's `gaudi2_reserved_sob_id`), and what
+//! follows the last range is the user's (`first_available_user_sob/mon`).
 
-use asicgen_dsl::model::{CollectiveMode, EngineKind, Model};
+use asicgen_dsl::model::{CollectiveMode, EngineKind, Model, SyncRange};
 
-/// SOBs reserved per sync-stream queue (`HL_RSVD_SOBS`, habanalabs.h).
-pub const HL_RSVD_SOBS: u32 = 2;
-/// Monitors reserved per sync-stream queue (`HL_RSVD_MONS`, habanalabs.h).
-pub const HL_RSVD_MONS: u32 = 1;
-/// Monitors reserved per collective master queue (`HL_COLLECTIVE_RSVD_MSTR_MONS`).
-pub const HL_COLLECTIVE_RSVD_MSTR_MONS: u32 = 2;
-/// SOBs one monitor can watch (`HL_MAX_SOBS_PER_MONITOR`).
-pub const HL_MAX_SOBS_PER_MONITOR: u32 = 8;
+/// The name of the sync manager's per-queue sync-stream range.
+pub const SYNC_STREAM_RANGE: &str = "sync_stream";
+/// The name of the collective range (Gaudi).
+pub const COLLECTIVE_RANGE: &str = "collective";
 
 /// The collective part of the layout (only generations with collective slaves have one).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -30,9 +25,8 @@ pub struct Collective {
     pub sobs_in_group: u32,
 }
 
-/// The reserved ranges, in the order the driver lays them out: collective, then sync stream,
-/// then the first SOB and monitor users may take (in the sync-stream sync manager).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+/// The layout the kernel tables state.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct SyncLayout {
     /// Collective parameters, `None` without collective slaves.
     pub collective: Option<Collective>,
@@ -46,18 +40,53 @@ pub struct SyncLayout {
     pub sync_stream_first_mon: u32,
     /// Queues that support sync stream (the driver's local `num_sync_stream_queues`).
     pub sync_stream_queues: u32,
-    /// `prop->first_available_user_sob[<sync-stream dcore>]`.
+    /// `prop->first_available_user_sob[<the sync manager's dcore>]`.
     pub first_available_user_sob: u32,
-    /// `prop->first_available_user_mon[<sync-stream dcore>]`.
+    /// `prop->first_available_user_mon[<the sync manager's dcore>]`.
     pub first_available_user_mon: u32,
+    /// The reserved ranges before the sync-stream range, for the reserved SOB/monitor enums.
+    pub reserved: Vec<SyncRange>,
 }
 
-/// The layout of `model`; all zero when the generation has no sync stream (Goya: the driver
-/// never assigns these and they stay 0).
+/// The layout of `model`; all zero without a sync manager (Goya: the driver never assigns
+/// these and they stay 0).
 pub fn derive(model: &Model) -> SyncLayout {
-    if !model.features.sync_stream {
-        return SyncLayout::default();
+    let sync_stream_queues = model
+        .queues
+        .iter()
+        .filter(|q| q.supports_sync_stream)
+        .count() as u32;
+    let collective = collective(model);
+    let Some(sm) = &model.sync_manager else {
+        return SyncLayout {
+            collective,
+            sync_stream_queues,
+            ..SyncLayout::default()
+        };
+    };
+    let range = |name: &str| sm.ranges.iter().find(|r| r.name == name);
+    let sync_stream = range(SYNC_STREAM_RANGE);
+    let collective_range = range(COLLECTIVE_RANGE);
+    SyncLayout {
+        collective,
+        collective_first_sob: collective_range.map_or(0, |r| r.first_sob),
+        collective_first_mon: collective_range.map_or(0, |r| r.first_monitor),
+        sync_stream_first_sob: sync_stream.map_or(sm.first_user_sob(), |r| r.first_sob),
+        sync_stream_first_mon: sync_stream.map_or(sm.first_user_monitor(), |r| r.first_monitor),
+        sync_stream_queues,
+        first_available_user_sob: sm.first_user_sob(),
+        first_available_user_mon: sm.first_user_monitor(),
+        reserved: sm
+            .ranges
+            .iter()
+            .take_while(|r| r.name != SYNC_STREAM_RANGE)
+            .cloned()
+            .collect(),
     }
+}
+
+/// Collective slaves: one engine per collective queue family; its queues are the streams.
+fn collective(model: &Model) -> Option<Collective> {
     let mut slave_engines: Vec<u32> = model
         .queues
         .iter()
@@ -66,69 +95,23 @@ pub fn derive(model: &Model) -> SyncLayout {
         .collect();
     slave_engines.sort_unstable();
     slave_engines.dedup();
-    let masters = count(model, |q| q.collective == CollectiveMode::Master);
-    let collective = (!slave_engines.is_empty()).then(|| {
-        let streams = slave_engines
-            .iter()
-            .map(|e| count(model, |q| q.engine == Some(*e)))
-            .max()
-            .unwrap_or(0);
-        let nic = slave_engines
-            .iter()
-            .filter(|e| model.engine(**e).is_some_and(|e| e.kind == EngineKind::Nic))
-            .count() as u32;
-        let reduction = u32::from(nic < slave_engines.len() as u32);
-        Collective {
-            queues: slave_engines.len() as u32,
-            streams,
-            sobs_in_group: nic + reduction,
-        }
-    });
-    // "2 SOBs per internal queue stream are reserved for collective"; "1 monitor per internal
-    // queue stream ... 2 monitors per external queue stream are reserved for collective".
-    let (sobs, mons) = match collective {
-        Some(c) => (
-            align(c.sobs_in_group, HL_MAX_SOBS_PER_MONITOR)
-                .saturating_mul(c.streams)
-                .saturating_mul(HL_RSVD_SOBS),
-            c.queues
-                .saturating_mul(c.streams)
-                .saturating_add(masters.saturating_mul(HL_COLLECTIVE_RSVD_MSTR_MONS)),
-        ),
-        None => (0, 0),
-    };
-    let sync_stream_queues = count(model, |q| q.supports_sync_stream);
-    SyncLayout {
-        collective,
-        collective_first_sob: 0,
-        collective_first_mon: 0,
-        sync_stream_first_sob: sobs,
-        sync_stream_first_mon: mons,
-        sync_stream_queues,
-        first_available_user_sob: sobs
-            .saturating_add(sync_stream_queues.saturating_mul(HL_RSVD_SOBS)),
-        first_available_user_mon: mons
-            .saturating_add(sync_stream_queues.saturating_mul(HL_RSVD_MONS)),
+    if slave_engines.is_empty() {
+        return None;
     }
-}
-
-fn count(model: &Model, pred: impl Fn(&asicgen_dsl::model::Queue) -> bool) -> u32 {
-    model.queues.iter().filter(|q| pred(q)).count() as u32
-}
-
-/// `ALIGN(value, to)` for a power-of-two `to`.
-fn align(value: u32, to: u32) -> u32 {
-    value.div_ceil(to).saturating_mul(to)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn align_rounds_up_to_the_multiple() {
-        assert_eq!(align(11, 8), 16);
-        assert_eq!(align(16, 8), 16);
-        assert_eq!(align(0, 8), 0);
-    }
+    let streams = slave_engines
+        .iter()
+        .map(|e| model.queues.iter().filter(|q| q.engine == Some(*e)).count() as u32)
+        .max()
+        .unwrap_or(0);
+    let nic = slave_engines
+        .iter()
+        .filter(|e| model.engine(**e).is_some_and(|e| e.kind == EngineKind::Nic))
+        .count() as u32;
+    // One SOB per NIC engine, and one for the reduction engine (DMA5 or TPC7 on Gaudi).
+    let reduction = u32::from((nic as usize) < slave_engines.len());
+    Some(Collective {
+        queues: slave_engines.len() as u32,
+        streams,
+        sobs_in_group: nic + reduction,
+    })
 }

@@ -26,10 +26,14 @@ pub struct Enum {
     pub comment: String,
     /// `gaudi_dma_channels`.
     pub tag: String,
-    /// Enumerators, each with an optional comment.
-    pub enumerators: Vec<(String, Option<String>)>,
+    /// Enumerators, each with an optional comment and an explicit value.
+    pub enumerators: Vec<(String, Option<String>, Option<u32>)>,
     /// The count (`GAUDI_DMA_MAX`).
     pub count: String,
+    /// The count's explicit value, if it is not one past the last enumerator.
+    pub count_value: Option<u32>,
+    /// The rows `(table, index)` the count's value stands for.
+    pub rows: Vec<(&'static str, String)>,
 }
 
 /// `#define NAME value`.
@@ -100,12 +104,10 @@ pub enum Value {
 pub fn tables(model: &Model) -> Tables {
     let upper = names::c_prefix(&model.uapi_prefix);
     let lower = upper.to_ascii_lowercase();
-    let queue = |name: &str| names::c_enumerator(&model.uapi_prefix, "queue", name);
-    let engine = |name: &str| names::c_enumerator(&model.uapi_prefix, "engine", name);
     let engine_name = |id: u32| {
         model
             .engine(id)
-            .map_or_else(|| id.to_string(), |e| engine(&e.name))
+            .map_or_else(|| id.to_string(), |e| names::word_chars(&e.c_name))
     };
     let layout = sync_layout::derive(model);
     let count = |t: QueueType| model.queues.iter().filter(|q| q.queue_type == t).count();
@@ -128,7 +130,9 @@ pub fn tables(model: &Model) -> Tables {
     let kernel_define = |name: &str| ("kernel_define", name.to_string());
     let n = |v: usize| v.to_string();
     defines.push(define(
-        Some("Hardware queues by type, and completion queues (one per external queue)"),
+        Some(
+            "Hardware queues by type (NUMBER_OF_HW_QUEUES counts them all), and completion queues",
+        ),
         "NUMBER_OF_EXT_HW_QUEUES".into(),
         n(count(QueueType::External)),
         vec![kernel_define("NUMBER_OF_EXT_HW_QUEUES")],
@@ -145,14 +149,6 @@ pub fn tables(model: &Model) -> Tables {
         n(count(QueueType::Internal)),
         vec![kernel_define("NUMBER_OF_INT_HW_QUEUES")],
     ));
-    if count(QueueType::Hw) > 0 {
-        defines.push(define(
-            None,
-            "NUMBER_OF_HW_HW_QUEUES".into(),
-            n(count(QueueType::Hw)),
-            Vec::new(),
-        ));
-    }
     defines.push(define(
         None,
         "NUMBER_OF_HW_QUEUES".into(),
@@ -216,10 +212,81 @@ pub fn tables(model: &Model) -> Tables {
                     (
                         format!("{upper}_{}", names::word_chars(&c.name)),
                         (!doc.is_empty() && !repeated).then_some(doc),
+                        None,
                     )
                 })
                 .collect(),
             count: dma_max.clone(),
+            count_value: None,
+            rows: Vec::new(),
+        });
+    }
+
+    if !model.reserved_cqs.is_empty() {
+        let mut cqs = model.reserved_cqs.clone();
+        cqs.sort_by_key(|c| c.id);
+        enums.push(Enum {
+            comment: "Completion queues the driver keeps for itself".into(),
+            tag: format!("{lower}_reserved_cq_id"),
+            enumerators: cqs
+                .iter()
+                .map(|c| {
+                    let doc = names::doc_one_line(&c.doc);
+                    (
+                        format!("{upper}_RESERVED_CQ_{}", names::word_chars(&c.name)),
+                        (!doc.is_empty()).then_some(doc),
+                        Some(c.id),
+                    )
+                })
+                .collect(),
+            count: format!("{upper}_RESERVED_CQ_NUMBER"),
+            count_value: Some(model.first_user_cq()),
+            rows: vec![("first_available_cq", "0".into())],
+        });
+    }
+    for (what, tag, first, count, number) in [
+        (
+            "sync objects",
+            "SOB",
+            (|r: &asicgen_dsl::model::SyncRange| r.first_sob) as fn(&_) -> u32,
+            (|r: &asicgen_dsl::model::SyncRange| r.sobs) as fn(&_) -> u32,
+            layout.sync_stream_first_sob,
+        ),
+        (
+            "monitors",
+            "MON",
+            |r| r.first_monitor,
+            |r| r.monitors,
+            layout.sync_stream_first_mon,
+        ),
+    ] {
+        if layout.reserved.is_empty() {
+            continue;
+        }
+        let mut enumerators = Vec::new();
+        for range in &layout.reserved {
+            let name = format!(
+                "{upper}_RESERVED_{tag}_{}",
+                names::word_chars(&range.name).to_ascii_uppercase()
+            );
+            match count(range) {
+                0 => {}
+                1 => enumerators.push((name, None, Some(first(range)))),
+                n => {
+                    enumerators.push((format!("{name}_FIRST"), None, Some(first(range))));
+                    enumerators.push((format!("{name}_LAST"), None, Some(first(range) + n - 1)));
+                }
+            }
+        }
+        enums.push(Enum {
+            comment: format!(
+                "Reserved {what}, in the sync manager's order; the sync-stream range follows"
+            ),
+            tag: format!("{lower}_reserved_{}_id", tag.to_ascii_lowercase()),
+            enumerators,
+            count: format!("{upper}_RESERVED_{tag}_NUMBER"),
+            count_value: Some(number),
+            rows: Vec::new(),
         });
     }
 
@@ -234,7 +301,7 @@ pub fn tables(model: &Model) -> Tables {
         .collect();
     by_id.sort_by_key(|(id, _)| *id);
     let index_name = |id: u32, q: Option<&asicgen_dsl::model::Queue>| {
-        q.map_or_else(|| id.to_string(), |q| queue(&q.name))
+        q.map_or_else(|| id.to_string(), |q| names::word_chars(&q.c_name))
     };
 
     arrays.push(Array {
@@ -338,7 +405,7 @@ pub fn tables(model: &Model) -> Tables {
                 ));
                 Entry {
                     index: q.id,
-                    index_name: queue(&q.name),
+                    index_name: names::word_chars(&q.c_name),
                     value: Value::Fields(fields),
                 }
             })
@@ -360,15 +427,17 @@ pub fn tables(model: &Model) -> Tables {
                 .map(|(i, q)| Entry {
                     index: i as u32,
                     index_name: i.to_string(),
-                    value: Value::One(queue(&q.name)),
+                    value: Value::One(names::word_chars(&q.c_name)),
                 })
                 .collect(),
         });
     }
 
+    // why: only external queues own their CQ; hw queues share a reserved one (Gaudi2).
     let mut cqs: Vec<(u32, &asicgen_dsl::model::Queue)> = model
         .queues
         .iter()
+        .filter(|q| q.queue_type == QueueType::External)
         .filter_map(|q| q.cq.map(|cq| (cq, q)))
         .collect();
     cqs.sort_by_key(|(cq, _)| *cq);
@@ -386,7 +455,7 @@ pub fn tables(model: &Model) -> Tables {
                 .map(|(cq, q)| Entry {
                     index: *cq,
                     index_name: cq.to_string(),
-                    value: Value::One(queue(&q.name)),
+                    value: Value::One(names::word_chars(&q.c_name)),
                 })
                 .collect(),
         });
@@ -456,8 +525,8 @@ fn sync_defines(upper: &str, layout: &SyncLayout, defines: &mut Vec<Define>) {
         Some(if layout == &SyncLayout::default() {
             "No sync stream: the driver never assigns the sync-object layout, it stays 0"
         } else {
-            "Reserved sync objects and monitors: collective first, then 2 SOBs and 1 monitor \
-             per sync-stream queue, then the user's (in the sync-stream sync manager)"
+            "The sync manager's layout: where the collective and sync-stream ranges start, the \
+             queues that support sync stream, and the first SOB and monitor left to users"
         }),
         "COLLECTIVE_FIRST_SOB",
         layout.collective_first_sob,
