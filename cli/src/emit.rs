@@ -16,6 +16,9 @@ pub enum Output {
     Rust,
     /// The C uapi header.
     C,
+    /// The driver's per-ASIC C tables (queue types, queue → engine, queue properties, stream
+    /// masters, CQ and DMA assignment, reserved sync objects), to include in the driver.
+    Kernel,
     /// The Markdown reference page, with the lifecycle as a Mermaid diagram.
     Doc,
 }
@@ -40,6 +43,7 @@ pub fn run(output: Output, spec: &Path) -> ExitCode {
     let text = match output {
         Output::Rust => asicgen_codegen::rust_module_pretty(&model),
         Output::C => asicgen_codegen::c_header(&model),
+        Output::Kernel => asicgen_codegen::kernel_header(&model),
         Output::Doc => asicgen_codegen::markdown(&model),
     };
     match io::stdout().lock().write_all(text.as_bytes()) {

@@ -31,7 +31,8 @@ enum Command {
     },
     /// Print one generated output of a spec to stdout.
     ///
-    /// `rust` is what `asic!` expands to (formatted), `c` the uapi header, `doc` the Markdown
+    /// `rust` is what `asic!` expands to (formatted), `c` the uapi header, `kernel` the driver's
+    /// per-ASIC C tables (include it after habanalabs.h and the uapi header), `doc` the Markdown
     /// reference. Inside a cargo workspace the spec is named from its root (`specs/x.asic`), as
     /// `asic!` names it, so the output is exactly the copy in `generated/review/`. On spec
     /// errors, prints the diagnostics to stderr and exits 1.

@@ -3,7 +3,8 @@
 //! error (the spec's diagnostic), not a cascade of "cannot find type `QueueId`".
 
 use asicgen_dsl::model::{
-    Action, CompletionMode, Event, Features, Lifecycle, Limits, Model, Provenance, State,
+    Action, CompletionMode, Event, Features, KernelSpec, Lifecycle, Limits, Model, Provenance,
+    State,
 };
 use proc_macro2::TokenStream;
 
@@ -41,6 +42,7 @@ fn placeholder_model(spec_path: &str) -> Model {
         queues: Vec::new(),
         reserved_queue_ids: Vec::new(),
         reserved_engine_ids: Vec::new(),
+        kernel: KernelSpec::default(),
         reserved_cqs: Vec::new(),
         sync_manager: None,
         binning: Vec::new(),

@@ -3,7 +3,7 @@
 
 use asicgen_dsl::model::{
     Action, CbAlloc, CollectiveMode, CompletionMode, Engine, EngineKind, Event, Features,
-    FenceOutcome, Lifecycle, Limits, Model, Provenance, Queue, QueueType, State,
+    FenceOutcome, KernelSpec, Lifecycle, Limits, Model, Provenance, Queue, QueueType, State,
 };
 
 fn doc(lines: &[&str]) -> Vec<String> {
@@ -120,6 +120,7 @@ pub fn model() -> Model {
         ],
         reserved_queue_ids: vec![4],
         reserved_engine_ids: vec![2],
+        kernel: KernelSpec::default(),
         reserved_cqs: Vec::new(),
         sync_manager: None,
         binning: Vec::new(),

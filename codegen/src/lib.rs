@@ -3,6 +3,9 @@
 //! - [`rust_module`] / [`rust_module_pretty`]: the Rust items `asic!` expands to (quote), and the
 //!   same formatted by prettyplease for the checked-in review copy;
 //! - [`c_header`]: the C uapi header with the kernel's enumerator names (askama);
+//! - [`kernel_header`]: the driver's per-ASIC C tables (queue types, queue → engine, queue
+//!   properties, stream masters, CQ and DMA assignment, sync-object layout), and
+//!   [`kernel_rows`], the same reduced to `(table, index, value)` rows;
 //! - [`markdown`]: the reference page with tables and a Mermaid lifecycle diagram (askama);
 //! - [`state_diagram`]: the CS lifecycle alone, as a Mermaid `stateDiagram-v2`;
 //! - [`fallback_module`]: what the macro emits next to `compile_error!` when a spec is broken;
@@ -15,7 +18,9 @@
 #![warn(missing_docs)]
 
 mod c_header;
+mod c_text;
 mod fallback;
+mod kernel;
 mod markdown;
 mod mermaid;
 mod names;
@@ -29,6 +34,7 @@ mod fixture;
 pub use asicgen_dsl::model::Model;
 pub use c_header::c_header;
 pub use fallback::fallback_module;
+pub use kernel::{KernelRow, kernel_header, kernel_rows};
 pub use markdown::markdown;
 pub use mermaid::state_diagram;
 pub use provenance::{GENERATOR_VERSION, provenance};

@@ -118,6 +118,8 @@ pub enum BlockKind {
     Limits,
     /// `features { ... }`
     Features,
+    /// The settings of `kernel { ... }`.
+    Kernel,
     /// `completion_queues { ... }`
     CompletionQueues,
 }
@@ -260,6 +262,27 @@ pub struct TableBlock<D> {
     pub items: Vec<TableItem<D>>,
 }
 
+/// `dma_channel PCI_DMA_1..PCI_DMA_2 -> DMA_0..DMA_1` inside `kernel { ... }`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DmaChannelDecl {
+    /// Doc comment lines.
+    pub doc: Vec<String>,
+    /// The driver's channel names (`enum <prefix>_dma_channels` without the prefix).
+    pub channels: NameRange,
+    /// The engines the channels are assigned, paired in order.
+    pub engines: NameRange,
+}
+
+/// `kernel { ... }`: settings and DMA channel lines.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KernelBlock {
+    /// The settings, as a settings block of kind [`BlockKind::Kernel`] (its keyword is the
+    /// `kernel` keyword).
+    pub settings: SettingsBlock,
+    /// The `dma_channel` lines in source order.
+    pub dma_channels: Vec<DmaChannelDecl>,
+}
+
 /// One `.asic` file.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct SpecFile {
@@ -269,6 +292,8 @@ pub struct SpecFile {
     pub engines: Vec<TableBlock<EngineDecl>>,
     /// `queues` blocks in source order (the checker wants exactly one).
     pub queues: Vec<TableBlock<QueueDecl>>,
+    /// `kernel` blocks in source order (optional; the checker wants at most one).
+    pub kernel: Vec<KernelBlock>,
     /// `completion_queues` blocks (at most one).
     pub completion_queues: Vec<SettingsBlock>,
     /// `sync_manager` blocks (at most one).

@@ -223,6 +223,7 @@ impl Run<'_> {
             sync_manager: parts.sync_manager,
             binning: parts.binning,
             lifecycle,
+            kernel: parts.kernel,
         })
     }
 

@@ -43,6 +43,8 @@ pub struct Model {
     pub binning: Vec<BinningRule>,
     /// The CS lifecycle this generation runs.
     pub lifecycle: Lifecycle,
+    /// What the driver's hand-written C tables need beyond queues and engines (`kernel`).
+    pub kernel: KernelSpec,
 }
 
 impl Model {
@@ -88,6 +90,66 @@ fn id_size(ids: impl Iterator<Item = u32>, reserved: &[u32]) -> u32 {
         .map(|id| id + 1)
         .max()
         .unwrap_or(0)
+}
+
+/// What the driver's hand-written C tables need that queues and engines do not say (the spec's
+/// optional `kernel` block). Everything else in those tables (queue types, engines, CQ
+/// assignment, stream masters, collective modes) is derived from the queues.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct KernelSpec {
+    /// How `<prefix>_queue_id_to_engine_id[]` treats a queue without an engine.
+    pub queue_to_engine: QueueEngineMap,
+    /// `enum <prefix>_dma_channels` in order, each with the engine `<prefix>_dma_assignment[]`
+    /// gives it; empty when the driver has no such table.
+    pub dma_channels: Vec<DmaChannel>,
+}
+
+/// How the driver's queue → engine table treats queues that feed no engine (the CPU queue).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum QueueEngineMap {
+    /// The driver has no queue → engine table (Goya).
+    None,
+    /// Every queue has an entry; one without an engine maps to `<PREFIX>_ENGINE_ID_SIZE`
+    /// (Gaudi's CPU_PQ).
+    #[default]
+    Sentinel,
+    /// Queues without an engine have no entry; they must come after every queue that has one,
+    /// so that the array simply ends before them (Gaudi2's CPU_PQ, the last id).
+    Omit,
+}
+
+impl QueueEngineMap {
+    /// Every choice, in the order the spec documentation lists them.
+    pub const ALL: [QueueEngineMap; 3] = [
+        QueueEngineMap::None,
+        QueueEngineMap::Sentinel,
+        QueueEngineMap::Omit,
+    ];
+
+    /// The spelling used in specs.
+    pub const fn spec_name(self) -> &'static str {
+        match self {
+            QueueEngineMap::None => "none",
+            QueueEngineMap::Sentinel => "sentinel",
+            QueueEngineMap::Omit => "omit",
+        }
+    }
+
+    /// Parses a spec spelling.
+    pub fn from_spec_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|m| m.spec_name() == name)
+    }
+}
+
+/// One of the driver's DMA channels (`GAUDI_PCI_DMA_1`) and the engine assigned to it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DmaChannel {
+    /// Name without the prefix, e.g. `PCI_DMA_1` (C name: `GAUDI_PCI_DMA_1`).
+    pub name: String,
+    /// Id of the DMA engine serving it.
+    pub engine: u32,
+    /// Doc comment lines of its `dma_channel` line.
+    pub doc: Vec<String>,
 }
 
 /// Where a model came from, for the provenance line of every generated output.

@@ -51,6 +51,7 @@ pub fn spec(file: FileId, text: &str) -> Parsed<SpecFile> {
                 .push(cx.settings_block(section, BlockKind::CompletionQueues)),
             Rule::sync_manager_block => out.sync_managers.push(cx.sync_manager_block(section)),
             Rule::binning_block => out.binning.push(cx.binning_block(section)),
+            Rule::kernel_block => out.kernel.push(cx.kernel_block(section)),
             _ => {}
         }
     }
@@ -167,9 +168,10 @@ fn describe_rule(rule: Rule) -> Option<String> {
         | Rule::queues_block
         | Rule::completion_queues_block
         | Rule::sync_manager_block
-        | Rule::binning_block => {
+        | Rule::binning_block
+        | Rule::kernel_block => {
             "a section (`asic`, `limits`, `features`, `engines`, `queues`, \
-             `completion_queues`, `sync_manager`, `binning`)"
+             `completion_queues`, `sync_manager`, `binning`, `kernel`)"
         }
         Rule::engine_group | Rule::queue_group => "a group",
         Rule::sync_reserve => "a `reserve` range",
@@ -177,6 +179,7 @@ fn describe_rule(rule: Rule) -> Option<String> {
         Rule::name_list => "a list of names",
         Rule::state_decl => "a state",
         Rule::setting => "a setting",
+        Rule::dma_channel => "a `dma_channel` line",
         Rule::property => "a property",
         Rule::engine_decl => "an engine declaration",
         Rule::queue_decl => "a queue declaration",
@@ -195,6 +198,8 @@ fn keyword_of(rule: Rule) -> Option<&'static str> {
         Rule::kw_features => "features",
         Rule::kw_engines => "engines",
         Rule::kw_queues => "queues",
+        Rule::kw_kernel => "kernel",
+        Rule::kw_dma_channel => "dma_channel",
         Rule::kw_reserved => "reserved",
         Rule::kw_streams => "streams",
         Rule::kw_lifecycle => "lifecycle",
@@ -221,7 +226,7 @@ fn syntax_help(expected: &[String]) -> String {
     if expected.iter().any(|e| e.contains("section")) {
         "a spec is a sequence of `asic Name { ... }`, `limits { ... }`, `features { ... }`, \
          `engines { ... }`, `queues { ... }` and the optional `completion_queues { ... }`, \
-         `sync_manager { ... }` and `binning { ... }` blocks"
+         `sync_manager { ... }`, `binning { ... }` and `kernel { ... }` blocks"
             .to_string()
     } else if expected.iter().any(|e| e == "a state") {
         "a lifecycle is a `lifecycle name` header followed by `[initial|terminal] state Name \
@@ -401,7 +406,8 @@ impl Cx {
                 Rule::kw_asic
                 | Rule::kw_limits
                 | Rule::kw_features
-                | Rule::kw_completion_queues => {
+                | Rule::kw_completion_queues
+                | Rule::kw_kernel => {
                     block.keyword = self.span(&item);
                 }
                 Rule::ident => block.name = Some(self.ident(item)),
@@ -414,6 +420,38 @@ impl Cx {
             }
         }
         block
+    }
+
+    fn kernel_block(&mut self, pair: Pair<'_, Rule>) -> KernelBlock {
+        let mut dma_channels = Vec::new();
+        for item in pair.clone().into_inner() {
+            if item.as_rule() != Rule::dma_channel {
+                continue;
+            }
+            let mut doc = Vec::new();
+            let mut ranges = Vec::new();
+            for part in item.into_inner() {
+                match part.as_rule() {
+                    Rule::doc => doc.push(Self::doc(part)),
+                    Rule::name_range => ranges.push(self.name_range(part)),
+                    _ => {}
+                }
+            }
+            let mut ranges = ranges.into_iter();
+            // why: the grammar requires both ranges; a missing one cannot occur after a parse.
+            if let (Some(channels), Some(engines)) = (ranges.next(), ranges.next()) {
+                dma_channels.push(DmaChannelDecl {
+                    doc,
+                    channels,
+                    engines,
+                });
+            }
+        }
+        // The settings are read like any settings block; it skips the `dma_channel` lines.
+        KernelBlock {
+            settings: self.settings_block(pair, BlockKind::Kernel),
+            dma_channels,
+        }
     }
 
     fn setting(&mut self, pair: Pair<'_, Rule>) -> Option<Setting> {

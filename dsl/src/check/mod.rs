@@ -2,6 +2,7 @@
 
 pub mod binning;
 pub mod groups;
+pub mod kernel;
 pub mod lifecycle;
 pub mod names;
 pub mod reserved;

@@ -46,6 +46,8 @@ pub struct SpecParts {
     pub binning: Vec<BinningRule>,
     /// The lifecycle path as written, and where.
     pub lifecycle: Option<(String, Span)>,
+    /// The `kernel` block (defaults when the spec has none).
+    pub kernel: KernelSpec,
 }
 
 const ASIC_KEYS: &[&str] = &["uapi_prefix", "pci_vendor", "pci_devices", "lifecycle"];
@@ -208,6 +210,14 @@ pub fn check(ast: &SpecFile, file_start: Span, diagnostics: &mut Vec<Diagnostic>
         ),
         None => Default::default(),
     };
+    let kernel = super::kernel::check(
+        &ast.kernel,
+        &engines,
+        &engine_spans,
+        &queues,
+        &reserved_queue_ids,
+        diagnostics,
+    );
     let tables_complete = engine_spans.is_some();
     let sync_manager = ast
         .sync_managers
@@ -239,6 +249,7 @@ pub fn check(ast: &SpecFile, file_start: Span, diagnostics: &mut Vec<Diagnostic>
         sync_manager,
         binning,
         lifecycle,
+        kernel,
     }
 }
 

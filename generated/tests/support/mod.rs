@@ -42,8 +42,9 @@ pub struct Output {
     pub text: String,
 }
 
-/// Every output of a spec: the expansion (prettyplease), the C header and the Markdown page.
-pub fn outputs(stem: &str) -> [Output; 3] {
+/// Every output of a spec: the expansion (prettyplease), the C uapi header, the kernel-side C
+/// tables and the Markdown page.
+pub fn outputs(stem: &str) -> [Output; 4] {
     let model = model(stem);
     [
         Output {
@@ -53,6 +54,10 @@ pub fn outputs(stem: &str) -> [Output; 3] {
         Output {
             ext: "h",
             text: asicgen_codegen::c_header(&model),
+        },
+        Output {
+            ext: "kernel.h",
+            text: asicgen_codegen::kernel_header(&model),
         },
         Output {
             ext: "md",
