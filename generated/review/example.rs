@@ -15,7 +15,7 @@ pub struct Example;
 pub type Generation = Example;
 /// Where this module came from: spec path, content hash and generator version.
 pub const PROVENANCE: &str = "asicgen 0.1.0 from specs/example.asic with specs/lifecycle/per_cs.lifecycle, specs/lifecycle/default.lifecycle (content sha256 0ceee2f4a165f8f9)";
-impl ::asicgen_runtime::asic::Asic for Example {
+impl ::asicgen_tables::Asic for Example {
     const NAME: &'static str = "Example";
     const UAPI_PREFIX: &'static str = "EXAMPLE";
     const PROVENANCE: &'static str = PROVENANCE;
@@ -24,39 +24,37 @@ impl ::asicgen_runtime::asic::Asic for Example {
     type QueueId = QueueId;
     type EngineId = EngineId;
     type CsState = CsState;
-    const QUEUES: &'static [::asicgen_runtime::asic::QueueProps] = &QUEUES;
-    const ENGINES: &'static [::asicgen_runtime::asic::EngineProps] = &ENGINES;
+    const QUEUES: &'static [::asicgen_tables::QueueProps] = &QUEUES;
+    const ENGINES: &'static [::asicgen_tables::EngineProps] = &ENGINES;
     const QUEUE_IDS: &'static [QueueId] = &QueueId::ALL;
     const ENGINE_IDS: &'static [EngineId] = &EngineId::ALL;
     const QUEUE_ID_SIZE: u32 = QueueId::SIZE;
     const ENGINE_ID_SIZE: u32 = EngineId::SIZE;
-    const LIMITS: ::asicgen_runtime::asic::Limits = LIMITS;
-    const FEATURES: ::asicgen_runtime::asic::Features = FEATURES;
-    const RESERVED_CQS: &'static [::asicgen_runtime::asic::ReservedCq] = &RESERVED_CQS;
+    const LIMITS: ::asicgen_tables::Limits = LIMITS;
+    const FEATURES: ::asicgen_tables::Features = FEATURES;
+    const RESERVED_CQS: &'static [::asicgen_tables::ReservedCq] = &RESERVED_CQS;
     const FIRST_USER_CQ: u32 = FIRST_USER_CQ;
-    const SYNC_MANAGER: ::core::option::Option<
-        ::asicgen_runtime::asic::SyncManagerLayout,
-    > = SYNC_MANAGER;
-    const BINNING: &'static [::asicgen_runtime::binning::BinningRule] = &BINNING;
+    const SYNC_MANAGER: ::core::option::Option<::asicgen_tables::SyncManagerLayout> = SYNC_MANAGER;
+    const BINNING: &'static [::asicgen_tables::BinningRule] = &BINNING;
     const INITIAL_STATE: CsState = CsState::INITIAL;
     const STATES: &'static [CsState] = &CsState::ALL;
     const STATE_NAMES: &'static [&'static str] = &CsState::NAMES;
     fn transition(
         state: CsState,
-        event: ::asicgen_runtime::asic::CsEvent,
-    ) -> ::asicgen_runtime::asic::Transition<CsState> {
+        event: ::asicgen_tables::CsEvent,
+    ) -> ::asicgen_tables::Transition<CsState> {
         state.transition(event)
     }
     fn outcome(
         state: CsState,
-    ) -> ::core::option::Option<::asicgen_runtime::asic::FenceOutcome> {
+    ) -> ::core::option::Option<::asicgen_tables::FenceOutcome> {
         state.outcome()
     }
     fn state_index(state: CsState) -> usize {
         state.index()
     }
 }
-const _: () = ::asicgen_runtime::asic::assert_tables(
+const _: () = ::asicgen_tables::assert_tables(
     &QUEUES,
     &ENGINES,
     QueueId::SIZE,
@@ -176,8 +174,8 @@ impl QueueId {
         }
     }
     /// This id's row of the properties table.
-    pub const fn props(self) -> &'static ::asicgen_runtime::asic::QueueProps {
-        let table: &'static [::asicgen_runtime::asic::QueueProps; 10] = &QUEUES;
+    pub const fn props(self) -> &'static ::asicgen_tables::QueueProps {
+        let table: &'static [::asicgen_tables::QueueProps; 10] = &QUEUES;
         &table[self.index()]
     }
     /// The id with this uapi value, if there is one.
@@ -204,16 +202,14 @@ impl ::core::convert::From<QueueId> for u32 {
     }
 }
 impl ::core::convert::TryFrom<u32> for QueueId {
-    type Error = ::asicgen_runtime::asic::InvalidQueueId;
+    type Error = ::asicgen_tables::InvalidQueueId;
     fn try_from(
         value: u32,
-    ) -> ::core::result::Result<QueueId, ::asicgen_runtime::asic::InvalidQueueId> {
+    ) -> ::core::result::Result<QueueId, ::asicgen_tables::InvalidQueueId> {
         match QueueId::from_u32(value) {
             ::core::option::Option::Some(id) => ::core::result::Result::Ok(id),
             ::core::option::Option::None => {
-                ::core::result::Result::Err(
-                    ::asicgen_runtime::asic::InvalidQueueId(value),
-                )
+                ::core::result::Result::Err(::asicgen_tables::InvalidQueueId(value))
             }
         }
     }
@@ -305,8 +301,8 @@ impl EngineId {
         }
     }
     /// This id's row of the properties table.
-    pub const fn props(self) -> &'static ::asicgen_runtime::asic::EngineProps {
-        let table: &'static [::asicgen_runtime::asic::EngineProps; 7] = &ENGINES;
+    pub const fn props(self) -> &'static ::asicgen_tables::EngineProps {
+        let table: &'static [::asicgen_tables::EngineProps; 7] = &ENGINES;
         &table[self.index()]
     }
     /// The id with this uapi value, if there is one.
@@ -330,16 +326,14 @@ impl ::core::convert::From<EngineId> for u32 {
     }
 }
 impl ::core::convert::TryFrom<u32> for EngineId {
-    type Error = ::asicgen_runtime::asic::InvalidEngineId;
+    type Error = ::asicgen_tables::InvalidEngineId;
     fn try_from(
         value: u32,
-    ) -> ::core::result::Result<EngineId, ::asicgen_runtime::asic::InvalidEngineId> {
+    ) -> ::core::result::Result<EngineId, ::asicgen_tables::InvalidEngineId> {
         match EngineId::from_u32(value) {
             ::core::option::Option::Some(id) => ::core::result::Result::Ok(id),
             ::core::option::Option::None => {
-                ::core::result::Result::Err(
-                    ::asicgen_runtime::asic::InvalidEngineId(value),
-                )
+                ::core::result::Result::Err(::asicgen_tables::InvalidEngineId(value))
             }
         }
     }
@@ -350,9 +344,9 @@ impl ::core::fmt::Display for EngineId {
     }
 }
 /// Properties of every queue of Example, in id order.
-pub const QUEUES: [::asicgen_runtime::asic::QueueProps; 10] = {
+pub const QUEUES: [::asicgen_tables::QueueProps; 10] = {
     #[allow(unused_imports)]
-    use ::asicgen_runtime::asic::{CbAlloc, CollectiveMode, QueueProps, QueueType};
+    use ::asicgen_tables::{CbAlloc, CollectiveMode, QueueProps, QueueType};
     #[allow(unused_imports)]
     use ::core::option::Option::{None, Some};
     [
@@ -499,9 +493,9 @@ pub const QUEUES: [::asicgen_runtime::asic::QueueProps; 10] = {
     ]
 };
 /// Properties of every engine of Example, in id order.
-pub const ENGINES: [::asicgen_runtime::asic::EngineProps; 7] = {
+pub const ENGINES: [::asicgen_tables::EngineProps; 7] = {
     #[allow(unused_imports)]
-    use ::asicgen_runtime::asic::{EngineKind, EngineProps};
+    use ::asicgen_tables::{EngineKind, EngineProps};
     [
         EngineProps {
             id: 0,
@@ -541,16 +535,16 @@ pub const ENGINES: [::asicgen_runtime::asic::EngineProps; 7] = {
     ]
 };
 /// Device limits and modes of Example.
-pub const LIMITS: ::asicgen_runtime::asic::Limits = ::asicgen_runtime::asic::Limits {
+pub const LIMITS: ::asicgen_tables::Limits = ::asicgen_tables::Limits {
     max_pending_cs: 64,
     max_jobs_per_cs: 64,
     queue_length: 256,
     cq_length: 256,
     cs_timeout: ::core::time::Duration::from_millis(2000),
-    completion: ::asicgen_runtime::asic::CompletionMode::PerCs,
+    completion: ::asicgen_tables::CompletionMode::PerCs,
 };
 /// Feature flags of Example.
-pub const FEATURES: ::asicgen_runtime::asic::Features = ::asicgen_runtime::asic::Features {
+pub const FEATURES: ::asicgen_tables::Features = ::asicgen_tables::Features {
     sync_stream: false,
     staged_submission: false,
     multi_cs_wait: true,
@@ -558,15 +552,13 @@ pub const FEATURES: ::asicgen_runtime::asic::Features = ::asicgen_runtime::asic:
     context_switch: false,
 };
 /// Completion queues Example reserves for the driver, by id.
-pub const RESERVED_CQS: [::asicgen_runtime::asic::ReservedCq; 0] = [];
+pub const RESERVED_CQS: [::asicgen_tables::ReservedCq; 0] = [];
 /// The first completion queue left to users: one past the reserved ones.
 pub const FIRST_USER_CQ: u32 = 0;
 /// Example states no sync-manager layout.
-pub const SYNC_MANAGER: ::core::option::Option<
-    ::asicgen_runtime::asic::SyncManagerLayout,
-> = ::core::option::Option::None;
+pub const SYNC_MANAGER: ::core::option::Option<::asicgen_tables::SyncManagerLayout> = ::core::option::Option::None;
 /// Per-device binning rules of Example: bit `i` of rule `r`'s fuse mask is `units[i]`.
-pub const BINNING: [::asicgen_runtime::binning::BinningRule; 0] = [];
+pub const BINNING: [::asicgen_tables::BinningRule; 0] = [];
 /// The default lifecycle for devices that report one completion per CS.
 ///
 /// With per-CS completion the hardware reports the CS as a whole, so a CS the TDR marked can
@@ -645,10 +637,10 @@ impl CsState {
     /// What `event` does in this state: one arm per `(state, event)` pair, no wildcard.
     pub const fn transition(
         self,
-        event: ::asicgen_runtime::asic::CsEvent,
-    ) -> ::asicgen_runtime::asic::Transition<CsState> {
+        event: ::asicgen_tables::CsEvent,
+    ) -> ::asicgen_tables::Transition<CsState> {
         #[allow(unused_imports)]
-        use ::asicgen_runtime::asic::{CsEvent, Transition};
+        use ::asicgen_tables::{CsEvent, Transition};
         match (self, event) {
             (CsState::Allocated, CsEvent::Submit) => Transition::Goto(CsState::InFlight),
             (CsState::Allocated, CsEvent::ScheduleFailure) => {
@@ -696,11 +688,11 @@ impl CsState {
     /// The fence outcome of a terminal state; `None` while the CS is still live.
     pub const fn outcome(
         self,
-    ) -> ::core::option::Option<::asicgen_runtime::asic::FenceOutcome> {
+    ) -> ::core::option::Option<::asicgen_tables::FenceOutcome> {
         #[allow(unused_imports)]
         use ::core::option::Option::{None, Some};
         #[allow(unused_imports)]
-        use ::asicgen_runtime::asic::FenceOutcome;
+        use ::asicgen_tables::FenceOutcome;
         match self {
             CsState::Allocated => None,
             CsState::InFlight => None,

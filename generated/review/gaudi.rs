@@ -13,7 +13,7 @@ pub struct Gaudi;
 pub type Generation = Gaudi;
 /// Where this module came from: spec path, content hash and generator version.
 pub const PROVENANCE: &str = "asicgen 0.1.0 from specs/gaudi.asic with specs/lifecycle/default.lifecycle (content sha256 64a1a0651058caa5)";
-impl ::asicgen_runtime::asic::Asic for Gaudi {
+impl ::asicgen_tables::Asic for Gaudi {
     const NAME: &'static str = "Gaudi";
     const UAPI_PREFIX: &'static str = "GAUDI";
     const PROVENANCE: &'static str = PROVENANCE;
@@ -22,39 +22,37 @@ impl ::asicgen_runtime::asic::Asic for Gaudi {
     type QueueId = QueueId;
     type EngineId = EngineId;
     type CsState = CsState;
-    const QUEUES: &'static [::asicgen_runtime::asic::QueueProps] = &QUEUES;
-    const ENGINES: &'static [::asicgen_runtime::asic::EngineProps] = &ENGINES;
+    const QUEUES: &'static [::asicgen_tables::QueueProps] = &QUEUES;
+    const ENGINES: &'static [::asicgen_tables::EngineProps] = &ENGINES;
     const QUEUE_IDS: &'static [QueueId] = &QueueId::ALL;
     const ENGINE_IDS: &'static [EngineId] = &EngineId::ALL;
     const QUEUE_ID_SIZE: u32 = QueueId::SIZE;
     const ENGINE_ID_SIZE: u32 = EngineId::SIZE;
-    const LIMITS: ::asicgen_runtime::asic::Limits = LIMITS;
-    const FEATURES: ::asicgen_runtime::asic::Features = FEATURES;
-    const RESERVED_CQS: &'static [::asicgen_runtime::asic::ReservedCq] = &RESERVED_CQS;
+    const LIMITS: ::asicgen_tables::Limits = LIMITS;
+    const FEATURES: ::asicgen_tables::Features = FEATURES;
+    const RESERVED_CQS: &'static [::asicgen_tables::ReservedCq] = &RESERVED_CQS;
     const FIRST_USER_CQ: u32 = FIRST_USER_CQ;
-    const SYNC_MANAGER: ::core::option::Option<
-        ::asicgen_runtime::asic::SyncManagerLayout,
-    > = SYNC_MANAGER;
-    const BINNING: &'static [::asicgen_runtime::binning::BinningRule] = &BINNING;
+    const SYNC_MANAGER: ::core::option::Option<::asicgen_tables::SyncManagerLayout> = SYNC_MANAGER;
+    const BINNING: &'static [::asicgen_tables::BinningRule] = &BINNING;
     const INITIAL_STATE: CsState = CsState::INITIAL;
     const STATES: &'static [CsState] = &CsState::ALL;
     const STATE_NAMES: &'static [&'static str] = &CsState::NAMES;
     fn transition(
         state: CsState,
-        event: ::asicgen_runtime::asic::CsEvent,
-    ) -> ::asicgen_runtime::asic::Transition<CsState> {
+        event: ::asicgen_tables::CsEvent,
+    ) -> ::asicgen_tables::Transition<CsState> {
         state.transition(event)
     }
     fn outcome(
         state: CsState,
-    ) -> ::core::option::Option<::asicgen_runtime::asic::FenceOutcome> {
+    ) -> ::core::option::Option<::asicgen_tables::FenceOutcome> {
         state.outcome()
     }
     fn state_index(state: CsState) -> usize {
         state.index()
     }
 }
-const _: () = ::asicgen_runtime::asic::assert_tables(
+const _: () = ::asicgen_tables::assert_tables(
     &QUEUES,
     &ENGINES,
     QueueId::SIZE,
@@ -1039,8 +1037,8 @@ impl QueueId {
         }
     }
     /// This id's row of the properties table.
-    pub const fn props(self) -> &'static ::asicgen_runtime::asic::QueueProps {
-        let table: &'static [::asicgen_runtime::asic::QueueProps; 113] = &QUEUES;
+    pub const fn props(self) -> &'static ::asicgen_tables::QueueProps {
+        let table: &'static [::asicgen_tables::QueueProps; 113] = &QUEUES;
         &table[self.index()]
     }
     /// The id with this uapi value, if there is one.
@@ -1170,16 +1168,14 @@ impl ::core::convert::From<QueueId> for u32 {
     }
 }
 impl ::core::convert::TryFrom<u32> for QueueId {
-    type Error = ::asicgen_runtime::asic::InvalidQueueId;
+    type Error = ::asicgen_tables::InvalidQueueId;
     fn try_from(
         value: u32,
-    ) -> ::core::result::Result<QueueId, ::asicgen_runtime::asic::InvalidQueueId> {
+    ) -> ::core::result::Result<QueueId, ::asicgen_tables::InvalidQueueId> {
         match QueueId::from_u32(value) {
             ::core::option::Option::Some(id) => ::core::result::Result::Ok(id),
             ::core::option::Option::None => {
-                ::core::result::Result::Err(
-                    ::asicgen_runtime::asic::InvalidQueueId(value),
-                )
+                ::core::result::Result::Err(::asicgen_tables::InvalidQueueId(value))
             }
         }
     }
@@ -1476,8 +1472,8 @@ impl EngineId {
         }
     }
     /// This id's row of the properties table.
-    pub const fn props(self) -> &'static ::asicgen_runtime::asic::EngineProps {
-        let table: &'static [::asicgen_runtime::asic::EngineProps; 30] = &ENGINES;
+    pub const fn props(self) -> &'static ::asicgen_tables::EngineProps {
+        let table: &'static [::asicgen_tables::EngineProps; 30] = &ENGINES;
         &table[self.index()]
     }
     /// The id with this uapi value, if there is one.
@@ -1524,16 +1520,14 @@ impl ::core::convert::From<EngineId> for u32 {
     }
 }
 impl ::core::convert::TryFrom<u32> for EngineId {
-    type Error = ::asicgen_runtime::asic::InvalidEngineId;
+    type Error = ::asicgen_tables::InvalidEngineId;
     fn try_from(
         value: u32,
-    ) -> ::core::result::Result<EngineId, ::asicgen_runtime::asic::InvalidEngineId> {
+    ) -> ::core::result::Result<EngineId, ::asicgen_tables::InvalidEngineId> {
         match EngineId::from_u32(value) {
             ::core::option::Option::Some(id) => ::core::result::Result::Ok(id),
             ::core::option::Option::None => {
-                ::core::result::Result::Err(
-                    ::asicgen_runtime::asic::InvalidEngineId(value),
-                )
+                ::core::result::Result::Err(::asicgen_tables::InvalidEngineId(value))
             }
         }
     }
@@ -1544,9 +1538,9 @@ impl ::core::fmt::Display for EngineId {
     }
 }
 /// Properties of every queue of Gaudi, in id order.
-pub const QUEUES: [::asicgen_runtime::asic::QueueProps; 113] = {
+pub const QUEUES: [::asicgen_tables::QueueProps; 113] = {
     #[allow(unused_imports)]
-    use ::asicgen_runtime::asic::{CbAlloc, CollectiveMode, QueueProps, QueueType};
+    use ::asicgen_tables::{CbAlloc, CollectiveMode, QueueProps, QueueType};
     #[allow(unused_imports)]
     use ::core::option::Option::{None, Some};
     [
@@ -3135,9 +3129,9 @@ pub const QUEUES: [::asicgen_runtime::asic::QueueProps; 113] = {
     ]
 };
 /// Properties of every engine of Gaudi, in id order.
-pub const ENGINES: [::asicgen_runtime::asic::EngineProps; 30] = {
+pub const ENGINES: [::asicgen_tables::EngineProps; 30] = {
     #[allow(unused_imports)]
-    use ::asicgen_runtime::asic::{EngineKind, EngineProps};
+    use ::asicgen_tables::{EngineKind, EngineProps};
     [
         EngineProps {
             id: 0,
@@ -3292,16 +3286,16 @@ pub const ENGINES: [::asicgen_runtime::asic::EngineProps; 30] = {
     ]
 };
 /// Device limits and modes of Gaudi.
-pub const LIMITS: ::asicgen_runtime::asic::Limits = ::asicgen_runtime::asic::Limits {
+pub const LIMITS: ::asicgen_tables::Limits = ::asicgen_tables::Limits {
     max_pending_cs: 16384,
     max_jobs_per_cs: 512,
     queue_length: 4096,
     cq_length: 4096,
     cs_timeout: ::core::time::Duration::from_millis(600000),
-    completion: ::asicgen_runtime::asic::CompletionMode::PerJob,
+    completion: ::asicgen_tables::CompletionMode::PerJob,
 };
 /// Feature flags of Gaudi.
-pub const FEATURES: ::asicgen_runtime::asic::Features = ::asicgen_runtime::asic::Features {
+pub const FEATURES: ::asicgen_tables::Features = ::asicgen_tables::Features {
     sync_stream: true,
     staged_submission: true,
     multi_cs_wait: true,
@@ -3309,19 +3303,17 @@ pub const FEATURES: ::asicgen_runtime::asic::Features = ::asicgen_runtime::asic:
     context_switch: false,
 };
 /// Completion queues Gaudi reserves for the driver, by id.
-pub const RESERVED_CQS: [::asicgen_runtime::asic::ReservedCq; 0] = [];
+pub const RESERVED_CQS: [::asicgen_tables::ReservedCq; 0] = [];
 /// The first completion queue left to users: one past the reserved ones.
 pub const FIRST_USER_CQ: u32 = 0;
 /// The sync manager of Gaudi: first user SOB 144, first user monitor 72.
-pub const SYNC_MANAGER: ::core::option::Option<
-    ::asicgen_runtime::asic::SyncManagerLayout,
-> = ::core::option::Option::Some(::asicgen_runtime::asic::SyncManagerLayout {
+pub const SYNC_MANAGER: ::core::option::Option<::asicgen_tables::SyncManagerLayout> = ::core::option::Option::Some(::asicgen_tables::SyncManagerLayout {
     sobs: 2048,
     monitors: 512,
     ranges: &[
         /// ALIGN(NUMBER_OF_SOBS_IN_GRP, 8) x QMAN_STREAMS x 2 SOBs; a monitor per collective slave
         /// queue and HL_COLLECTIVE_RSVD_MSTR_MONS per master
-        ::asicgen_runtime::asic::SyncRange {
+        ::asicgen_tables::SyncRange {
             name: "collective",
             first_sob: 0,
             sobs: 128,
@@ -3329,7 +3321,7 @@ pub const SYNC_MANAGER: ::core::option::Option<
             monitors: 64,
         },
         /// HL_RSVD_SOBS and HL_RSVD_MONS per sync-stream queue
-        ::asicgen_runtime::asic::SyncRange {
+        ::asicgen_tables::SyncRange {
             name: "sync_stream",
             first_sob: 128,
             sobs: 16,
@@ -3341,7 +3333,7 @@ pub const SYNC_MANAGER: ::core::option::Option<
     first_user_monitor: 72,
 });
 /// Per-device binning rules of Gaudi: bit `i` of rule `r`'s fuse mask is `units[i]`.
-pub const BINNING: [::asicgen_runtime::binning::BinningRule; 0] = [];
+pub const BINNING: [::asicgen_tables::BinningRule; 0] = [];
 /// The command-submission lifecycle of the habanalabs driver (Goya, Gaudi, Gaudi2).
 ///
 /// A CS is allocated (it takes a seq and a slot of the context's pending ring), written to its
@@ -3422,10 +3414,10 @@ impl CsState {
     /// What `event` does in this state: one arm per `(state, event)` pair, no wildcard.
     pub const fn transition(
         self,
-        event: ::asicgen_runtime::asic::CsEvent,
-    ) -> ::asicgen_runtime::asic::Transition<CsState> {
+        event: ::asicgen_tables::CsEvent,
+    ) -> ::asicgen_tables::Transition<CsState> {
         #[allow(unused_imports)]
-        use ::asicgen_runtime::asic::{CsEvent, Transition};
+        use ::asicgen_tables::{CsEvent, Transition};
         match (self, event) {
             (CsState::Allocated, CsEvent::Submit) => Transition::Goto(CsState::InFlight),
             (CsState::Allocated, CsEvent::ScheduleFailure) => {
@@ -3473,11 +3465,11 @@ impl CsState {
     /// The fence outcome of a terminal state; `None` while the CS is still live.
     pub const fn outcome(
         self,
-    ) -> ::core::option::Option<::asicgen_runtime::asic::FenceOutcome> {
+    ) -> ::core::option::Option<::asicgen_tables::FenceOutcome> {
         #[allow(unused_imports)]
         use ::core::option::Option::{None, Some};
         #[allow(unused_imports)]
-        use ::asicgen_runtime::asic::FenceOutcome;
+        use ::asicgen_tables::FenceOutcome;
         match self {
             CsState::Allocated => None,
             CsState::InFlight => None,

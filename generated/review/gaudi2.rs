@@ -15,7 +15,7 @@ pub struct Gaudi2;
 pub type Generation = Gaudi2;
 /// Where this module came from: spec path, content hash and generator version.
 pub const PROVENANCE: &str = "asicgen 0.1.0 from specs/gaudi2.asic with specs/lifecycle/per_cs.lifecycle, specs/lifecycle/default.lifecycle (content sha256 b14ca424d788d2d0)";
-impl ::asicgen_runtime::asic::Asic for Gaudi2 {
+impl ::asicgen_tables::Asic for Gaudi2 {
     const NAME: &'static str = "Gaudi2";
     const UAPI_PREFIX: &'static str = "GAUDI2";
     const PROVENANCE: &'static str = PROVENANCE;
@@ -24,39 +24,37 @@ impl ::asicgen_runtime::asic::Asic for Gaudi2 {
     type QueueId = QueueId;
     type EngineId = EngineId;
     type CsState = CsState;
-    const QUEUES: &'static [::asicgen_runtime::asic::QueueProps] = &QUEUES;
-    const ENGINES: &'static [::asicgen_runtime::asic::EngineProps] = &ENGINES;
+    const QUEUES: &'static [::asicgen_tables::QueueProps] = &QUEUES;
+    const ENGINES: &'static [::asicgen_tables::EngineProps] = &ENGINES;
     const QUEUE_IDS: &'static [QueueId] = &QueueId::ALL;
     const ENGINE_IDS: &'static [EngineId] = &EngineId::ALL;
     const QUEUE_ID_SIZE: u32 = QueueId::SIZE;
     const ENGINE_ID_SIZE: u32 = EngineId::SIZE;
-    const LIMITS: ::asicgen_runtime::asic::Limits = LIMITS;
-    const FEATURES: ::asicgen_runtime::asic::Features = FEATURES;
-    const RESERVED_CQS: &'static [::asicgen_runtime::asic::ReservedCq] = &RESERVED_CQS;
+    const LIMITS: ::asicgen_tables::Limits = LIMITS;
+    const FEATURES: ::asicgen_tables::Features = FEATURES;
+    const RESERVED_CQS: &'static [::asicgen_tables::ReservedCq] = &RESERVED_CQS;
     const FIRST_USER_CQ: u32 = FIRST_USER_CQ;
-    const SYNC_MANAGER: ::core::option::Option<
-        ::asicgen_runtime::asic::SyncManagerLayout,
-    > = SYNC_MANAGER;
-    const BINNING: &'static [::asicgen_runtime::binning::BinningRule] = &BINNING;
+    const SYNC_MANAGER: ::core::option::Option<::asicgen_tables::SyncManagerLayout> = SYNC_MANAGER;
+    const BINNING: &'static [::asicgen_tables::BinningRule] = &BINNING;
     const INITIAL_STATE: CsState = CsState::INITIAL;
     const STATES: &'static [CsState] = &CsState::ALL;
     const STATE_NAMES: &'static [&'static str] = &CsState::NAMES;
     fn transition(
         state: CsState,
-        event: ::asicgen_runtime::asic::CsEvent,
-    ) -> ::asicgen_runtime::asic::Transition<CsState> {
+        event: ::asicgen_tables::CsEvent,
+    ) -> ::asicgen_tables::Transition<CsState> {
         state.transition(event)
     }
     fn outcome(
         state: CsState,
-    ) -> ::core::option::Option<::asicgen_runtime::asic::FenceOutcome> {
+    ) -> ::core::option::Option<::asicgen_tables::FenceOutcome> {
         state.outcome()
     }
     fn state_index(state: CsState) -> usize {
         state.index()
     }
 }
-const _: () = ::asicgen_runtime::asic::assert_tables(
+const _: () = ::asicgen_tables::assert_tables(
     &QUEUES,
     &ENGINES,
     QueueId::SIZE,
@@ -2189,8 +2187,8 @@ impl QueueId {
         }
     }
     /// This id's row of the properties table.
-    pub const fn props(self) -> &'static ::asicgen_runtime::asic::QueueProps {
-        let table: &'static [::asicgen_runtime::asic::QueueProps; 261] = &QUEUES;
+    pub const fn props(self) -> &'static ::asicgen_tables::QueueProps {
+        let table: &'static [::asicgen_tables::QueueProps; 261] = &QUEUES;
         &table[self.index()]
     }
     /// The id with this uapi value, if there is one.
@@ -2468,16 +2466,14 @@ impl ::core::convert::From<QueueId> for u32 {
     }
 }
 impl ::core::convert::TryFrom<u32> for QueueId {
-    type Error = ::asicgen_runtime::asic::InvalidQueueId;
+    type Error = ::asicgen_tables::InvalidQueueId;
     fn try_from(
         value: u32,
-    ) -> ::core::result::Result<QueueId, ::asicgen_runtime::asic::InvalidQueueId> {
+    ) -> ::core::result::Result<QueueId, ::asicgen_tables::InvalidQueueId> {
         match QueueId::from_u32(value) {
             ::core::option::Option::Some(id) => ::core::result::Result::Ok(id),
             ::core::option::Option::None => {
-                ::core::result::Result::Err(
-                    ::asicgen_runtime::asic::InvalidQueueId(value),
-                )
+                ::core::result::Result::Err(::asicgen_tables::InvalidQueueId(value))
             }
         }
     }
@@ -3121,8 +3117,8 @@ impl EngineId {
         }
     }
     /// This id's row of the properties table.
-    pub const fn props(self) -> &'static ::asicgen_runtime::asic::EngineProps {
-        let table: &'static [::asicgen_runtime::asic::EngineProps; 79] = &ENGINES;
+    pub const fn props(self) -> &'static ::asicgen_tables::EngineProps {
+        let table: &'static [::asicgen_tables::EngineProps; 79] = &ENGINES;
         &table[self.index()]
     }
     /// The id with this uapi value, if there is one.
@@ -3218,16 +3214,14 @@ impl ::core::convert::From<EngineId> for u32 {
     }
 }
 impl ::core::convert::TryFrom<u32> for EngineId {
-    type Error = ::asicgen_runtime::asic::InvalidEngineId;
+    type Error = ::asicgen_tables::InvalidEngineId;
     fn try_from(
         value: u32,
-    ) -> ::core::result::Result<EngineId, ::asicgen_runtime::asic::InvalidEngineId> {
+    ) -> ::core::result::Result<EngineId, ::asicgen_tables::InvalidEngineId> {
         match EngineId::from_u32(value) {
             ::core::option::Option::Some(id) => ::core::result::Result::Ok(id),
             ::core::option::Option::None => {
-                ::core::result::Result::Err(
-                    ::asicgen_runtime::asic::InvalidEngineId(value),
-                )
+                ::core::result::Result::Err(::asicgen_tables::InvalidEngineId(value))
             }
         }
     }
@@ -3238,9 +3232,9 @@ impl ::core::fmt::Display for EngineId {
     }
 }
 /// Properties of every queue of Gaudi2, in id order.
-pub const QUEUES: [::asicgen_runtime::asic::QueueProps; 261] = {
+pub const QUEUES: [::asicgen_tables::QueueProps; 261] = {
     #[allow(unused_imports)]
-    use ::asicgen_runtime::asic::{CbAlloc, CollectiveMode, QueueProps, QueueType};
+    use ::asicgen_tables::{CbAlloc, CollectiveMode, QueueProps, QueueType};
     #[allow(unused_imports)]
     use ::core::option::Option::{None, Some};
     [
@@ -6901,9 +6895,9 @@ pub const QUEUES: [::asicgen_runtime::asic::QueueProps; 261] = {
     ]
 };
 /// Properties of every engine of Gaudi2, in id order.
-pub const ENGINES: [::asicgen_runtime::asic::EngineProps; 79] = {
+pub const ENGINES: [::asicgen_tables::EngineProps; 79] = {
     #[allow(unused_imports)]
-    use ::asicgen_runtime::asic::{EngineKind, EngineProps};
+    use ::asicgen_tables::{EngineKind, EngineProps};
     [
         EngineProps {
             id: 0,
@@ -7303,16 +7297,16 @@ pub const ENGINES: [::asicgen_runtime::asic::EngineProps; 79] = {
     ]
 };
 /// Device limits and modes of Gaudi2.
-pub const LIMITS: ::asicgen_runtime::asic::Limits = ::asicgen_runtime::asic::Limits {
+pub const LIMITS: ::asicgen_tables::Limits = ::asicgen_tables::Limits {
     max_pending_cs: 64,
     max_jobs_per_cs: 512,
     queue_length: 4096,
     cq_length: 4096,
     cs_timeout: ::core::time::Duration::from_millis(30000),
-    completion: ::asicgen_runtime::asic::CompletionMode::PerCs,
+    completion: ::asicgen_tables::CompletionMode::PerCs,
 };
 /// Feature flags of Gaudi2.
-pub const FEATURES: ::asicgen_runtime::asic::Features = ::asicgen_runtime::asic::Features {
+pub const FEATURES: ::asicgen_tables::Features = ::asicgen_tables::Features {
     sync_stream: true,
     staged_submission: false,
     multi_cs_wait: false,
@@ -7320,12 +7314,12 @@ pub const FEATURES: ::asicgen_runtime::asic::Features = ::asicgen_runtime::asic:
     context_switch: false,
 };
 /// Completion queues Gaudi2 reserves for the driver, by id.
-pub const RESERVED_CQS: [::asicgen_runtime::asic::ReservedCq; 2] = [
-    ::asicgen_runtime::asic::ReservedCq {
+pub const RESERVED_CQS: [::asicgen_tables::ReservedCq; 2] = [
+    ::asicgen_tables::ReservedCq {
         name: "CS_COMPLETION",
         id: 0,
     },
-    ::asicgen_runtime::asic::ReservedCq {
+    ::asicgen_tables::ReservedCq {
         name: "KDMA_COMPLETION",
         id: 1,
     },
@@ -7333,21 +7327,19 @@ pub const RESERVED_CQS: [::asicgen_runtime::asic::ReservedCq; 2] = [
 /// The first completion queue left to users: one past the reserved ones.
 pub const FIRST_USER_CQ: u32 = 2;
 /// The sync manager of Gaudi2: first user SOB 413, first user monitor 289.
-pub const SYNC_MANAGER: ::core::option::Option<
-    ::asicgen_runtime::asic::SyncManagerLayout,
-> = ::core::option::Option::Some(::asicgen_runtime::asic::SyncManagerLayout {
+pub const SYNC_MANAGER: ::core::option::Option<::asicgen_tables::SyncManagerLayout> = ::core::option::Option::Some(::asicgen_tables::SyncManagerLayout {
     sobs: 8192,
     monitors: 2048,
     ranges: &[
         /// One SOB and one monitor per pending CS
-        ::asicgen_runtime::asic::SyncRange {
+        ::asicgen_tables::SyncRange {
             name: "cs_completion",
             first_sob: 0,
             sobs: 64,
             first_monitor: 0,
             monitors: 64,
         },
-        ::asicgen_runtime::asic::SyncRange {
+        ::asicgen_tables::SyncRange {
             name: "kdma",
             first_sob: 64,
             sobs: 1,
@@ -7355,14 +7347,14 @@ pub const SYNC_MANAGER: ::core::option::Option<
             monitors: 1,
         },
         /// Decoder interrupts: one SOB and three monitors per decoder, normal and abnormal
-        ::asicgen_runtime::asic::SyncRange {
+        ::asicgen_tables::SyncRange {
             name: "dec_normal",
             first_sob: 65,
             sobs: 10,
             first_monitor: 65,
             monitors: 30,
         },
-        ::asicgen_runtime::asic::SyncRange {
+        ::asicgen_tables::SyncRange {
             name: "dec_abnormal",
             first_sob: 75,
             sobs: 10,
@@ -7370,7 +7362,7 @@ pub const SYNC_MANAGER: ::core::option::Option<
             monitors: 30,
         },
         /// HL_RSVD_SOBS and HL_RSVD_MONS per sync-stream queue
-        ::asicgen_runtime::asic::SyncRange {
+        ::asicgen_tables::SyncRange {
             name: "sync_stream",
             first_sob: 85,
             sobs: 328,
@@ -7382,9 +7374,9 @@ pub const SYNC_MANAGER: ::core::option::Option<
     first_user_monitor: 289,
 });
 /// Per-device binning rules of Gaudi2: bit `i` of rule `r`'s fuse mask is `units[i]`.
-pub const BINNING: [::asicgen_runtime::binning::BinningRule; 2] = [
+pub const BINNING: [::asicgen_tables::BinningRule; 2] = [
     /// gaudi2_set_tpc_binning_masks: bit i is the i-th TPC by engine id (MAX_FAULTY_TPCS)
-    ::asicgen_runtime::binning::BinningRule {
+    ::asicgen_tables::BinningRule {
         name: "tpc",
         units: &[
             3, 4, 5, 6, 7, 8, 14, 15, 16, 17, 18, 19, 25, 26, 27, 28, 29, 30, 36, 37, 38,
@@ -7392,23 +7384,23 @@ pub const BINNING: [::asicgen_runtime::binning::BinningRule; 2] = [
         ],
         max_faulty: 2,
         substitutes: &[
-            ::asicgen_runtime::binning::Substitute {
+            ::asicgen_tables::Substitute {
                 engine: 44,
                 queues: &[44, 45, 46, 47],
             },
-            ::asicgen_runtime::binning::Substitute {
+            ::asicgen_tables::Substitute {
                 engine: 41,
                 queues: &[152, 153, 154, 155],
             },
         ],
     },
     /// gaudi2_set_edma_binning_masks: bit i is the i-th EDMA by engine id
-    ::asicgen_runtime::binning::BinningRule {
+    ::asicgen_tables::BinningRule {
         name: "edma",
         units: &[0, 1, 11, 12, 22, 23, 33, 34],
         max_faulty: 1,
         substitutes: &[
-            ::asicgen_runtime::binning::Substitute {
+            ::asicgen_tables::Substitute {
                 engine: 34,
                 queues: &[124, 125, 126, 127],
             },
@@ -7493,10 +7485,10 @@ impl CsState {
     /// What `event` does in this state: one arm per `(state, event)` pair, no wildcard.
     pub const fn transition(
         self,
-        event: ::asicgen_runtime::asic::CsEvent,
-    ) -> ::asicgen_runtime::asic::Transition<CsState> {
+        event: ::asicgen_tables::CsEvent,
+    ) -> ::asicgen_tables::Transition<CsState> {
         #[allow(unused_imports)]
-        use ::asicgen_runtime::asic::{CsEvent, Transition};
+        use ::asicgen_tables::{CsEvent, Transition};
         match (self, event) {
             (CsState::Allocated, CsEvent::Submit) => Transition::Goto(CsState::InFlight),
             (CsState::Allocated, CsEvent::ScheduleFailure) => {
@@ -7544,11 +7536,11 @@ impl CsState {
     /// The fence outcome of a terminal state; `None` while the CS is still live.
     pub const fn outcome(
         self,
-    ) -> ::core::option::Option<::asicgen_runtime::asic::FenceOutcome> {
+    ) -> ::core::option::Option<::asicgen_tables::FenceOutcome> {
         #[allow(unused_imports)]
         use ::core::option::Option::{None, Some};
         #[allow(unused_imports)]
-        use ::asicgen_runtime::asic::FenceOutcome;
+        use ::asicgen_tables::FenceOutcome;
         match self {
             CsState::Allocated => None,
             CsState::InFlight => None,

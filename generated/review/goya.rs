@@ -13,7 +13,7 @@ pub struct Goya;
 pub type Generation = Goya;
 /// Where this module came from: spec path, content hash and generator version.
 pub const PROVENANCE: &str = "asicgen 0.1.0 from specs/goya.asic with specs/lifecycle/default.lifecycle (content sha256 dde7d4946de066cb)";
-impl ::asicgen_runtime::asic::Asic for Goya {
+impl ::asicgen_tables::Asic for Goya {
     const NAME: &'static str = "Goya";
     const UAPI_PREFIX: &'static str = "GOYA";
     const PROVENANCE: &'static str = PROVENANCE;
@@ -22,39 +22,37 @@ impl ::asicgen_runtime::asic::Asic for Goya {
     type QueueId = QueueId;
     type EngineId = EngineId;
     type CsState = CsState;
-    const QUEUES: &'static [::asicgen_runtime::asic::QueueProps] = &QUEUES;
-    const ENGINES: &'static [::asicgen_runtime::asic::EngineProps] = &ENGINES;
+    const QUEUES: &'static [::asicgen_tables::QueueProps] = &QUEUES;
+    const ENGINES: &'static [::asicgen_tables::EngineProps] = &ENGINES;
     const QUEUE_IDS: &'static [QueueId] = &QueueId::ALL;
     const ENGINE_IDS: &'static [EngineId] = &EngineId::ALL;
     const QUEUE_ID_SIZE: u32 = QueueId::SIZE;
     const ENGINE_ID_SIZE: u32 = EngineId::SIZE;
-    const LIMITS: ::asicgen_runtime::asic::Limits = LIMITS;
-    const FEATURES: ::asicgen_runtime::asic::Features = FEATURES;
-    const RESERVED_CQS: &'static [::asicgen_runtime::asic::ReservedCq] = &RESERVED_CQS;
+    const LIMITS: ::asicgen_tables::Limits = LIMITS;
+    const FEATURES: ::asicgen_tables::Features = FEATURES;
+    const RESERVED_CQS: &'static [::asicgen_tables::ReservedCq] = &RESERVED_CQS;
     const FIRST_USER_CQ: u32 = FIRST_USER_CQ;
-    const SYNC_MANAGER: ::core::option::Option<
-        ::asicgen_runtime::asic::SyncManagerLayout,
-    > = SYNC_MANAGER;
-    const BINNING: &'static [::asicgen_runtime::binning::BinningRule] = &BINNING;
+    const SYNC_MANAGER: ::core::option::Option<::asicgen_tables::SyncManagerLayout> = SYNC_MANAGER;
+    const BINNING: &'static [::asicgen_tables::BinningRule] = &BINNING;
     const INITIAL_STATE: CsState = CsState::INITIAL;
     const STATES: &'static [CsState] = &CsState::ALL;
     const STATE_NAMES: &'static [&'static str] = &CsState::NAMES;
     fn transition(
         state: CsState,
-        event: ::asicgen_runtime::asic::CsEvent,
-    ) -> ::asicgen_runtime::asic::Transition<CsState> {
+        event: ::asicgen_tables::CsEvent,
+    ) -> ::asicgen_tables::Transition<CsState> {
         state.transition(event)
     }
     fn outcome(
         state: CsState,
-    ) -> ::core::option::Option<::asicgen_runtime::asic::FenceOutcome> {
+    ) -> ::core::option::Option<::asicgen_tables::FenceOutcome> {
         state.outcome()
     }
     fn state_index(state: CsState) -> usize {
         state.index()
     }
 }
-const _: () = ::asicgen_runtime::asic::assert_tables(
+const _: () = ::asicgen_tables::assert_tables(
     &QUEUES,
     &ENGINES,
     QueueId::SIZE,
@@ -229,8 +227,8 @@ impl QueueId {
         }
     }
     /// This id's row of the properties table.
-    pub const fn props(self) -> &'static ::asicgen_runtime::asic::QueueProps {
-        let table: &'static [::asicgen_runtime::asic::QueueProps; 15] = &QUEUES;
+    pub const fn props(self) -> &'static ::asicgen_tables::QueueProps {
+        let table: &'static [::asicgen_tables::QueueProps; 15] = &QUEUES;
         &table[self.index()]
     }
     /// The id with this uapi value, if there is one.
@@ -262,16 +260,14 @@ impl ::core::convert::From<QueueId> for u32 {
     }
 }
 impl ::core::convert::TryFrom<u32> for QueueId {
-    type Error = ::asicgen_runtime::asic::InvalidQueueId;
+    type Error = ::asicgen_tables::InvalidQueueId;
     fn try_from(
         value: u32,
-    ) -> ::core::result::Result<QueueId, ::asicgen_runtime::asic::InvalidQueueId> {
+    ) -> ::core::result::Result<QueueId, ::asicgen_tables::InvalidQueueId> {
         match QueueId::from_u32(value) {
             ::core::option::Option::Some(id) => ::core::result::Result::Ok(id),
             ::core::option::Option::None => {
-                ::core::result::Result::Err(
-                    ::asicgen_runtime::asic::InvalidQueueId(value),
-                )
+                ::core::result::Result::Err(::asicgen_tables::InvalidQueueId(value))
             }
         }
     }
@@ -440,8 +436,8 @@ impl EngineId {
         }
     }
     /// This id's row of the properties table.
-    pub const fn props(self) -> &'static ::asicgen_runtime::asic::EngineProps {
-        let table: &'static [::asicgen_runtime::asic::EngineProps; 14] = &ENGINES;
+    pub const fn props(self) -> &'static ::asicgen_tables::EngineProps {
+        let table: &'static [::asicgen_tables::EngineProps; 14] = &ENGINES;
         &table[self.index()]
     }
     /// The id with this uapi value, if there is one.
@@ -472,16 +468,14 @@ impl ::core::convert::From<EngineId> for u32 {
     }
 }
 impl ::core::convert::TryFrom<u32> for EngineId {
-    type Error = ::asicgen_runtime::asic::InvalidEngineId;
+    type Error = ::asicgen_tables::InvalidEngineId;
     fn try_from(
         value: u32,
-    ) -> ::core::result::Result<EngineId, ::asicgen_runtime::asic::InvalidEngineId> {
+    ) -> ::core::result::Result<EngineId, ::asicgen_tables::InvalidEngineId> {
         match EngineId::from_u32(value) {
             ::core::option::Option::Some(id) => ::core::result::Result::Ok(id),
             ::core::option::Option::None => {
-                ::core::result::Result::Err(
-                    ::asicgen_runtime::asic::InvalidEngineId(value),
-                )
+                ::core::result::Result::Err(::asicgen_tables::InvalidEngineId(value))
             }
         }
     }
@@ -492,9 +486,9 @@ impl ::core::fmt::Display for EngineId {
     }
 }
 /// Properties of every queue of Goya, in id order.
-pub const QUEUES: [::asicgen_runtime::asic::QueueProps; 15] = {
+pub const QUEUES: [::asicgen_tables::QueueProps; 15] = {
     #[allow(unused_imports)]
-    use ::asicgen_runtime::asic::{CbAlloc, CollectiveMode, QueueProps, QueueType};
+    use ::asicgen_tables::{CbAlloc, CollectiveMode, QueueProps, QueueType};
     #[allow(unused_imports)]
     use ::core::option::Option::{None, Some};
     [
@@ -711,9 +705,9 @@ pub const QUEUES: [::asicgen_runtime::asic::QueueProps; 15] = {
     ]
 };
 /// Properties of every engine of Goya, in id order.
-pub const ENGINES: [::asicgen_runtime::asic::EngineProps; 14] = {
+pub const ENGINES: [::asicgen_tables::EngineProps; 14] = {
     #[allow(unused_imports)]
-    use ::asicgen_runtime::asic::{EngineKind, EngineProps};
+    use ::asicgen_tables::{EngineKind, EngineProps};
     [
         EngineProps {
             id: 0,
@@ -788,16 +782,16 @@ pub const ENGINES: [::asicgen_runtime::asic::EngineProps; 14] = {
     ]
 };
 /// Device limits and modes of Goya.
-pub const LIMITS: ::asicgen_runtime::asic::Limits = ::asicgen_runtime::asic::Limits {
+pub const LIMITS: ::asicgen_tables::Limits = ::asicgen_tables::Limits {
     max_pending_cs: 64,
     max_jobs_per_cs: 512,
     queue_length: 4096,
     cq_length: 4096,
     cs_timeout: ::core::time::Duration::from_millis(30000),
-    completion: ::asicgen_runtime::asic::CompletionMode::PerJob,
+    completion: ::asicgen_tables::CompletionMode::PerJob,
 };
 /// Feature flags of Goya.
-pub const FEATURES: ::asicgen_runtime::asic::Features = ::asicgen_runtime::asic::Features {
+pub const FEATURES: ::asicgen_tables::Features = ::asicgen_tables::Features {
     sync_stream: false,
     staged_submission: false,
     multi_cs_wait: false,
@@ -805,15 +799,13 @@ pub const FEATURES: ::asicgen_runtime::asic::Features = ::asicgen_runtime::asic:
     context_switch: true,
 };
 /// Completion queues Goya reserves for the driver, by id.
-pub const RESERVED_CQS: [::asicgen_runtime::asic::ReservedCq; 0] = [];
+pub const RESERVED_CQS: [::asicgen_tables::ReservedCq; 0] = [];
 /// The first completion queue left to users: one past the reserved ones.
 pub const FIRST_USER_CQ: u32 = 0;
 /// Goya states no sync-manager layout.
-pub const SYNC_MANAGER: ::core::option::Option<
-    ::asicgen_runtime::asic::SyncManagerLayout,
-> = ::core::option::Option::None;
+pub const SYNC_MANAGER: ::core::option::Option<::asicgen_tables::SyncManagerLayout> = ::core::option::Option::None;
 /// Per-device binning rules of Goya: bit `i` of rule `r`'s fuse mask is `units[i]`.
-pub const BINNING: [::asicgen_runtime::binning::BinningRule; 0] = [];
+pub const BINNING: [::asicgen_tables::BinningRule; 0] = [];
 /// The command-submission lifecycle of the habanalabs driver (Goya, Gaudi, Gaudi2).
 ///
 /// A CS is allocated (it takes a seq and a slot of the context's pending ring), written to its
@@ -894,10 +886,10 @@ impl CsState {
     /// What `event` does in this state: one arm per `(state, event)` pair, no wildcard.
     pub const fn transition(
         self,
-        event: ::asicgen_runtime::asic::CsEvent,
-    ) -> ::asicgen_runtime::asic::Transition<CsState> {
+        event: ::asicgen_tables::CsEvent,
+    ) -> ::asicgen_tables::Transition<CsState> {
         #[allow(unused_imports)]
-        use ::asicgen_runtime::asic::{CsEvent, Transition};
+        use ::asicgen_tables::{CsEvent, Transition};
         match (self, event) {
             (CsState::Allocated, CsEvent::Submit) => Transition::Goto(CsState::InFlight),
             (CsState::Allocated, CsEvent::ScheduleFailure) => {
@@ -945,11 +937,11 @@ impl CsState {
     /// The fence outcome of a terminal state; `None` while the CS is still live.
     pub const fn outcome(
         self,
-    ) -> ::core::option::Option<::asicgen_runtime::asic::FenceOutcome> {
+    ) -> ::core::option::Option<::asicgen_tables::FenceOutcome> {
         #[allow(unused_imports)]
         use ::core::option::Option::{None, Some};
         #[allow(unused_imports)]
-        use ::asicgen_runtime::asic::FenceOutcome;
+        use ::asicgen_tables::FenceOutcome;
         match self {
             CsState::Allocated => None,
             CsState::InFlight => None,
