@@ -3,7 +3,7 @@
 //!
 //! The expansion is a list of items meant to sit inside a module of the calling crate
 //! (`pub mod gaudi { asicgen_macros::asic!("../specs/gaudi.asic"); }`). It refers to the runtime
-//! only by absolute paths (`::asicgen_runtime::asic::...`) and to `core` likewise, so it does not
+//! only by absolute paths (`::asicgen_tables::...`) and to `core` likewise, so it does not
 //! depend on what the caller has in scope.
 
 mod asic_impl;
@@ -20,7 +20,7 @@ use crate::names;
 use crate::provenance::provenance;
 
 /// The Rust items for `model`: id enums, property tables, limits, features, the lifecycle and a
-/// zero-sized type implementing `asicgen_runtime::asic::Asic`.
+/// zero-sized type implementing `asicgen_tables::Asic`.
 pub fn rust_module(model: &Model) -> TokenStream {
     let asic = asic_impl::asic_impl(model);
     let ids = ids::id_enums(model);
@@ -53,9 +53,9 @@ pub fn rust_module_pretty(model: &Model) -> String {
     }
 }
 
-/// The runtime's `asic` module, by absolute path.
+/// The `no_std` tables crate the expansion builds on (the runtime re-exports it as `asic`).
 fn rt() -> TokenStream {
-    quote!(::asicgen_runtime::asic)
+    quote!(::asicgen_tables)
 }
 
 /// `#[doc = "..."]` attributes for spec doc lines (prettyplease prints them as `///`).

@@ -2,16 +2,17 @@
 //!
 //! Each module is what `asicgen_macros::asic!` expands its spec to: `QueueId` and `EngineId`
 //! enums, the `QUEUES`/`ENGINES`/`LIMITS`/`FEATURES` tables, the `CsState` lifecycle and a
-//! zero-sized type (`goya::Goya`, ...) implementing `asicgen_runtime::asic::Asic`. Readable copies
+//! zero-sized type (`goya::Goya`, ...) implementing `asicgen_tables::Asic`. Readable copies
 //! of every output are checked in under `generated/review/` and kept current by a test.
 //!
 //! Adding a generation is adding its spec: `build.rs` lists `specs/*.asic` and writes one
 //! `generations!` entry per file (module named after the file), and the registry ([`NAMES`],
 //! [`visit`]) lets a tool pick a generation by name at run time while the runtime stays
 //! statically dispatched.
+#![no_std]
 #![warn(missing_docs)]
 
-use asicgen_runtime::asic::Asic;
+use asicgen_tables::Asic;
 
 /// Code generic over a generation, run for one picked by name (see [`visit`]).
 pub trait AsicVisitor {
@@ -49,8 +50,14 @@ macro_rules! generations {
 include!(concat!(env!("OUT_DIR"), "/generations.rs"));
 
 #[cfg(test)]
+extern crate std;
+
+#[cfg(test)]
 mod tests {
     use super::*;
+    use std::format;
+    use std::string::String;
+    use std::vec::Vec;
 
     struct Name;
 

@@ -13,27 +13,7 @@
 
 use std::fmt;
 
-/// One rule of a generation's binning table (generated from the spec).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct BinningRule {
-    /// The rule's name as the spec writes it (`"tpc"`).
-    pub name: &'static str,
-    /// Engine ids, in fuse-mask bit order: bit `i` of the mask is `units[i]`.
-    pub units: &'static [u32],
-    /// Most faulty units a working device may have.
-    pub max_faulty: u32,
-    /// The spares, in substitution order.
-    pub substitutes: &'static [Substitute],
-}
-
-/// One spare of a [`BinningRule`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Substitute {
-    /// The engine that stands in for a faulty unit.
-    pub engine: u32,
-    /// The queue ids served by that engine: binned once it stands in.
-    pub queues: &'static [u32],
-}
+pub use asicgen_tables::{BinningRule, Substitute};
 
 /// Why a set of fuse masks describes no working device.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -44,60 +44,27 @@ const TAG_OUTCOME: u32 = 0b0111;
 /// Timestamp word bit meaning "written".
 const TS_VALID: u64 = 1 << 63;
 
-/// How a CS ended: what its fence was signalled with.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum Outcome {
-    /// Completed normally.
-    Ok,
-    /// Timeout detection (TDR) fired for the CS (the driver's `-ETIMEDOUT`).
-    TimedOut,
-    /// Rolled back by a device reset (`-EIO`).
-    Aborted,
-    /// Never reached the hardware, e.g. a parse error or full queue (`-EBUSY`).
-    NotSubmitted,
-}
+/// How a CS ended: what its fence was signalled with (one type with the lifecycle's outcome,
+/// defined beside the `Asic` trait).
+pub use asicgen_tables::FenceOutcome as Outcome;
 
-impl Outcome {
-    /// Encoding in 3 bits; 0 means "not signalled".
-    const fn code(self) -> u32 {
-        match self {
-            Outcome::Ok => 1,
-            Outcome::TimedOut => 2,
-            Outcome::Aborted => 3,
-            Outcome::NotSubmitted => 4,
-        }
-    }
-
-    const fn from_code(code: u32) -> Option<Outcome> {
-        match code {
-            1 => Some(Outcome::Ok),
-            2 => Some(Outcome::TimedOut),
-            3 => Some(Outcome::Aborted),
-            4 => Some(Outcome::NotSubmitted),
-            _ => None,
-        }
-    }
-
-    /// Whether the CS completed normally.
-    pub const fn is_ok(self) -> bool {
-        matches!(self, Outcome::Ok)
-    }
-
-    /// Short lower-case name (`ok`, `timed out`, `aborted`, `not submitted`).
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Outcome::Ok => "ok",
-            Outcome::TimedOut => "timed out",
-            Outcome::Aborted => "aborted",
-            Outcome::NotSubmitted => "not submitted",
-        }
+/// Encoding of an outcome in 3 bits; 0 means "not signalled".
+const fn outcome_code(outcome: Outcome) -> u32 {
+    match outcome {
+        Outcome::Ok => 1,
+        Outcome::TimedOut => 2,
+        Outcome::Aborted => 3,
+        Outcome::NotSubmitted => 4,
     }
 }
 
-impl fmt::Display for Outcome {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+const fn outcome_from_code(code: u32) -> Option<Outcome> {
+    match code {
+        1 => Some(Outcome::Ok),
+        2 => Some(Outcome::TimedOut),
+        3 => Some(Outcome::Aborted),
+        4 => Some(Outcome::NotSubmitted),
+        _ => None,
     }
 }
 
@@ -239,8 +206,7 @@ impl FenceInner {
     fn outcome_of(state: u32) -> Outcome {
         // The tag was written by `signal` in the same CAS as ALL, so it is always valid; the
         // fallback only exists so that no state can make this panic.
-        Outcome::from_code((state & TAG_MASK) >> TAG_SHIFT & TAG_OUTCOME)
-            .unwrap_or(Outcome::Aborted)
+        outcome_from_code((state & TAG_MASK) >> TAG_SHIFT & TAG_OUTCOME).unwrap_or(Outcome::Aborted)
     }
 
     /// Decode a state word that has ALL set, timestamp included.
@@ -350,7 +316,7 @@ impl Fence {
     #[inline]
     fn signal_inner(&self, outcome: Outcome, ts: Option<Timestamp>) -> Result<(), SignalError> {
         let inner = self.inner();
-        let tag = outcome.code() | if ts.is_some() { TAG_HAS_TS } else { 0 };
+        let tag = outcome_code(outcome) | if ts.is_some() { TAG_HAS_TS } else { 0 };
         match inner.completion.complete_all_tagged(tag) {
             Ok(old) => {
                 if let Some(ts) = ts {

@@ -1,7 +1,10 @@
 //! The asicgen driver runtime.
 #![warn(missing_docs)]
 
-pub mod asic;
+/// The `Asic` trait and its tables, from the `no_std` `asicgen-tables` crate.
+pub mod asic {
+    pub use asicgen_tables::*;
+}
 pub mod binning;
 pub mod cancel;
 pub mod completion;

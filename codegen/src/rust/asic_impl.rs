@@ -61,7 +61,7 @@ pub(super) fn asic_impl(model: &Model) -> TokenStream {
             const RESERVED_CQS: &'static [#rt::ReservedCq] = &RESERVED_CQS;
             const FIRST_USER_CQ: u32 = FIRST_USER_CQ;
             const SYNC_MANAGER: ::core::option::Option<#rt::SyncManagerLayout> = SYNC_MANAGER;
-            const BINNING: &'static [::asicgen_runtime::binning::BinningRule] = &BINNING;
+            const BINNING: &'static [::asicgen_tables::BinningRule] = &BINNING;
 
             const INITIAL_STATE: CsState = CsState::INITIAL;
             const STATES: &'static [CsState] = &CsState::ALL;
@@ -104,7 +104,7 @@ mod tests {
         let text = asic_impl(&fixture::model()).to_string();
         assert!(text.contains("pub struct Tiny ;"), "{text}");
         assert!(
-            text.contains("impl :: asicgen_runtime :: asic :: Asic for Tiny"),
+            text.contains("impl :: asicgen_tables :: Asic for Tiny"),
             "{text}"
         );
         assert!(

@@ -76,12 +76,12 @@ pub(super) fn layout(model: &Model) -> TokenStream {
         let subs = r.substitutes.iter().map(|s| {
             let engine = Literal::u32_unsuffixed(s.engine);
             let queues = s.queues.iter().map(|q| Literal::u32_unsuffixed(*q));
-            quote! { ::asicgen_runtime::binning::Substitute { engine: #engine, queues: &[ #( #queues ),* ] } }
+            quote! { ::asicgen_tables::Substitute { engine: #engine, queues: &[ #( #queues ),* ] } }
         });
         let doc = doc_attrs(&r.doc);
         quote! {
             #doc
-            ::asicgen_runtime::binning::BinningRule {
+            ::asicgen_tables::BinningRule {
                 name: #name,
                 units: &[ #( #units ),* ],
                 max_faulty: #max,
@@ -105,6 +105,6 @@ pub(super) fn layout(model: &Model) -> TokenStream {
         pub const SYNC_MANAGER: ::core::option::Option<#rt::SyncManagerLayout> = #sync_manager;
 
         #[doc = #binning_doc]
-        pub const BINNING: [::asicgen_runtime::binning::BinningRule; #rule_count] = [ #( #rules ),* ];
+        pub const BINNING: [::asicgen_tables::BinningRule; #rule_count] = [ #( #rules ),* ];
     }
 }

@@ -167,7 +167,7 @@ mod tests {
     fn rows_carry_every_property() {
         let text = tables(&fixture::model()).to_string();
         assert!(
-            text.contains("pub const QUEUES : [:: asicgen_runtime :: asic :: QueueProps ; 5]"),
+            text.contains("pub const QUEUES : [:: asicgen_tables :: QueueProps ; 5]"),
             "{text}"
         );
         assert!(text.contains("binned : true"), "{text}");

@@ -1,4 +1,9 @@
-//! The `Asic` trait: everything a generated ASIC generation gives the runtime.
+//! The `Asic` trait and the plain tables it carries: everything a generated ASIC generation
+//! gives a driver.
+//!
+//! `#![no_std]` and allocation-free on purpose: this crate, and the `asicgen-generated` crate
+//! whose expansions implement the trait, are what a Rust-for-Linux driver could take as they
+//! are. The std runtime (`asicgen-runtime`) depends on it and re-exports it as its `asic` module.
 //!
 //! The runtime never parses a spec. `asicgen_macros::asic!` expands a spec into a zero-sized type
 //! that implements [`Asic`]: typed queue and engine ids, const property tables, limits, feature
@@ -8,17 +13,77 @@
 //!
 //! The plain types here mirror the kernel's (`enum hl_queue_type`, `enum queue_cb_alloc_flags`,
 //! `enum hl_collective_mode`, `struct hw_queue_properties`); they are deliberately separate from
-//! the spec language's model so that the runtime does not depend on the dsl crate.
+//! the spec language's model so that a driver does not depend on the dsl crate.
 //!
 //! Architecture invariant: the tables are ordered by id, and every id enum value has exactly one
 //! table row. Generated code proves this at compile time with [`assert_tables`].
+#![no_std]
+#![warn(missing_docs)]
 
-use std::fmt;
-use std::hash::Hash;
-use std::time::Duration;
+use core::fmt;
+use core::hash::Hash;
+use core::time::Duration;
 
-/// The outcome a terminal lifecycle state signals on the CS fence (the fence's own type).
-pub use crate::fence::Outcome as FenceOutcome;
+/// The outcome a CS fence is signalled with; a terminal lifecycle state names one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum FenceOutcome {
+    /// Completed normally.
+    Ok,
+    /// Timeout detection (TDR) fired for the CS (the driver's `-ETIMEDOUT`).
+    TimedOut,
+    /// Rolled back by a device reset (`-EIO`).
+    Aborted,
+    /// Never reached the hardware, e.g. a parse error or full queue (`-EBUSY`).
+    NotSubmitted,
+}
+
+impl FenceOutcome {
+    /// Whether the CS completed normally.
+    pub const fn is_ok(self) -> bool {
+        matches!(self, FenceOutcome::Ok)
+    }
+
+    /// Short lower-case name (`ok`, `timed out`, `aborted`, `not submitted`).
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            FenceOutcome::Ok => "ok",
+            FenceOutcome::TimedOut => "timed out",
+            FenceOutcome::Aborted => "aborted",
+            FenceOutcome::NotSubmitted => "not submitted",
+        }
+    }
+}
+
+impl fmt::Display for FenceOutcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One rule of a generation's binning table (generated from the spec's `binning` block).
+///
+/// Bit `i` of the rule's fuse mask is `units[i]`; with `n` bits set, the first `n` substitutes
+/// stand in and their queues are binned on that device.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BinningRule {
+    /// The rule's name as the spec writes it (`"tpc"`).
+    pub name: &'static str,
+    /// Engine ids, in fuse-mask bit order: bit `i` of the mask is `units[i]`.
+    pub units: &'static [u32],
+    /// Most faulty units a working device may have.
+    pub max_faulty: u32,
+    /// The spares, in substitution order.
+    pub substitutes: &'static [Substitute],
+}
+
+/// One spare of a [`BinningRule`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Substitute {
+    /// The engine that stands in for a faulty unit.
+    pub engine: u32,
+    /// The queue ids served by that engine: binned once it stands in.
+    pub queues: &'static [u32],
+}
 
 /// One ASIC generation, as generated from its spec.
 ///
@@ -86,8 +151,8 @@ pub trait Asic: Copy + Default + fmt::Debug + Send + Sync + 'static {
     const FIRST_USER_CQ: u32 = 0;
     /// The sync manager's layout, when the spec states it.
     const SYNC_MANAGER: Option<SyncManagerLayout> = None;
-    /// Per-device binning rules (see [`crate::binning::binned_queues`]).
-    const BINNING: &'static [crate::binning::BinningRule] = &[];
+    /// Per-device binning rules (the runtime applies them with `binning::binned_queues`).
+    const BINNING: &'static [BinningRule] = &[];
 
     /// The state a freshly allocated CS starts in.
     const INITIAL_STATE: Self::CsState;
@@ -499,7 +564,7 @@ impl fmt::Display for InvalidQueueId {
     }
 }
 
-impl std::error::Error for InvalidQueueId {}
+impl core::error::Error for InvalidQueueId {}
 
 /// A `u32` that names no engine of this generation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -511,7 +576,7 @@ impl fmt::Display for InvalidEngineId {
     }
 }
 
-impl std::error::Error for InvalidEngineId {}
+impl core::error::Error for InvalidEngineId {}
 
 /// Checks, at compile time when called in a `const`, what the runtime assumes of the tables.
 ///
@@ -575,8 +640,12 @@ pub const fn assert_tables(
 }
 
 #[cfg(test)]
+extern crate std;
+
+#[cfg(test)]
 mod tests {
     use super::*;
+    use std::string::ToString;
 
     /// A hand-written generation, as the macro would expand a tiny spec.
     #[derive(Clone, Copy, Debug, Default)]
