@@ -20,11 +20,8 @@ pub fn help<'a>(
     what: &str,
     candidates: impl IntoIterator<Item = &'a str> + Clone,
 ) -> Option<String> {
-    if let Some(best) = closest(name, candidates.clone()) {
-        return Some(format!("did you mean `{best}`?"));
-    }
-    let all: Vec<&str> = candidates.into_iter().collect();
-    match all.len() {
+    let all: Vec<&str> = candidates.clone().into_iter().collect();
+    let listed = match all.len() {
         0 => None,
         1..=12 => Some(format!(
             "the known {what} are {}",
@@ -36,6 +33,15 @@ pub fn help<'a>(
         n => Some(format!(
             "none of the {n} known {what} is close to this name"
         )),
+    };
+    // why: a near miss is often a different thing, not a typo (`cpu_timeout` is not
+    // `cs_timeout`), so a short list stays next to the guess.
+    match (closest(name, candidates), listed) {
+        (Some(best), Some(list)) if all.len() <= 12 => {
+            Some(format!("did you mean `{best}`? ({list})"))
+        }
+        (Some(best), _) => Some(format!("did you mean `{best}`?")),
+        (None, listed) => listed,
     }
 }
 
