@@ -7,6 +7,7 @@ use clap::{Parser, Subcommand};
 
 mod check;
 mod emit;
+mod fmt;
 mod graph;
 mod new;
 mod simulate;
@@ -42,6 +43,12 @@ enum Command {
         /// The spec file (`*.asic`).
         spec: PathBuf,
     },
+    /// Rewrite spec and lifecycle files in the one canonical layout (or `--check` them).
+    ///
+    /// Four-space indentation, one item per line, aligned `=` and `->`, properties on the
+    /// declaration's line while it fits in 100 columns. Comments and doc comments are kept; the
+    /// result always parses to the same spec (checked before a file is written).
+    Fmt(fmt::Args),
     /// Run command submissions on a simulated device and report what happened.
     ///
     /// Submitter threads keep a window of CSs in flight on one context; engines run their jobs
@@ -79,6 +86,7 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Check { specs } => check::run(&specs),
         Command::Emit { output, spec } => emit::run(output, &spec),
+        Command::Fmt(args) => fmt::run(&args),
         Command::Simulate(args) => simulate::run(&args),
         Command::Graph { spec } => graph::run(&spec),
         Command::New { name, prefix, dir } => new::run(&name, prefix.as_deref(), &dir),

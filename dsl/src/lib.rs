@@ -18,6 +18,7 @@
 pub mod ast;
 pub mod check;
 pub mod diagnostic;
+pub mod format;
 pub mod load;
 pub mod model;
 pub mod parse;

@@ -10,7 +10,7 @@ use crate::ast::*;
 use crate::diagnostic::Diagnostic;
 use crate::source::{FileId, Span};
 
-mod grammar {
+pub(crate) mod grammar {
     // The derive generates `Rule` with one undocumented variant per grammar rule; the grammar
     // file is their documentation.
     #![allow(missing_docs)]
@@ -92,7 +92,11 @@ pub fn lifecycle(file: FileId, text: &str) -> Parsed<LifecycleFile> {
     ))
 }
 
-fn parse_rule(rule: Rule, file: FileId, text: &str) -> Result<Pair<'_, Rule>, Diagnostic> {
+pub(crate) fn parse_rule(
+    rule: Rule,
+    file: FileId,
+    text: &str,
+) -> Result<Pair<'_, Rule>, Diagnostic> {
     // Error detail makes pest record the literal tokens it tried, which is what lets a syntax
     // error say "expected `{`" rather than naming grammar rules. It is a process-wide switch that
     // only ever goes on, so setting it on every parse is idempotent and race-free.
