@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod check;
+mod diff;
 mod emit;
 mod graph;
 mod new;
@@ -57,6 +58,13 @@ enum Command {
         /// The spec file (`*.asic`).
         spec: PathBuf,
     },
+    /// Compare two versions of specs: what changed, and whether the uapi header breaks.
+    ///
+    /// Prints a semantic change list (engines and queues added, removed, renumbered, renamed;
+    /// properties, limits, features, lifecycle) and uapi lints over the generated C header, each
+    /// with an id and a level (`error` breaks user space, `warn`, `info` is additive). Exits 1
+    /// on a breaking change that no `--allow` entry waives.
+    Diff(diff::Args),
     /// Start a spec for a new generation.
     ///
     /// Writes `<dir>/<name in lower case>.asic` from a template that checks clean (it never
@@ -79,6 +87,7 @@ fn main() -> ExitCode {
         Command::Check { specs } => check::run(&specs),
         Command::Emit { output, spec } => emit::run(output, &spec),
         Command::Simulate(args) => simulate::run(&args),
+        Command::Diff(args) => diff::run(&args),
         Command::Graph { spec } => graph::run(&spec),
         Command::New { name, prefix, dir } => new::run(&name, prefix.as_deref(), &dir),
     }
