@@ -17,6 +17,8 @@ struct Header {
     doc: Vec<String>,
     guard: String,
     enums: Vec<CEnum>,
+    /// `(comment, name, value)` of each `#define` after the enums.
+    defines: Vec<(String, String, u32)>,
 }
 
 struct CEnum {
@@ -44,7 +46,7 @@ pub fn c_header(model: &Model) -> String {
         model
             .queues
             .iter()
-            .map(|q| (q.name.as_str(), q.id, q.doc.as_slice())),
+            .map(|q| (q.c_name.as_str(), q.id, q.doc.as_slice())),
         &model.reserved_queue_ids,
         model.queue_id_size(),
     );
@@ -58,7 +60,7 @@ pub fn c_header(model: &Model) -> String {
         model
             .engines
             .iter()
-            .map(|e| (e.name.as_str(), e.id, e.doc.as_slice())),
+            .map(|e| (e.c_name.as_str(), e.id, e.doc.as_slice())),
         &model.reserved_engine_ids,
         model.engine_id_size(),
     );
@@ -70,6 +72,7 @@ pub fn c_header(model: &Model) -> String {
             .collect(),
         guard: format!("ASICGEN_{prefix}_UAPI_H"),
         enums: vec![queues, engines],
+        defines: sync_defines(model, &prefix),
     };
     // why: rendering into a String fails only if a Display impl fails; ours are Strings and ints.
     match header.render() {
@@ -88,7 +91,7 @@ fn c_enum<'a>(
 ) -> CEnum {
     let mut entries: Vec<Entry> = Vec::new();
     let mut last_doc: Option<&[String]> = None;
-    for (name, id, doc) in items {
+    for (c_name, id, doc) in items {
         // why: a family's doc comment is copied onto each of its streams; say it once.
         let comments = if doc.is_empty() || last_doc == Some(doc) {
             Vec::new()
@@ -98,7 +101,7 @@ fn c_enum<'a>(
         last_doc = Some(doc);
         entries.push(Entry {
             comments,
-            name: Some(names::c_enumerator(&model.uapi_prefix, kind, name)),
+            name: Some(names::word_chars(c_name)),
             value: id,
         });
     }
@@ -118,6 +121,41 @@ fn c_enum<'a>(
         size_name: names::c_enumerator(&model.uapi_prefix, kind, "SIZE"),
         size,
     }
+}
+
+/// The first SOB and monitor left to users, when the spec names their uapi defines
+/// (`sync_manager { uapi_name = "W_S" }` gives `GAUDI_FIRST_AVAILABLE_W_S_SYNC_OBJECT`).
+fn sync_defines(model: &Model, prefix: &str) -> Vec<(String, String, u32)> {
+    let Some(sm) = &model.sync_manager else {
+        return Vec::new();
+    };
+    let Some(middle) = &sm.uapi_name else {
+        return Vec::new();
+    };
+    let middle = names::word_chars(middle);
+    let layout = |what: &str, count: fn(&asicgen_dsl::model::SyncRange) -> u32| {
+        let parts: Vec<String> = sm
+            .ranges
+            .iter()
+            .map(|r| format!("{} {}", count(r), names::word_chars(&r.name)))
+            .collect();
+        comment_safe(&format!(
+            "first {what} left to users: {}",
+            parts.join(" + ")
+        ))
+    };
+    vec![
+        (
+            layout("SOB", |r| r.sobs),
+            format!("{prefix}_FIRST_AVAILABLE_{middle}_SYNC_OBJECT"),
+            sm.first_user_sob(),
+        ),
+        (
+            layout("monitor", |r| r.monitors),
+            format!("{prefix}_FIRST_AVAILABLE_{middle}_MONITOR"),
+            sm.first_user_monitor(),
+        ),
+    ]
 }
 
 /// `text` ending in exactly one newline (askama drops the template's final newline).

@@ -41,6 +41,9 @@ fn placeholder_model(spec_path: &str) -> Model {
         queues: Vec::new(),
         reserved_queue_ids: Vec::new(),
         reserved_engine_ids: Vec::new(),
+        reserved_cqs: Vec::new(),
+        sync_manager: None,
+        binning: Vec::new(),
         lifecycle: Lifecycle {
             name: "placeholder".to_owned(),
             doc: Vec::new(),

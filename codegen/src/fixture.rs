@@ -13,6 +13,7 @@ fn doc(lines: &[&str]) -> Vec<String> {
 fn queue(name: &str, id: u32, queue_type: QueueType, engine: Option<u32>) -> Queue {
     Queue {
         name: name.into(),
+        c_name: format!("TINY_QUEUE_ID_{name}"),
         id,
         queue_type,
         engine,
@@ -76,18 +77,21 @@ pub fn model() -> Model {
         engines: vec![
             Engine {
                 name: "DMA_0".into(),
+                c_name: "TINY_ENGINE_ID_DMA_0".into(),
                 id: 0,
                 kind: EngineKind::Dma,
                 doc: doc(&["The PCI DMA"]),
             },
             Engine {
                 name: "DMA_1".into(),
+                c_name: "TINY_ENGINE_ID_DMA_1".into(),
                 id: 1,
                 kind: EngineKind::Dma,
                 doc: Vec::new(),
             },
             Engine {
                 name: "TPC_0".into(),
+                c_name: "TINY_ENGINE_ID_TPC_0".into(),
                 id: 3,
                 kind: EngineKind::Tpc,
                 doc: Vec::new(),
@@ -116,6 +120,9 @@ pub fn model() -> Model {
         ],
         reserved_queue_ids: vec![4],
         reserved_engine_ids: vec![2],
+        reserved_cqs: Vec::new(),
+        sync_manager: None,
+        binning: Vec::new(),
         lifecycle: Lifecycle {
             name: "tiny".into(),
             doc: doc(&["The tiny lifecycle."]),

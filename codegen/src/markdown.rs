@@ -136,13 +136,12 @@ fn limits(model: &Model) -> Vec<(&'static str, String)> {
 }
 
 fn engine_rows(model: &Model) -> Vec<EngineRow> {
-    let prefix = &model.uapi_prefix;
     let mut rows: Vec<EngineRow> = model
         .engines
         .iter()
         .map(|e| EngineRow {
             id: e.id,
-            name: format!("`{}`", names::c_enumerator(prefix, "engine", &e.name)),
+            name: format!("`{}`", names::word_chars(&e.c_name)),
             kind: e.kind.spec_name(),
             mask: format!("ext[{}] bit {}", e.id / 64, e.id % 64),
             notes: cell(&names::doc_one_line(&e.doc)),
@@ -160,7 +159,6 @@ fn engine_rows(model: &Model) -> Vec<EngineRow> {
 }
 
 fn queue_rows(model: &Model) -> Vec<QueueRow> {
-    let prefix = &model.uapi_prefix;
     let mut last_doc: Option<&[String]> = None;
     let mut rows: Vec<QueueRow> = Vec::new();
     for q in &model.queues {
@@ -173,7 +171,7 @@ fn queue_rows(model: &Model) -> Vec<QueueRow> {
         last_doc = Some(q.doc.as_slice());
         rows.push(QueueRow {
             id: q.id,
-            name: format!("`{}`", names::c_enumerator(prefix, "queue", &q.name)),
+            name: format!("`{}`", names::word_chars(&q.c_name)),
             queue_type: q.queue_type.spec_name(),
             engine: q
                 .engine

@@ -8,6 +8,7 @@
 
 mod asic_impl;
 mod ids;
+mod layout;
 mod lifecycle;
 mod tables;
 
@@ -25,10 +26,12 @@ pub fn rust_module(model: &Model) -> TokenStream {
     let ids = ids::id_enums(model);
     let tables = tables::tables(model);
     let lifecycle = lifecycle::lifecycle(model);
+    let layout = layout::layout(model);
     quote! {
         #asic
         #ids
         #tables
+        #layout
         #lifecycle
     }
 }

@@ -25,5 +25,11 @@ enum {{ e.tag }} {
 	{{ e.size_name }} = {{ e.size }}
 };
 {%- endfor %}
+{%- if !defines.is_empty() %}
+{% for (comment, name, value) in defines %}
+/* {{ comment }} */
+#define {{ name }} {{ value }}
+{%- endfor %}
+{%- endif %}
 
 #endif /* {{ guard }} */

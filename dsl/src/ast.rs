@@ -118,6 +118,8 @@ pub enum BlockKind {
     Limits,
     /// `features { ... }`
     Features,
+    /// `completion_queues { ... }`
+    CompletionQueues,
 }
 
 /// A block of settings.
@@ -144,6 +146,8 @@ pub struct EngineDecl {
     pub kind: Ident,
     /// The names.
     pub names: NameRange,
+    /// `only A, B`: inside a group, the group names this line is declared for.
+    pub only: Option<Vec<Ident>>,
     /// `@ N`: the first id.
     pub explicit_id: Option<Number>,
 }
@@ -159,6 +163,8 @@ pub struct QueueDecl {
     pub names: NameRange,
     /// `streams N`: each family name expands to `NAME_0 .. NAME_{N-1}`.
     pub streams: Option<Number>,
+    /// `only A, B`: inside a group, the group names this line is declared for.
+    pub only: Option<Vec<Ident>>,
     /// `@ N`: the first id.
     pub explicit_id: Option<Number>,
     /// The properties in source order.
@@ -181,6 +187,13 @@ pub enum PropertyValue {
     Number(Number),
     /// `engine = TPC_0..TPC_7`, `cb_alloc = user`
     Names(NameRange),
+    /// `[TPC_0..TPC_5 in DCORE0..DCORE3, DCORE0_TPC_6]`
+    List {
+        /// The selectors in order.
+        items: Vec<Selector>,
+        /// Where it stands, brackets included.
+        span: Span,
+    },
 }
 
 impl PropertyValue {
@@ -189,8 +202,35 @@ impl PropertyValue {
         match self {
             PropertyValue::Number(n) => n.span,
             PropertyValue::Names(r) => r.span,
+            PropertyValue::List { span, .. } => *span,
         }
     }
+}
+
+/// `NAMES` or `NAMES in GROUPS`: names, or the names inside each group of a range.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Selector {
+    /// The names (or the names inside each group).
+    pub names: NameRange,
+    /// The groups after `in`.
+    pub groups: Option<NameRange>,
+    /// The whole selector.
+    pub span: Span,
+}
+
+/// `group DCORE0..DCORE3 c_name "..." { ... }`: the body declared once per group name.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Group<D> {
+    /// Doc comment lines.
+    pub doc: Vec<String>,
+    /// The `group` keyword.
+    pub keyword: Span,
+    /// The group names; every name inside is prefixed with one of them and `_`.
+    pub names: NameRange,
+    /// The C enumerator template, and where it stands.
+    pub c_name: Option<(String, Span)>,
+    /// The body in source order.
+    pub items: Vec<TableItem<D>>,
 }
 
 /// An item of an `engines` or `queues` block.
@@ -198,6 +238,8 @@ impl PropertyValue {
 pub enum TableItem<D> {
     /// A declaration.
     Decl(D),
+    /// A group repeating its body.
+    Group(Group<D>),
     /// `reserved N..M`: ids deliberately left unused.
     Reserved {
         /// Doc comment lines.
@@ -227,6 +269,76 @@ pub struct SpecFile {
     pub engines: Vec<TableBlock<EngineDecl>>,
     /// `queues` blocks in source order (the checker wants exactly one).
     pub queues: Vec<TableBlock<QueueDecl>>,
+    /// `completion_queues` blocks (at most one).
+    pub completion_queues: Vec<SettingsBlock>,
+    /// `sync_manager` blocks (at most one).
+    pub sync_managers: Vec<SyncManagerBlock>,
+    /// `binning` blocks (at most one).
+    pub binning: Vec<BinningBlock>,
+}
+
+/// `sync_manager { sobs = N, monitors = N, reserve name { ... } ... }`
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SyncManagerBlock {
+    /// Doc comment lines above it.
+    pub doc: Vec<String>,
+    /// The keyword.
+    pub keyword: Span,
+    /// `key = value` settings (totals, `uapi_name`).
+    pub settings: Vec<Setting>,
+    /// The reserved ranges in order.
+    pub reserves: Vec<SyncReserve>,
+}
+
+/// `reserve name { sobs = 2 per sync_stream_queue, monitors = 64 }`
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SyncReserve {
+    /// Doc comment lines.
+    pub doc: Vec<String>,
+    /// The range's name.
+    pub name: Ident,
+    /// `sobs = ...`, `monitors = ...`.
+    pub counts: Vec<SyncCount>,
+}
+
+/// `sobs = 1 per pending_cs + 2`
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SyncCount {
+    /// `sobs` or `monitors`.
+    pub key: Ident,
+    /// The terms summed.
+    pub terms: Vec<SyncTerm>,
+}
+
+/// `N` or `N per unit`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SyncTerm {
+    /// The factor.
+    pub count: Number,
+    /// What it is counted per.
+    pub per: Option<Ident>,
+}
+
+/// `binning { rule { ... } ... }`
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BinningBlock {
+    /// Doc comment lines above it.
+    pub doc: Vec<String>,
+    /// The keyword.
+    pub keyword: Span,
+    /// The rules in order.
+    pub rules: Vec<BinningRuleDecl>,
+}
+
+/// `tpc { units = [...], max_faulty = 2, substitutes = [...] }`
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BinningRuleDecl {
+    /// Doc comment lines.
+    pub doc: Vec<String>,
+    /// The rule's name.
+    pub name: Ident,
+    /// The properties in source order.
+    pub properties: Vec<Property>,
 }
 
 /// `initial`, `terminal` or neither.

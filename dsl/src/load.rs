@@ -219,6 +219,9 @@ impl Run<'_> {
             queues: parts.queues,
             reserved_queue_ids: parts.reserved_queue_ids,
             reserved_engine_ids: parts.reserved_engine_ids,
+            reserved_cqs: parts.reserved_cqs,
+            sync_manager: parts.sync_manager,
+            binning: parts.binning,
             lifecycle,
         })
     }

@@ -35,6 +35,12 @@ pub struct Model {
     pub reserved_queue_ids: Vec<u32>,
     /// Engine ids deliberately left unused (`reserved` in the spec); they count towards `_SIZE`.
     pub reserved_engine_ids: Vec<u32>,
+    /// Completion queues the driver keeps for itself (`completion_queues` block), by id.
+    pub reserved_cqs: Vec<ReservedCq>,
+    /// The sync manager's layout (`sync_manager` block), if the spec has one.
+    pub sync_manager: Option<SyncManager>,
+    /// Per-device binning rules (`binning` block), in spec order.
+    pub binning: Vec<BinningRule>,
     /// The CS lifecycle this generation runs.
     pub lifecycle: Lifecycle,
 }
@@ -50,12 +56,23 @@ impl Model {
         id_size(self.engines.iter().map(|e| e.id), &self.reserved_engine_ids)
     }
 
-    /// Number of completion queues: one per external queue (each binds its own `cq`).
+    /// Number of completion queues: the reserved ones and one per external queue (each binds
+    /// its own `cq`).
     pub fn completion_queue_count(&self) -> u32 {
         self.queues
             .iter()
             .filter_map(|q| q.cq)
+            .chain(self.reserved_cqs.iter().map(|c| c.id))
             .map(|cq| cq + 1)
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// The first completion queue a user may get: one past the reserved ones (0 if none).
+    pub fn first_user_cq(&self) -> u32 {
+        self.reserved_cqs
+            .iter()
+            .map(|c| c.id + 1)
             .max()
             .unwrap_or(0)
     }
@@ -157,11 +174,99 @@ impl Features {
     }
 }
 
+/// A completion queue the driver reserves (Gaudi2: CQ 0 for CS completion, CQ 1 for KDMA).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReservedCq {
+    /// The name the spec gives it, e.g. `CS_COMPLETION`.
+    pub name: String,
+    /// Its index.
+    pub id: u32,
+    /// Doc comment lines.
+    pub doc: Vec<String>,
+}
+
+/// The sync manager: how many sync objects (SOBs) and monitors it has, and the ranges the
+/// driver reserves at its start, in order. What follows the last range is the user's.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SyncManager {
+    /// Sync objects in the block.
+    pub sobs: u32,
+    /// Monitors in the block.
+    pub monitors: u32,
+    /// The middle part of the uapi defines `<PREFIX>_FIRST_AVAILABLE_<uapi_name>_SYNC_OBJECT`
+    /// and `..._MONITOR`, if the uapi header publishes them (Gaudi: `W_S`).
+    pub uapi_name: Option<String>,
+    /// Reserved ranges in layout order, each starting where the previous ended.
+    pub ranges: Vec<SyncRange>,
+    /// Doc comment lines.
+    pub doc: Vec<String>,
+}
+
+impl SyncManager {
+    /// The first SOB left to users: one past the last reserved one.
+    pub fn first_user_sob(&self) -> u32 {
+        self.ranges.last().map_or(0, |r| r.first_sob + r.sobs)
+    }
+
+    /// The first monitor left to users.
+    pub fn first_user_monitor(&self) -> u32 {
+        self.ranges
+            .last()
+            .map_or(0, |r| r.first_monitor + r.monitors)
+    }
+}
+
+/// One reserved range of the sync manager, already laid out.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SyncRange {
+    /// The range's name, e.g. `cs_completion`.
+    pub name: String,
+    /// First SOB of the range.
+    pub first_sob: u32,
+    /// SOBs in the range.
+    pub sobs: u32,
+    /// First monitor of the range.
+    pub first_monitor: u32,
+    /// Monitors in the range.
+    pub monitors: u32,
+    /// Doc comment lines.
+    pub doc: Vec<String>,
+}
+
+/// A per-device binning rule: units the fuses may mark faulty, and the spares that stand in for
+/// them. Bit `i` of the rule's fuse mask is `units[i]`; with `n` bits set, the queues of the
+/// first `n` substitutes are binned on that device; more than `max_faulty` is an error.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BinningRule {
+    /// The rule's name, e.g. `tpc`.
+    pub name: String,
+    /// Engine ids, in fuse-mask bit order.
+    pub units: Vec<u32>,
+    /// Most faulty units a working device may have.
+    pub max_faulty: u32,
+    /// Engine ids that take over, in substitution order, with the queue ids binned when each
+    /// one is used.
+    pub substitutes: Vec<Substitute>,
+    /// Doc comment lines.
+    pub doc: Vec<String>,
+}
+
+/// One spare of a binning rule.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Substitute {
+    /// The engine that stands in.
+    pub engine: u32,
+    /// The queues served by it, binned when it stands in.
+    pub queues: Vec<u32>,
+}
+
 /// One engine; its id is also its bit in the busy-engines mask.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Engine {
     /// Name without the uapi prefix, e.g. `TPC_0` (C name: `GAUDI_ENGINE_ID_TPC_0`).
     pub name: String,
+    /// The C enumerator, e.g. `GAUDI_ENGINE_ID_TPC_0` or `GAUDI2_DCORE0_ENGINE_ID_EDMA_0`.
+    pub c_name: String,
     /// Id and bit position.
     pub id: u32,
     /// What kind of engine this is.
@@ -237,6 +342,8 @@ impl EngineKind {
 pub struct Queue {
     /// Name without the uapi prefix, e.g. `DMA_0_0` (C name: `GAUDI_QUEUE_ID_DMA_0_0`).
     pub name: String,
+    /// The C enumerator, e.g. `GAUDI_QUEUE_ID_DMA_0_0`.
+    pub c_name: String,
     /// Queue id, as the uapi enum numbers it.
     pub id: u32,
     /// The queue type.
@@ -257,7 +364,8 @@ pub struct Queue {
     pub collective: CollectiveMode,
     /// Length of the queue's PQ in entries.
     pub pq_len: u32,
-    /// Completion queue this queue reports through (external queues only).
+    /// Completion queue this queue reports through: its own for an external queue, a reserved
+    /// one shared by many for a hw queue.
     pub cq: Option<u32>,
     /// Doc comment lines of its declaration.
     pub doc: Vec<String>,

@@ -46,6 +46,11 @@ pub fn spec(file: FileId, text: &str) -> Parsed<SpecFile> {
                 .push(cx.settings_block(section, BlockKind::Features)),
             Rule::engines_block => out.engines.push(cx.table_block(section, Cx::engine_decl)),
             Rule::queues_block => out.queues.push(cx.table_block(section, Cx::queue_decl)),
+            Rule::completion_queues_block => out
+                .completion_queues
+                .push(cx.settings_block(section, BlockKind::CompletionQueues)),
+            Rule::sync_manager_block => out.sync_managers.push(cx.sync_manager_block(section)),
+            Rule::binning_block => out.binning.push(cx.binning_block(section)),
             _ => {}
         }
     }
@@ -159,7 +164,17 @@ fn describe_rule(rule: Rule) -> Option<String> {
         | Rule::limits_block
         | Rule::features_block
         | Rule::engines_block
-        | Rule::queues_block => "a section (`asic`, `limits`, `features`, `engines`, `queues`)",
+        | Rule::queues_block
+        | Rule::completion_queues_block
+        | Rule::sync_manager_block
+        | Rule::binning_block => {
+            "a section (`asic`, `limits`, `features`, `engines`, `queues`, \
+             `completion_queues`, `sync_manager`, `binning`)"
+        }
+        Rule::engine_group | Rule::queue_group => "a group",
+        Rule::sync_reserve => "a `reserve` range",
+        Rule::binning_rule => "a binning rule",
+        Rule::name_list => "a list of names",
         Rule::state_decl => "a state",
         Rule::setting => "a setting",
         Rule::property => "a property",
@@ -189,6 +204,15 @@ fn keyword_of(rule: Rule) -> Option<&'static str> {
         Rule::kw_terminal => "terminal",
         Rule::kw_signals => "signals",
         Rule::kw_ignore => "ignore",
+        Rule::kw_group => "group",
+        Rule::kw_only => "only",
+        Rule::kw_c_name => "c_name",
+        Rule::kw_in => "in",
+        Rule::kw_per => "per",
+        Rule::kw_reserve => "reserve",
+        Rule::kw_binning => "binning",
+        Rule::kw_sync_manager => "sync_manager",
+        Rule::kw_completion_queues => "completion_queues",
         _ => return None,
     })
 }
@@ -196,15 +220,16 @@ fn keyword_of(rule: Rule) -> Option<&'static str> {
 fn syntax_help(expected: &[String]) -> String {
     if expected.iter().any(|e| e.contains("section")) {
         "a spec is a sequence of `asic Name { ... }`, `limits { ... }`, `features { ... }`, \
-         `engines { ... }` and `queues { ... }` blocks"
+         `engines { ... }`, `queues { ... }` and the optional `completion_queues { ... }`, \
+         `sync_manager { ... }` and `binning { ... }` blocks"
             .to_string()
     } else if expected.iter().any(|e| e == "a state") {
         "a lifecycle is a `lifecycle name` header followed by `[initial|terminal] state Name \
          [signals outcome] { event -> State  ignore event, ... }` declarations"
             .to_string()
     } else {
-        "check the syntax near here; specs/goya.asic and specs/lifecycle/default.lifecycle show \
-         every construct"
+        "check the syntax near here; docs/spec-language.md describes every block and form of the \
+         language"
             .to_string()
     }
 }
@@ -293,10 +318,10 @@ impl Cx {
 
     fn doc(pair: Pair<'_, Rule>) -> String {
         let text = pair.into_inner().next().map_or("", |t| t.as_str());
-        text.strip_prefix(' ')
-            .unwrap_or(text)
-            .trim_end()
-            .to_string()
+        // why: the Model keeps the text after `///` as written; the one conventional space is
+        // removed once, where an output is written (codegen's `names::doc_text`), so an indented
+        // code block in a doc comment keeps its four spaces.
+        text.trim_end().to_string()
     }
 
     fn name_range(&self, pair: Pair<'_, Rule>) -> NameRange {
@@ -373,29 +398,224 @@ impl Cx {
         for item in pair.into_inner() {
             match item.as_rule() {
                 Rule::doc => block.doc.push(Self::doc(item)),
-                Rule::kw_asic | Rule::kw_limits | Rule::kw_features => {
+                Rule::kw_asic
+                | Rule::kw_limits
+                | Rule::kw_features
+                | Rule::kw_completion_queues => {
                     block.keyword = self.span(&item);
                 }
                 Rule::ident => block.name = Some(self.ident(item)),
                 Rule::setting => {
-                    let mut doc = Vec::new();
-                    let mut key = None;
-                    let mut value = None;
-                    for part in item.into_inner() {
-                        match part.as_rule() {
-                            Rule::doc => doc.push(Self::doc(part)),
-                            Rule::ident if key.is_none() => key = Some(self.ident(part)),
-                            _ => value = Some(self.value(part)),
-                        }
-                    }
-                    if let (Some(key), Some(value)) = (key, value) {
-                        block.settings.push(Setting { doc, key, value });
+                    if let Some(setting) = self.setting(item) {
+                        block.settings.push(setting);
                     }
                 }
                 _ => {}
             }
         }
         block
+    }
+
+    fn setting(&mut self, pair: Pair<'_, Rule>) -> Option<Setting> {
+        let mut doc = Vec::new();
+        let mut key = None;
+        let mut value = None;
+        for part in pair.into_inner() {
+            match part.as_rule() {
+                Rule::doc => doc.push(Self::doc(part)),
+                Rule::ident if key.is_none() => key = Some(self.ident(part)),
+                _ => value = Some(self.value(part)),
+            }
+        }
+        Some(Setting {
+            doc,
+            key: key?,
+            value: value?,
+        })
+    }
+
+    fn sync_manager_block(&mut self, pair: Pair<'_, Rule>) -> SyncManagerBlock {
+        let mut block = SyncManagerBlock {
+            doc: Vec::new(),
+            keyword: self.span(&pair),
+            settings: Vec::new(),
+            reserves: Vec::new(),
+        };
+        for item in pair.into_inner() {
+            match item.as_rule() {
+                Rule::doc => block.doc.push(Self::doc(item)),
+                Rule::kw_sync_manager => block.keyword = self.span(&item),
+                Rule::setting => block.settings.extend(self.setting(item)),
+                Rule::sync_reserve => {
+                    let span = self.span(&item);
+                    let mut reserve = SyncReserve {
+                        doc: Vec::new(),
+                        name: Ident {
+                            text: String::new(),
+                            span,
+                        },
+                        counts: Vec::new(),
+                    };
+                    for part in item.into_inner() {
+                        match part.as_rule() {
+                            Rule::doc => reserve.doc.push(Self::doc(part)),
+                            Rule::ident => reserve.name = self.ident(part),
+                            Rule::sync_count => {
+                                let mut inner = part.into_inner();
+                                let Some(key) = inner.next().map(|k| self.ident(k)) else {
+                                    continue;
+                                };
+                                let terms = inner
+                                    .map(|term| {
+                                        let mut t = term.into_inner();
+                                        let count = match t.next() {
+                                            Some(n) => self.number(n),
+                                            None => Number { value: None, span },
+                                        };
+                                        let per = t
+                                            .find(|p| p.as_rule() == Rule::ident)
+                                            .map(|p| self.ident(p));
+                                        SyncTerm { count, per }
+                                    })
+                                    .collect();
+                                reserve.counts.push(SyncCount { key, terms });
+                            }
+                            _ => {}
+                        }
+                    }
+                    block.reserves.push(reserve);
+                }
+                _ => {}
+            }
+        }
+        block
+    }
+
+    fn binning_block(&mut self, pair: Pair<'_, Rule>) -> BinningBlock {
+        let mut block = BinningBlock {
+            doc: Vec::new(),
+            keyword: self.span(&pair),
+            rules: Vec::new(),
+        };
+        for item in pair.into_inner() {
+            match item.as_rule() {
+                Rule::doc => block.doc.push(Self::doc(item)),
+                Rule::kw_binning => block.keyword = self.span(&item),
+                Rule::binning_rule => {
+                    let span = self.span(&item);
+                    let mut rule = BinningRuleDecl {
+                        doc: Vec::new(),
+                        name: Ident {
+                            text: String::new(),
+                            span,
+                        },
+                        properties: Vec::new(),
+                    };
+                    for part in item.into_inner() {
+                        match part.as_rule() {
+                            Rule::doc => rule.doc.push(Self::doc(part)),
+                            Rule::ident => rule.name = self.ident(part),
+                            Rule::properties => rule.properties = self.properties(part),
+                            _ => {}
+                        }
+                    }
+                    block.rules.push(rule);
+                }
+                _ => {}
+            }
+        }
+        block
+    }
+
+    fn properties(&mut self, pair: Pair<'_, Rule>) -> Vec<Property> {
+        let mut properties = Vec::new();
+        for prop in pair.into_inner() {
+            let mut inner = prop.into_inner();
+            let Some(key) = inner.next().map(|k| self.ident(k)) else {
+                continue;
+            };
+            let value = inner.next().map(|v| match v.as_rule() {
+                Rule::number => PropertyValue::Number(self.number(v)),
+                Rule::name_list => {
+                    let span = self.span(&v);
+                    let items = v
+                        .into_inner()
+                        .map(|sel| {
+                            let span = self.span(&sel);
+                            let mut ranges = sel
+                                .into_inner()
+                                .filter(|p| p.as_rule() == Rule::name_range)
+                                .map(|p| self.name_range(p));
+                            let names = ranges.next().unwrap_or(NameRange {
+                                first: Ident {
+                                    text: String::new(),
+                                    span,
+                                },
+                                last: None,
+                                span,
+                            });
+                            Selector {
+                                names,
+                                groups: ranges.next(),
+                                span,
+                            }
+                        })
+                        .collect();
+                    PropertyValue::List { items, span }
+                }
+                _ => PropertyValue::Names(self.name_range(v)),
+            });
+            properties.push(Property { key, value });
+        }
+        properties
+    }
+
+    fn only(&self, pair: Pair<'_, Rule>) -> Vec<Ident> {
+        pair.into_inner()
+            .filter(|p| p.as_rule() == Rule::ident)
+            .map(|p| self.ident(p))
+            .collect()
+    }
+
+    fn group<D>(
+        &mut self,
+        pair: Pair<'_, Rule>,
+        decl: fn(&mut Cx, Pair<'_, Rule>) -> D,
+    ) -> Group<D> {
+        let span = self.span(&pair);
+        let mut group = Group {
+            doc: Vec::new(),
+            keyword: span,
+            names: NameRange {
+                first: Ident {
+                    text: String::new(),
+                    span,
+                },
+                last: None,
+                span,
+            },
+            c_name: None,
+            items: Vec::new(),
+        };
+        for part in pair.into_inner() {
+            match part.as_rule() {
+                Rule::doc => group.doc.push(Self::doc(part)),
+                Rule::kw_group => group.keyword = self.span(&part),
+                Rule::name_range => group.names = self.name_range(part),
+                Rule::c_name => {
+                    if let Some(s) = part.into_inner().find(|p| p.as_rule() == Rule::string) {
+                        let span = self.span(&s);
+                        let text = s.into_inner().next().map_or("", |t| t.as_str());
+                        group.c_name = Some((text.to_string(), span));
+                    }
+                }
+                Rule::engine_group | Rule::queue_group => {
+                    group.items.push(TableItem::Group(self.group(part, decl)));
+                }
+                _ => group.items.push(TableItem::Decl(decl(self, part))),
+            }
+        }
+        group
     }
 
     fn table_block<D>(
@@ -426,6 +646,9 @@ impl Cx {
                         block.items.push(TableItem::Reserved { doc, ids });
                     }
                 }
+                Rule::engine_group | Rule::queue_group => {
+                    block.items.push(TableItem::Group(self.group(item, decl)));
+                }
                 _ => block.items.push(TableItem::Decl(decl(self, item))),
             }
         }
@@ -437,12 +660,14 @@ impl Cx {
         let mut doc = Vec::new();
         let mut kind = None;
         let mut names = None;
+        let mut only = None;
         let mut explicit_id = None;
         for part in pair.into_inner() {
             match part.as_rule() {
                 Rule::doc => doc.push(Self::doc(part)),
                 Rule::ident => kind = Some(self.ident(part)),
                 Rule::name_range => names = Some(self.name_range(part)),
+                Rule::only => only = Some(self.only(part)),
                 Rule::explicit_id => explicit_id = self.explicit_id(part),
                 _ => {}
             }
@@ -459,6 +684,7 @@ impl Cx {
                 last: None,
                 span,
             }),
+            only,
             explicit_id,
         }
     }
@@ -473,6 +699,7 @@ impl Cx {
         let mut queue_type = None;
         let mut names = None;
         let mut streams = None;
+        let mut only = None;
         let mut explicit_id = None;
         let mut properties = Vec::new();
         for part in pair.into_inner() {
@@ -486,20 +713,9 @@ impl Cx {
                         .find(|p| p.as_rule() == Rule::number)
                         .map(|n| self.number(n));
                 }
+                Rule::only => only = Some(self.only(part)),
                 Rule::explicit_id => explicit_id = self.explicit_id(part),
-                Rule::properties => {
-                    for prop in part.into_inner() {
-                        let mut inner = prop.into_inner();
-                        let Some(key) = inner.next().map(|k| self.ident(k)) else {
-                            continue;
-                        };
-                        let value = inner.next().map(|v| match v.as_rule() {
-                            Rule::number => PropertyValue::Number(self.number(v)),
-                            _ => PropertyValue::Names(self.name_range(v)),
-                        });
-                        properties.push(Property { key, value });
-                    }
-                }
+                Rule::properties => properties = self.properties(part),
                 _ => {}
             }
         }
@@ -516,6 +732,7 @@ impl Cx {
                 span,
             }),
             streams,
+            only,
             explicit_id,
             properties,
         }
@@ -629,7 +846,8 @@ mod tests {
         assert!(diags.is_empty());
         assert_eq!(ast.settings_blocks.len(), 2);
         let asic = &ast.settings_blocks[0];
-        assert_eq!(asic.doc, vec!["Doc."]);
+        // The text after `///` as written: the conventional space is the outputs' to remove.
+        assert_eq!(asic.doc, vec![" Doc."]);
         assert_eq!(asic.name.as_ref().map(|n| n.text.as_str()), Some("X"));
         assert!(matches!(&asic.settings[1].value, Value::List { items, .. } if items.len() == 2));
         let limits = &ast.settings_blocks[1];
@@ -656,6 +874,69 @@ mod tests {
         assert_eq!(q.streams.and_then(|s| s.value), Some(4));
         assert_eq!(q.properties.len(), 3);
         assert!(q.properties[2].value.is_none());
+    }
+
+    #[test]
+    fn parses_groups_and_the_driver_blocks() {
+        let text = r#"
+            engines {
+                group D0..D1 c_name "{prefix}_{group}_ENGINE_ID_{name}" {
+                    tpc TPC_0..TPC_1
+                    group S0 { dma X only D0 }
+                }
+            }
+            queues { group D0..D1 { hw TPC_0 streams 4 only D0, D1 { units = [A..B in C0..C1, d] } } }
+            completion_queues { CS = 0 }
+            sync_manager {
+                sobs = 8, monitors = 4
+                reserve r { sobs = 1 per pending_cs + 2, monitors = 3 }
+            }
+            binning { tpc { units = [tpc], max_faulty = 1, substitutes = [TPC_1] } }
+        "#;
+        let (ast, diags) = spec(F, text).expect("parses");
+        assert!(diags.is_empty());
+        let TableItem::Group(g) = &ast.engines[0].items[0] else {
+            panic!("expected a group");
+        };
+        assert_eq!(g.names.last.as_ref().map(|l| l.text.as_str()), Some("D1"));
+        assert_eq!(
+            g.c_name.as_ref().map(|c| c.0.as_str()),
+            Some("{prefix}_{group}_ENGINE_ID_{name}")
+        );
+        let TableItem::Group(inner) = &g.items[1] else {
+            panic!("expected a nested group");
+        };
+        let TableItem::Decl(x) = &inner.items[0] else {
+            panic!("expected a declaration");
+        };
+        assert_eq!(x.only.as_ref().map(Vec::len), Some(1));
+        let TableItem::Group(qg) = &ast.queues[0].items[0] else {
+            panic!("expected a queue group");
+        };
+        let TableItem::Decl(q) = &qg.items[0] else {
+            panic!("expected a queue");
+        };
+        assert_eq!(q.only.as_ref().map(Vec::len), Some(2));
+        let Some(PropertyValue::List { items, .. }) = &q.properties[0].value else {
+            panic!("expected a list");
+        };
+        assert_eq!(items.len(), 2);
+        assert_eq!(
+            items[0].groups.as_ref().map(|g| g.first.text.as_str()),
+            Some("C0")
+        );
+        assert_eq!(ast.completion_queues[0].settings[0].key.text, "CS");
+        let sm = &ast.sync_managers[0];
+        assert_eq!(sm.settings.len(), 2);
+        assert_eq!(sm.reserves[0].counts[0].terms.len(), 2);
+        assert_eq!(
+            sm.reserves[0].counts[0].terms[0]
+                .per
+                .as_ref()
+                .map(|p| p.text.as_str()),
+            Some("pending_cs")
+        );
+        assert_eq!(ast.binning[0].rules[0].properties.len(), 3);
     }
 
     #[test]

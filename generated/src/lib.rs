@@ -5,9 +5,10 @@
 //! zero-sized type (`goya::Goya`, ...) implementing `asicgen_runtime::asic::Asic`. Readable copies
 //! of every output are checked in under `generated/review/` and kept current by a test.
 //!
-//! Adding a generation is one line in the `generations!` list below (plus its spec): the
-//! module, written out as usual, and the type that gets the registry entry ([`NAMES`], [`visit`]) that lets a tool pick a generation
-//! by name at run time while the runtime stays statically dispatched.
+//! Adding a generation is adding its spec: `build.rs` lists `specs/*.asic` and writes one
+//! `generations!` entry per file (module named after the file), and the registry ([`NAMES`],
+//! [`visit`]) lets a tool pick a generation by name at run time while the runtime stays
+//! statically dispatched.
 #![warn(missing_docs)]
 
 use asicgen_runtime::asic::Asic;
@@ -21,7 +22,7 @@ pub trait AsicVisitor {
 }
 
 macro_rules! generations {
-    ($($(#[$doc:meta])* pub mod $module:ident { $($body:tt)* } => $ty:ident;)*) => {
+    ($($(#[$doc:meta])* pub mod $module:ident { $($body:tt)* })*) => {
         $(
             $(#[$doc])*
             pub mod $module {
@@ -37,7 +38,7 @@ macro_rules! generations {
         pub fn visit<V: AsicVisitor>(name: &str, visitor: V) -> Option<V::Output> {
             $(
                 if name.eq_ignore_ascii_case(stringify!($module)) {
-                    return Some(visitor.visit::<$module::$ty>());
+                    return Some(visitor.visit::<$module::Generation>());
                 }
             )*
             None
@@ -45,14 +46,7 @@ macro_rules! generations {
     };
 }
 
-generations! {
-    /// Habana Goya, from `specs/goya.asic`.
-    pub mod goya { asicgen_macros::asic!("../specs/goya.asic"); } => Goya;
-    /// Habana Gaudi, from `specs/gaudi.asic`.
-    pub mod gaudi { asicgen_macros::asic!("../specs/gaudi.asic"); } => Gaudi;
-    /// A made-up generation exercising what Goya and Gaudi do not, from `specs/example.asic`.
-    pub mod example { asicgen_macros::asic!("../specs/example.asic"); } => Example;
-}
+include!(concat!(env!("OUT_DIR"), "/generations.rs"));
 
 #[cfg(test)]
 mod tests {
@@ -67,11 +61,44 @@ mod tests {
         }
     }
 
+    /// The spec files in `specs/`, by file stem, sorted: what the registry must hold.
+    fn spec_stems() -> Vec<String> {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../specs");
+        let mut stems: Vec<String> = std::fs::read_dir(dir)
+            .expect("specs/ is readable")
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|x| x == "asic"))
+            .filter_map(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned()))
+            .collect();
+        stems.sort();
+        stems
+    }
+
     #[test]
-    fn registry_finds_every_generation_by_name() {
-        let found: Vec<_> = NAMES.iter().filter_map(|n| visit(n, Name)).collect();
-        assert_eq!(found, ["Goya", "Gaudi", "Example"]);
-        assert_eq!(visit("GAUDI", Name), Some("Gaudi"));
-        assert_eq!(visit("gaudi2", Name), None);
+    fn registry_holds_every_spec_file() {
+        assert_eq!(NAMES, spec_stems());
+        // Each module's type is the spec's own `asic` name, found case-insensitively.
+        for name in NAMES {
+            let found = visit(name, Name).expect("every listed generation visits");
+            assert!(found.eq_ignore_ascii_case(name), "{name} -> {found}");
+            assert_eq!(visit(&name.to_ascii_uppercase(), Name), Some(found));
+        }
+        assert_eq!(visit("no_such_generation", Name), None);
+    }
+
+    #[test]
+    fn the_build_script_reruns_when_the_specs_folder_changes() {
+        // Cargo records a build script's directives in `output` next to OUT_DIR; a
+        // `rerun-if-changed` naming a folder makes cargo rerun the script when any file in it
+        // is added, removed or touched, so a new spec is picked up by a plain `cargo build`.
+        let output = std::path::Path::new(env!("OUT_DIR")).with_file_name("output");
+        let text = std::fs::read_to_string(&output).expect("the build script's output");
+        let specs = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../specs");
+        assert!(
+            text.lines()
+                .any(|l| l == format!("cargo:rerun-if-changed={}", specs.display())),
+            "{text}"
+        );
     }
 }

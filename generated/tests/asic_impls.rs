@@ -5,7 +5,7 @@
 use std::collections::HashSet;
 
 use asicgen_dsl::model::{self as m, Action, Event, Model};
-use asicgen_generated::{example, gaudi, goya};
+use asicgen_generated::{AsicVisitor, NAMES, gaudi, goya, visit};
 use asicgen_runtime::asic::{
     self as rt, Asic, CsEvent, FenceOutcome, InvalidEngineId, InvalidQueueId, Transition,
 };
@@ -94,10 +94,7 @@ fn check<A: Asic>(model: &Model) {
         assert_eq!((*id).into(), q.id);
         assert_eq!(A::QueueId::try_from(q.id), Ok(*id));
         assert_eq!(A::queue(q.id), Some(props));
-        assert_eq!(
-            id.to_string(),
-            format!("{}_QUEUE_ID_{}", model.uapi_prefix, q.name)
-        );
+        assert_eq!(id.to_string(), q.c_name);
     }
     let ids: HashSet<u32> = model.queues.iter().map(|q| q.id).collect();
     for raw in 0..A::QUEUE_ID_SIZE + 3 {
@@ -119,6 +116,65 @@ fn check<A: Asic>(model: &Model) {
         assert_eq!((*id).into(), e.id);
         assert_eq!(A::EngineId::try_from(e.id), Ok(*id));
         assert_eq!(A::engine(e.id), Some(props));
+        assert_eq!(id.to_string(), e.c_name);
+    }
+
+    // Reserved completion queues, the sync manager and binning.
+    let cqs: Vec<(&str, u32)> = A::RESERVED_CQS.iter().map(|c| (c.name, c.id)).collect();
+    let want: Vec<(&str, u32)> = model
+        .reserved_cqs
+        .iter()
+        .map(|c| (c.name.as_str(), c.id))
+        .collect();
+    assert_eq!(cqs, want);
+    assert_eq!(A::FIRST_USER_CQ, model.first_user_cq());
+    match (&A::SYNC_MANAGER, &model.sync_manager) {
+        (None, None) => {}
+        (Some(got), Some(sm)) => {
+            assert_eq!((got.sobs, got.monitors), (sm.sobs, sm.monitors));
+            assert_eq!(
+                (got.first_user_sob, got.first_user_monitor),
+                (sm.first_user_sob(), sm.first_user_monitor())
+            );
+            let ranges: Vec<_> = got
+                .ranges
+                .iter()
+                .map(|r| (r.name, r.first_sob, r.sobs, r.first_monitor, r.monitors))
+                .collect();
+            let want: Vec<_> = sm
+                .ranges
+                .iter()
+                .map(|r| {
+                    (
+                        r.name.as_str(),
+                        r.first_sob,
+                        r.sobs,
+                        r.first_monitor,
+                        r.monitors,
+                    )
+                })
+                .collect();
+            assert_eq!(ranges, want);
+        }
+        (got, want) => panic!("sync manager {got:?}, spec {want:?}"),
+    }
+    assert_eq!(A::BINNING.len(), model.binning.len());
+    for (got, r) in A::BINNING.iter().zip(&model.binning) {
+        assert_eq!(
+            (got.name, got.units, got.max_faulty),
+            (r.name.as_str(), r.units.as_slice(), r.max_faulty)
+        );
+        let subs: Vec<(u32, &[u32])> = got
+            .substitutes
+            .iter()
+            .map(|s| (s.engine, s.queues))
+            .collect();
+        let want: Vec<(u32, &[u32])> = r
+            .substitutes
+            .iter()
+            .map(|s| (s.engine, s.queues.as_slice()))
+            .collect();
+        assert_eq!(subs, want);
     }
     assert_eq!(
         A::EngineId::try_from(A::ENGINE_ID_SIZE),
@@ -183,19 +239,22 @@ fn check<A: Asic>(model: &Model) {
     }
 }
 
-#[test]
-fn goya() {
-    check::<goya::Goya>(&model("goya"));
+/// Runs [`check`] for the generation the registry hands it.
+struct Check(Model);
+
+impl AsicVisitor for Check {
+    type Output = ();
+    fn visit<A: Asic>(self) {
+        check::<A>(&self.0);
+    }
 }
 
 #[test]
-fn gaudi() {
-    check::<gaudi::Gaudi>(&model("gaudi"));
-}
-
-#[test]
-fn example() {
-    check::<example::Example>(&model("example"));
+fn every_generation_says_what_its_spec_says() {
+    assert!(NAMES.len() >= 4, "{NAMES:?}");
+    for name in NAMES {
+        assert_eq!(visit(name, Check(model(name))), Some(()), "{name}");
+    }
 }
 
 #[test]

@@ -80,6 +80,15 @@ pub trait Asic: Copy + Default + fmt::Debug + Send + Sync + 'static {
     /// Feature flags.
     const FEATURES: Features;
 
+    /// Completion queues the driver reserves (Gaudi2: CS completion and KDMA), by id.
+    const RESERVED_CQS: &'static [ReservedCq] = &[];
+    /// The first completion queue left to users: one past the reserved ones.
+    const FIRST_USER_CQ: u32 = 0;
+    /// The sync manager's layout, when the spec states it.
+    const SYNC_MANAGER: Option<SyncManagerLayout> = None;
+    /// Per-device binning rules (see [`crate::binning::binned_queues`]).
+    const BINNING: &'static [crate::binning::BinningRule] = &[];
+
     /// The state a freshly allocated CS starts in.
     const INITIAL_STATE: Self::CsState;
     /// Every lifecycle state, indexed by [`Asic::state_index`].
@@ -138,11 +147,13 @@ pub trait Asic: Copy + Default + fmt::Debug + Send + Sync + 'static {
             .map(|i| &engines[i])
     }
 
-    /// Number of completion queues: one past the highest `cq` any queue reports through.
+    /// Number of completion queues: one past the highest `cq` a queue reports through or the
+    /// driver reserves.
     fn completion_queue_count() -> u32 {
         Self::QUEUES
             .iter()
             .filter_map(|q| q.cq)
+            .chain(Self::RESERVED_CQS.iter().map(|c| c.id))
             .map(|cq| cq + 1)
             .max()
             .unwrap_or(0)
@@ -421,6 +432,46 @@ impl Limits {
             Some(self.cs_timeout)
         }
     }
+}
+
+/// A completion queue the driver keeps for itself.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct ReservedCq {
+    /// The spec's name for it (`"CS_COMPLETION"`).
+    pub name: &'static str,
+    /// Its index.
+    pub id: u32,
+}
+
+/// The sync manager: its sync objects (SOBs) and monitors, the ranges the driver reserves at the
+/// start, and what is left to users from there on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct SyncManagerLayout {
+    /// Sync objects in the block.
+    pub sobs: u32,
+    /// Monitors in the block.
+    pub monitors: u32,
+    /// Reserved ranges in layout order.
+    pub ranges: &'static [SyncRange],
+    /// The first SOB left to users (uapi `..._FIRST_AVAILABLE_..._SYNC_OBJECT`).
+    pub first_user_sob: u32,
+    /// The first monitor left to users (uapi `..._FIRST_AVAILABLE_..._MONITOR`).
+    pub first_user_monitor: u32,
+}
+
+/// One reserved range of the sync manager.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct SyncRange {
+    /// The spec's name for it (`"cs_completion"`).
+    pub name: &'static str,
+    /// First SOB.
+    pub first_sob: u32,
+    /// SOBs in the range.
+    pub sobs: u32,
+    /// First monitor.
+    pub first_monitor: u32,
+    /// Monitors in the range.
+    pub monitors: u32,
 }
 
 /// Feature flags.

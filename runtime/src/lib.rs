@@ -2,6 +2,7 @@
 #![warn(missing_docs)]
 
 pub mod asic;
+pub mod binning;
 pub mod cancel;
 pub mod completion;
 pub mod fence;

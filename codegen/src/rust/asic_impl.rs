@@ -32,6 +32,10 @@ pub(super) fn asic_impl(model: &Model) -> TokenStream {
         #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
         pub struct #zst;
 
+        /// This module's generation under a name that does not depend on the spec, for code that
+        /// picks a generation by module (the registry in `asicgen-generated`).
+        pub type Generation = #zst;
+
         /// Where this module came from: spec path, content hash and generator version.
         pub const PROVENANCE: &str = #provenance;
 
@@ -54,6 +58,10 @@ pub(super) fn asic_impl(model: &Model) -> TokenStream {
             const ENGINE_ID_SIZE: u32 = EngineId::SIZE;
             const LIMITS: #rt::Limits = LIMITS;
             const FEATURES: #rt::Features = FEATURES;
+            const RESERVED_CQS: &'static [#rt::ReservedCq] = &RESERVED_CQS;
+            const FIRST_USER_CQ: u32 = FIRST_USER_CQ;
+            const SYNC_MANAGER: ::core::option::Option<#rt::SyncManagerLayout> = SYNC_MANAGER;
+            const BINNING: &'static [::asicgen_runtime::binning::BinningRule] = &BINNING;
 
             const INITIAL_STATE: CsState = CsState::INITIAL;
             const STATES: &'static [CsState] = &CsState::ALL;

@@ -22,9 +22,9 @@ struct IdEnum<'a> {
     error: Ident,
     /// The `_SIZE` sentinel.
     size: u32,
-    /// `(name, id, doc, summary)` in id order; the summary documents every variant, even one
-    /// the spec left without a doc comment.
-    entries: Vec<(&'a str, u32, &'a [String], String)>,
+    /// `(name, id, doc, summary, C name)` in id order; the summary documents every variant,
+    /// even one the spec left without a doc comment.
+    entries: Vec<(&'a str, u32, &'a [String], String, &'a str)>,
 }
 
 /// Both id enums of `model`.
@@ -45,6 +45,7 @@ pub(super) fn id_enums(model: &Model) -> TokenStream {
                     q.id,
                     q.doc.as_slice(),
                     queue_summary(model, q),
+                    q.c_name.as_str(),
                 )
             })
             .collect(),
@@ -62,12 +63,18 @@ pub(super) fn id_enums(model: &Model) -> TokenStream {
             .map(|e| {
                 let summary = format!(
                     "`{}` = {}: {} engine, busy-mask bit {}.",
-                    names::c_enumerator(&model.uapi_prefix, "engine", &e.name),
+                    names::word_chars(&e.c_name),
                     e.id,
                     e.kind.spec_name(),
                     e.id
                 );
-                (e.name.as_str(), e.id, e.doc.as_slice(), summary)
+                (
+                    e.name.as_str(),
+                    e.id,
+                    e.doc.as_slice(),
+                    summary,
+                    e.c_name.as_str(),
+                )
             })
             .collect(),
     };
@@ -80,7 +87,7 @@ pub(super) fn id_enums(model: &Model) -> TokenStream {
 fn queue_summary(model: &Model, q: &Queue) -> String {
     let mut line = format!(
         "`{}` = {}: {} queue",
-        names::c_enumerator(&model.uapi_prefix, "queue", &q.name),
+        names::word_chars(&q.c_name),
         q.id,
         q.queue_type.spec_name()
     );
@@ -125,7 +132,7 @@ fn id_enum(model: &Model, e: &IdEnum<'_>) -> TokenStream {
         .map(|(_, id, ..)| Literal::u32_unsuffixed(*id))
         .collect();
     let indexes = (0..e.entries.len()).map(Literal::usize_unsuffixed);
-    let docs = e.entries.iter().map(|(_, _, doc, summary)| {
+    let docs = e.entries.iter().map(|(_, _, doc, summary, _)| {
         let spec_doc = doc_attrs(doc);
         let gap = if doc.is_empty() {
             quote!()
@@ -139,7 +146,7 @@ fn id_enum(model: &Model, e: &IdEnum<'_>) -> TokenStream {
     let uapi_names: Vec<String> = e
         .entries
         .iter()
-        .map(|(name, ..)| names::c_enumerator(&model.uapi_prefix, kind, name))
+        .map(|(.., c_name)| names::word_chars(c_name))
         .collect();
     let count = Literal::usize_unsuffixed(e.entries.len());
     let tag = names::c_enum_tag(&model.uapi_prefix, kind);

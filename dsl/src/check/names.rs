@@ -10,7 +10,9 @@ use crate::source::Span;
 /// cap keeps a typo like `Q_0..Q_99999999` from eating memory.
 pub const MAX_EXPANSION: u64 = 65_536;
 
-/// Expands `A` to `[A]` and `P_0..P_3` to `[P_0, P_1, P_2, P_3]`.
+/// Expands `A` to `[A]` and `P_0..P_3` to `[P_0, P_1, P_2, P_3]`. When the two ends differ in
+/// several numbers, every combination is named, the first number varying slowest:
+/// `NIC0_0..NIC1_1` is `[NIC0_0, NIC0_1, NIC1_0, NIC1_1]`.
 pub fn expand(range: &NameRange) -> Result<Vec<String>, Diagnostic> {
     let Some(last) = &range.last else {
         return Ok(vec![range.first.text.clone()]);
@@ -20,42 +22,100 @@ pub fn expand(range: &NameRange) -> Result<Vec<String>, Diagnostic> {
             range.span,
             format!("`{}..{}` is not a name range", range.first.text, last.text),
         )
-        .label("the two ends must share a prefix and end in numbers")
-        .help("write a range as `TPC_0..TPC_7`: same prefix, first number, last number")
+        .label("the two ends must be spelled alike except for their numbers")
+        .help("write a range as `TPC_0..TPC_7` (or `NIC0_0..NIC11_1` for every combination)")
     };
-    let (prefix_a, digits_a) = split_number(&range.first.text).ok_or_else(not_a_range)?;
-    let (prefix_b, digits_b) = split_number(&last.text).ok_or_else(not_a_range)?;
-    if prefix_a != prefix_b {
+    let a = runs(&range.first.text);
+    let b = runs(&last.text);
+    if a.len() != b.len() || a.is_empty() {
         return Err(not_a_range());
     }
-    let (Ok(a), Ok(b)) = (digits_a.parse::<u64>(), digits_b.parse::<u64>()) else {
-        return Err(not_a_range());
-    };
-    if a > b {
-        return Err(Diagnostic::error(range.span, "name range runs backwards")
-            .label(format!("{a} is greater than {b}"))
-            .help(format!("write `{}..{}`", last.text, range.first.text)));
+    // Per number position: (first, last, zero-padding width); text runs must match exactly.
+    let mut axes: Vec<(u64, u64, usize)> = Vec::new();
+    let mut texts: Vec<&str> = Vec::new();
+    for (ra, rb) in a.iter().zip(&b) {
+        match (ra, rb) {
+            (Run::Text(x), Run::Text(y)) if x == y => texts.push(x),
+            (Run::Digits(x), Run::Digits(y)) => {
+                let (Ok(n), Ok(m)) = (x.parse::<u64>(), y.parse::<u64>()) else {
+                    return Err(not_a_range());
+                };
+                if n > m {
+                    return Err(Diagnostic::error(range.span, "name range runs backwards")
+                        .label(format!("{n} is greater than {m}"))
+                        .help(format!("write `{}..{}`", last.text, range.first.text)));
+                }
+                // `Q_00..Q_15` keeps its zero padding; `Q_0..Q_15` does not pad.
+                let width = if x.len() > 1 && x.starts_with('0') {
+                    x.len()
+                } else {
+                    0
+                };
+                axes.push((n, m, width));
+                texts.push("");
+            }
+            _ => return Err(not_a_range()),
+        }
     }
-    if b - a >= MAX_EXPANSION {
+    if axes.is_empty() {
+        return Err(not_a_range());
+    }
+    let mut count: u64 = 1;
+    for (n, m, _) in &axes {
+        count = count.saturating_mul((m - n).saturating_add(1));
+    }
+    if count > MAX_EXPANSION {
         return Err(Diagnostic::error(range.span, "name range is too large")
-            .label(format!("{} names", (b - a).saturating_add(1)))
+            .label(format!("{count} names"))
             .help(format!("a range may name at most {MAX_EXPANSION} things")));
     }
-    // `Q_00..Q_15` keeps its zero padding; `Q_0..Q_15` does not pad.
-    let width = if digits_a.len() > 1 && digits_a.starts_with('0') {
-        digits_a.len()
-    } else {
-        0
-    };
-    Ok((a..=b).map(|n| format!("{prefix_a}{n:0width$}")).collect())
+    let mut names = vec![String::new()];
+    let mut axis = axes.iter();
+    for (run, text) in a.iter().zip(&texts) {
+        names = match run {
+            Run::Text(_) => names.into_iter().map(|n| n + text).collect(),
+            Run::Digits(_) => {
+                let Some(&(first, last, width)) = axis.next() else {
+                    return Err(not_a_range());
+                };
+                names
+                    .iter()
+                    .flat_map(|n| (first..=last).map(move |i| format!("{n}{i:0width$}")))
+                    .collect()
+            }
+        };
+    }
+    Ok(names)
 }
 
-fn split_number(name: &str) -> Option<(&str, &str)> {
-    let digits = name.len() - name.trim_end_matches(|c: char| c.is_ascii_digit()).len();
-    if digits == 0 || digits > 18 {
-        return None;
+/// A name cut into text and digit runs: `NIC11_1` is `NIC`, `11`, `_`, `1`.
+#[derive(Debug, PartialEq)]
+enum Run<'a> {
+    Text(&'a str),
+    Digits(&'a str),
+}
+
+fn runs(name: &str) -> Vec<Run<'_>> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    let bytes = name.as_bytes();
+    for i in 1..=bytes.len() {
+        let boundary =
+            i == bytes.len() || bytes[i].is_ascii_digit() != bytes[i - 1].is_ascii_digit();
+        if boundary {
+            let part = &name[start..i];
+            if part.len() > 18 && part.as_bytes()[0].is_ascii_digit() {
+                // More digits than a u64 holds: keep it as text, so only an identical run matches.
+                out.push(Run::Text(part));
+            } else if part.as_bytes()[0].is_ascii_digit() {
+                out.push(Run::Digits(part));
+            } else {
+                out.push(Run::Text(part));
+            }
+            start = i;
+        }
     }
-    Some(name.split_at(name.len() - digits))
+    out
 }
 
 /// Hands out ids in declaration order, honouring `@ N` and `reserved`, and reports overlaps
@@ -199,6 +259,18 @@ mod tests {
             ("A", Some("A_2"), Err("`A..A_2` is not a name range")),
             ("A_3", Some("A_1"), Err("name range runs backwards")),
             ("A_0", Some("A_99999999"), Err("name range is too large")),
+            (
+                "NIC0_0",
+                Some("NIC1_1"),
+                Ok(&["NIC0_0", "NIC0_1", "NIC1_0", "NIC1_1"]),
+            ),
+            (
+                "A0_B0",
+                Some("A1_C1"),
+                Err("`A0_B0..A1_C1` is not a name range"),
+            ),
+            ("A2_0", Some("A1_1"), Err("name range runs backwards")),
+            ("X", Some("X"), Err("`X..X` is not a name range")),
         ];
         for (a, b, want) in cases {
             let got = expand(&range(a, *b));

@@ -41,6 +41,11 @@ const MODULE_ITEMS: &[&str] = &[
     "LIMITS",
     "FEATURES",
     "PROVENANCE",
+    "RESERVED_CQS",
+    "FIRST_USER_CQ",
+    "SYNC_MANAGER",
+    "BINNING",
+    "Generation",
 ];
 
 /// Rust's primitive types: a type named so would shadow them in the generated module.

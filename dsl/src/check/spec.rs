@@ -1,8 +1,9 @@
 //! Checks a `.asic` syntax tree and lowers it to the parts of the Model it describes: header,
 //! limits, features, engines and queues. The lifecycle is checked separately (`lifecycle.rs`).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
+use super::groups::{self, Flat, GroupContext};
 use super::names::{IdAllocator, MAX_EXPANSION, expand};
 use super::reserved::{self, NameKind};
 use super::settings::{Settings, list};
@@ -37,6 +38,12 @@ pub struct SpecParts {
     pub reserved_queue_ids: Vec<u32>,
     /// `reserved` engine ids.
     pub reserved_engine_ids: Vec<u32>,
+    /// Reserved completion queues.
+    pub reserved_cqs: Vec<ReservedCq>,
+    /// The sync manager's layout.
+    pub sync_manager: Option<SyncManager>,
+    /// Binning rules.
+    pub binning: Vec<BinningRule>,
     /// The lifecycle path as written, and where.
     pub lifecycle: Option<(String, Span)>,
 }
@@ -156,16 +163,61 @@ pub fn check(ast: &SpecFile, file_start: Span, diagnostics: &mut Vec<Diagnostic>
         }
     };
 
+    for (spans, name) in [
+        (
+            ast.completion_queues
+                .iter()
+                .map(|b| b.keyword)
+                .collect::<Vec<_>>(),
+            "completion_queues",
+        ),
+        (
+            ast.sync_managers.iter().map(|b| b.keyword).collect(),
+            "sync_manager",
+        ),
+        (ast.binning.iter().map(|b| b.keyword).collect(), "binning"),
+    ] {
+        if let [first, rest @ ..] = spans.as_slice() {
+            for again in rest {
+                diagnostics.push(duplicate_block(name, *again, Some(*first)));
+            }
+        }
+    }
+    let reserved_cqs = check_completion_queues(ast.completion_queues.first(), diagnostics);
+    let prefix = uapi_prefix.clone().unwrap_or_default();
     let (engines, reserved_engine_ids, engine_spans) = match ast.engines.first() {
-        Some(block) => check_engines(block, diagnostics),
+        Some(block) => check_engines(block, &prefix, diagnostics),
         None => Default::default(),
     };
     if let Some(name) = asic.and_then(|a| a.name.as_ref()) {
         diagnostics.extend(reserved::check(&name.text, name.span, NameKind::Asic));
     }
     let (queues, reserved_queue_ids) = match ast.queues.first() {
-        Some(block) => check_queues(block, &engines, &engine_spans, &limits, diagnostics),
+        Some(block) => check_queues(
+            block,
+            &QueueContext {
+                engines: &engines,
+                engine_spans: &engine_spans,
+                limits: &limits,
+                limits_block,
+                features: &features,
+                reserved_cqs: &reserved_cqs,
+                prefix: &prefix,
+            },
+            diagnostics,
+        ),
         None => Default::default(),
+    };
+    let tables_complete = engine_spans.is_some();
+    let sync_manager = ast
+        .sync_managers
+        .first()
+        .and_then(|block| super::sync::check(block, &limits, &engines, &queues, diagnostics));
+    let binning = match ast.binning.first() {
+        Some(block) if tables_complete => {
+            super::binning::check(block, &engines, &queues, diagnostics)
+        }
+        _ => Vec::new(),
     };
 
     SpecParts {
@@ -183,8 +235,81 @@ pub fn check(ast: &SpecFile, file_start: Span, diagnostics: &mut Vec<Diagnostic>
         queues,
         reserved_queue_ids,
         reserved_engine_ids,
+        reserved_cqs,
+        sync_manager,
+        binning,
         lifecycle,
     }
+}
+
+/// `completion_queues { CS_COMPLETION = 0, KDMA_COMPLETION = 1 }`: names and distinct ids.
+fn check_completion_queues(
+    block: Option<&SettingsBlock>,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Vec<ReservedCq> {
+    let mut out: Vec<ReservedCq> = Vec::new();
+    let mut by_id: HashMap<u32, Span> = HashMap::new();
+    let mut by_name: HashMap<&str, Span> = HashMap::new();
+    for setting in block.iter().flat_map(|b| &b.settings) {
+        let name = setting.key.text.as_str();
+        if let Some(first) = by_name.insert(name, setting.key.span) {
+            diagnostics.push(
+                Diagnostic::error(
+                    setting.key.span,
+                    format!("completion queue `{name}` is declared twice"),
+                )
+                .label("declared again here")
+                .note(first, "first declared here")
+                .help("every reserved completion queue needs its own name"),
+            );
+            continue;
+        }
+        let Value::Number(Number { value, span }) = &setting.value else {
+            diagnostics.push(
+                Diagnostic::error(
+                    setting.value.span(),
+                    format!(
+                        "`{name}` takes a completion queue index, found {}",
+                        setting.value.describe()
+                    ),
+                )
+                .label("expected a number")
+                .help(format!("write `{name} = 0`")),
+            );
+            continue;
+        };
+        let Some(value) = value else { continue };
+        let Some(id) = u32::try_from(*value)
+            .ok()
+            .filter(|v| u64::from(*v) < MAX_EXPANSION)
+        else {
+            diagnostics.push(
+                Diagnostic::error(*span, "completion queue index too large")
+                    .label(format!("{value}"))
+                    .help(format!(
+                        "completion queues are numbered from 0 to {}",
+                        MAX_EXPANSION - 1
+                    )),
+            );
+            continue;
+        };
+        if let Some(first) = by_id.insert(id, *span) {
+            diagnostics.push(
+                Diagnostic::error(*span, format!("completion queue {id} is reserved twice"))
+                    .label("reserved again here")
+                    .note(first, "first reserved here")
+                    .help("give each reserved completion queue its own index"),
+            );
+            continue;
+        }
+        out.push(ReservedCq {
+            name: name.to_string(),
+            id,
+            doc: setting.doc.clone(),
+        });
+    }
+    out.sort_by_key(|c| c.id);
+    out
 }
 
 fn missing_block(at: Span, name: &str) -> Diagnostic {
@@ -312,6 +437,14 @@ fn check_limits(s: &Settings<'_>, diagnostics: &mut Vec<Diagnostic>) -> Limits {
                 );
                 return None;
             }
+            if v > u64::from(u16::MAX) {
+                diagnostics.push(
+                    Diagnostic::error(span, format!("`max_jobs_per_cs` ({v}) is more than 65535"))
+                        .label("the runtime counts a queue's jobs in 16 bits")
+                        .help("HL_MAX_JOBS_PER_CS is 512; use at most 65535"),
+                );
+                return None;
+            }
             u32::try_from(v).ok()
         });
     let cs_timeout_ms = s.duration("cs_timeout", "30s", diagnostics);
@@ -340,72 +473,189 @@ fn check_limits(s: &Settings<'_>, diagnostics: &mut Vec<Diagnostic>) -> Limits {
 /// range could not even be expanded.
 type EngineTable = (Vec<Engine>, Vec<u32>, Option<HashMap<String, Span>>);
 
-fn check_engines(block: &TableBlock<EngineDecl>, diagnostics: &mut Vec<Diagnostic>) -> EngineTable {
+fn check_engines(
+    block: &TableBlock<EngineDecl>,
+    prefix: &str,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> EngineTable {
     let mut ids = IdAllocator::new("engine");
     let mut engines = Vec::new();
     let mut reserved = Vec::new();
     let mut seen: HashMap<String, Span> = HashMap::new();
+    let mut c_names = CNames::new(prefix, "engine");
     let mut names_complete = true;
     let kinds: Vec<&str> = EngineKind::ALL.iter().map(|k| k.spec_name()).collect();
-    for item in &block.items {
-        match item {
-            TableItem::Reserved { ids: range, .. } => {
+    let mut reported = Reported::new(diagnostics.len());
+    for item in groups::flatten(&block.items, "engine", diagnostics) {
+        let (decl, cx) = match item {
+            Flat::Reserved(range) => {
                 reserve(&mut ids, range, &mut reserved, diagnostics);
+                continue;
             }
-            TableItem::Decl(decl) => {
-                let kind = EngineKind::from_spec_name(&decl.kind.text);
-                if kind.is_none() {
-                    diagnostics.push(suggest::unknown(
-                        decl.kind.span,
-                        "engine kind",
-                        &decl.kind.text,
-                        "not an engine kind",
-                        "engine kinds",
-                        kinds.iter().copied(),
-                    ));
-                }
-                let names = match expand(&decl.names) {
-                    Ok(names) => names,
-                    Err(d) => {
-                        diagnostics.push(d);
-                        names_complete = false;
-                        continue;
-                    }
-                };
-                let Some(first_id) = ids.place(
-                    names.len() as u64,
-                    decl.explicit_id.as_ref(),
-                    decl.names.span,
-                    false,
-                    diagnostics,
-                ) else {
-                    continue;
-                };
-                for (i, name) in names.into_iter().enumerate() {
-                    if let Some(first) = seen.get(&name) {
-                        diagnostics.push(duplicate_name("engine", &name, decl.names.span, *first));
-                        continue;
-                    }
-                    diagnostics.extend(reserved::check(
-                        &name,
-                        decl.names.span,
-                        NameKind::Id("engine"),
-                    ));
-                    seen.insert(name.clone(), decl.names.span);
-                    let id = first_id + i as u32;
-                    if let Some(kind) = kind {
-                        engines.push(Engine {
-                            name,
-                            id,
-                            kind,
-                            doc: decl.doc.clone(),
-                        });
-                    }
-                }
+            Flat::Decl(decl, cx) => (decl, cx),
+        };
+        let kind = EngineKind::from_spec_name(&decl.kind.text);
+        if kind.is_none() {
+            diagnostics.push(suggest::unknown(
+                decl.kind.span,
+                "engine kind",
+                &decl.kind.text,
+                "not an engine kind",
+                "engine kinds",
+                kinds.iter().copied(),
+            ));
+        }
+        let names = match expand(&decl.names) {
+            Ok(names) => names,
+            Err(d) => {
+                diagnostics.push(d);
+                names_complete = false;
+                continue;
+            }
+        };
+        let Some(first_id) = ids.place(
+            names.len() as u64,
+            decl.explicit_id.as_ref(),
+            decl.names.span,
+            false,
+            diagnostics,
+        ) else {
+            continue;
+        };
+        for (i, name) in names.into_iter().enumerate() {
+            if let Some(first) = seen.get(&name) {
+                diagnostics.push(duplicate_name("engine", &name, decl.names.span, *first));
+                continue;
+            }
+            diagnostics.extend(reserved::check(
+                &name,
+                decl.names.span,
+                NameKind::Id("engine"),
+            ));
+            seen.insert(name.clone(), decl.names.span);
+            let id = first_id + i as u32;
+            let c_name = c_names.name(&name, &cx, decl.names.span, diagnostics);
+            if let Some(kind) = kind {
+                engines.push(Engine {
+                    name,
+                    c_name,
+                    id,
+                    kind,
+                    doc: decl.doc.clone(),
+                });
             }
         }
+        reported.dedup(diagnostics);
     }
     (engines, reserved, names_complete.then_some(seen))
+}
+
+/// Drops diagnostics repeated word for word: a line inside a group is checked once per
+/// repetition, and its mistakes should be reported once.
+struct Reported {
+    from: usize,
+    seen: HashSet<(Span, String)>,
+}
+
+impl Reported {
+    fn new(from: usize) -> Reported {
+        Reported {
+            from,
+            seen: HashSet::new(),
+        }
+    }
+
+    fn dedup(&mut self, diagnostics: &mut Vec<Diagnostic>) {
+        let fresh = diagnostics.split_off(self.from.min(diagnostics.len()));
+        for d in fresh {
+            if self.seen.insert((d.span, d.message.clone())) {
+                diagnostics.push(d);
+            }
+        }
+        self.from = diagnostics.len();
+    }
+}
+
+/// The C enumerators of one enum: spelled from the group's template or the default, checked
+/// to be C identifiers and distinct (the `_SIZE` sentinel included).
+struct CNames {
+    prefix: String,
+    kind: &'static str,
+    taken: HashMap<String, Span>,
+}
+
+impl CNames {
+    fn new(prefix: &str, kind: &'static str) -> CNames {
+        let mut names = CNames {
+            prefix: prefix.to_string(),
+            kind,
+            taken: HashMap::new(),
+        };
+        let sentinel = names.default_name("SIZE");
+        names.taken.insert(sentinel, Span::default());
+        names
+    }
+
+    fn default_name(&self, name: &str) -> String {
+        format!(
+            "{}_{}_ID_{name}",
+            self.prefix,
+            self.kind.to_ascii_uppercase()
+        )
+    }
+
+    /// The C enumerator for `name` declared at `span` in `cx`.
+    fn name(
+        &mut self,
+        name: &str,
+        cx: &GroupContext,
+        span: Span,
+        diagnostics: &mut Vec<Diagnostic>,
+    ) -> String {
+        let c_name = match &cx.c_name {
+            Some((template, _)) => {
+                let inner = name.strip_prefix(&cx.prefix()).unwrap_or(name);
+                groups::fill(template, &self.prefix, &cx.joined(), inner)
+            }
+            None => self.default_name(name),
+        };
+        let at = cx.c_name.as_ref().map_or(span, |(_, s)| *s);
+        if cx.c_name.is_none() && name == "SIZE" {
+            // `reserved::check` already refuses the name itself.
+            return c_name;
+        }
+        let valid = c_name
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+            && c_name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if !valid {
+            diagnostics.push(
+                Diagnostic::error(at, format!("`{c_name}` is not a C identifier"))
+                    .label(format!("the C name of {} `{name}`", self.kind))
+                    .help(
+                        "C enumerators use letters, digits and `_`, and do not start with a digit",
+                    ),
+            );
+        } else if let Some(first) = self.taken.get(&c_name) {
+            let d = Diagnostic::error(
+                at,
+                format!("two {}s are both spelled `{c_name}` in C", self.kind),
+            )
+            .label(format!("the C name of {} `{name}`", self.kind))
+            .help("give the group's `c_name` a `{group}` and a `{name}`, or rename one of them");
+            diagnostics.push(if *first == Span::default() {
+                d.help(format!("`{c_name}` is the enum's `_SIZE` sentinel"))
+            } else {
+                d.note(*first, "the other one is declared here")
+            });
+        } else {
+            self.taken.insert(c_name.clone(), span);
+        }
+        c_name
+    }
 }
 
 fn reserve(
@@ -431,7 +681,7 @@ fn reserve(
         return;
     }
     if let Some(start) = ids.place(
-        last - first + 1,
+        (last - first).saturating_add(1),
         Some(&range.first),
         range.span,
         true,
@@ -448,11 +698,20 @@ fn duplicate_name(what: &str, name: &str, at: Span, first: Span) -> Diagnostic {
         .help(format!("every {what} needs its own name"))
 }
 
+/// What the queue checks need from the rest of the spec.
+struct QueueContext<'a> {
+    engines: &'a [Engine],
+    engine_spans: &'a Option<HashMap<String, Span>>,
+    limits: &'a Limits,
+    limits_block: Option<&'a SettingsBlock>,
+    features: &'a Features,
+    reserved_cqs: &'a [ReservedCq],
+    prefix: &'a str,
+}
+
 fn check_queues(
     block: &TableBlock<QueueDecl>,
-    engines: &[Engine],
-    engine_spans: &Option<HashMap<String, Span>>,
-    limits: &Limits,
+    qc: &QueueContext<'_>,
     diagnostics: &mut Vec<Diagnostic>,
 ) -> (Vec<Queue>, Vec<u32>) {
     let mut ids = IdAllocator::new("queue");
@@ -460,15 +719,18 @@ fn check_queues(
     let mut reserved = Vec::new();
     let mut seen: HashMap<String, Span> = HashMap::new();
     let mut cqs: BTreeMap<u32, Span> = BTreeMap::new();
+    let mut c_names = CNames::new(qc.prefix, "queue");
     let types: Vec<&str> = QueueType::ALL.iter().map(|t| t.spec_name()).collect();
-    for item in &block.items {
-        let decl = match item {
-            TableItem::Reserved { ids: range, .. } => {
+    let mut reported = Reported::new(diagnostics.len());
+    for item in groups::flatten(&block.items, "queue", diagnostics) {
+        let (decl, cx) = match item {
+            Flat::Reserved(range) => {
                 reserve(&mut ids, range, &mut reserved, diagnostics);
                 continue;
             }
-            TableItem::Decl(decl) => decl,
+            Flat::Decl(decl, cx) => (decl, cx),
         };
+        let decl = &decl;
         let queue_type = QueueType::from_spec_name(&decl.queue_type.text);
         if queue_type.is_none() {
             diagnostics.push(suggest::unknown(
@@ -502,6 +764,13 @@ fn check_queues(
                     );
                     continue;
                 }
+                if queue_type == Some(QueueType::Cpu) {
+                    diagnostics.push(
+                        Diagnostic::error(span, "a cpu queue with streams")
+                            .label("the driver has one queue to the device CPU")
+                            .help("remove `streams N`: CPU_PQ is a single queue"),
+                    );
+                }
                 Some(n)
             }
         };
@@ -517,11 +786,12 @@ fn check_queues(
             );
             continue;
         }
-        let props = QueueProperties::read(decl, families.len(), engines, engine_spans, diagnostics);
+        let props = QueueProperties::read(decl, families.len(), &cx, qc, diagnostics);
         let Some(queue_type) = queue_type else {
+            reported.dedup(diagnostics);
             continue;
         };
-        props.check_against_type(decl, queue_type, diagnostics);
+        let shared_cq = props.check_against_type(decl, queue_type, qc, diagnostics);
         let Some(first_id) = ids.place(
             count,
             decl.explicit_id.as_ref(),
@@ -529,9 +799,10 @@ fn check_queues(
             false,
             diagnostics,
         ) else {
+            reported.dedup(diagnostics);
             continue;
         };
-        let pq_len = props.pq_len.unwrap_or(limits.queue_length);
+        let pq_len = props.pq_len.unwrap_or(qc.limits.queue_length);
         let mut index = 0u32;
         for (family_index, family) in families.iter().enumerate() {
             for stream in 0..per_family {
@@ -539,9 +810,24 @@ fn check_queues(
                     Some(_) => format!("{family}_{stream}"),
                     None => family.clone(),
                 };
-                let cq = props.cq.map(|first| first + index);
-                if let Some(cq) = cq {
-                    if let Some(first) = cqs.get(&cq) {
+                let own_cq = match queue_type {
+                    QueueType::External => props.cq_number.map(|(first, _)| first + index),
+                    _ => None,
+                };
+                if let Some(cq) = own_cq {
+                    if let Some(r) = qc.reserved_cqs.iter().find(|r| r.id == cq) {
+                        diagnostics.push(
+                            Diagnostic::error(
+                                decl.names.span,
+                                format!("completion queue {cq} is reserved as `{}`", r.name),
+                            )
+                            .label(format!("`{name}` would use completion queue {cq}"))
+                            .help(format!(
+                                "external queues take completion queues from {} on",
+                                qc.reserved_cqs.iter().map(|r| r.id + 1).max().unwrap_or(0)
+                            )),
+                        );
+                    } else if let Some(first) = cqs.get(&cq) {
                         diagnostics.push(
                             Diagnostic::error(
                                 decl.names.span,
@@ -560,13 +846,16 @@ fn check_queues(
                     decl.names.span,
                     NameKind::Id("queue"),
                 ));
-                if let Some(first) = seen.get(&name) {
+                let c_name = if let Some(first) = seen.get(&name) {
                     diagnostics.push(duplicate_name("queue", &name, decl.names.span, *first));
+                    String::new()
                 } else {
                     seen.insert(name.clone(), decl.names.span);
-                }
+                    c_names.name(&name, &cx, decl.names.span, diagnostics)
+                };
                 queues.push(Queue {
                     name,
+                    c_name,
                     id: first_id + index,
                     queue_type,
                     engine: props.engine_for(family_index),
@@ -577,12 +866,13 @@ fn check_queues(
                     stream_master: props.stream_master,
                     collective: props.collective,
                     pq_len,
-                    cq,
+                    cq: own_cq.or(shared_cq),
                     doc: decl.doc.clone(),
                 });
                 index += 1;
             }
         }
+        reported.dedup(diagnostics);
     }
     (queues, reserved)
 }
@@ -593,8 +883,12 @@ struct QueueProperties {
     /// One engine id for every family, or one for all.
     engines: Vec<u32>,
     engine_span: Option<Span>,
-    cq: Option<u32>,
+    /// `cq = N`, with where the property stands.
+    cq_number: Option<(u32, Span)>,
+    /// `cq = NAME`.
+    cq_name: Option<Ident>,
     cq_span: Option<Span>,
+    sync_stream_span: Option<Span>,
     cb_alloc: Option<CbAlloc>,
     cb_alloc_missing: bool,
     pq_len: Option<u32>,
@@ -609,10 +903,11 @@ impl QueueProperties {
     fn read(
         decl: &QueueDecl,
         families: usize,
-        engines: &[Engine],
-        engine_spans: &Option<HashMap<String, Span>>,
+        cx: &GroupContext,
+        qc: &QueueContext<'_>,
         diagnostics: &mut Vec<Diagnostic>,
     ) -> QueueProperties {
+        let (engines, engine_spans) = (qc.engines, qc.engine_spans);
         let mut props = QueueProperties::default();
         let mut seen: HashMap<&str, Span> = HashMap::new();
         for prop in &decl.properties {
@@ -652,6 +947,9 @@ impl QueueProperties {
                         );
                         continue;
                     }
+                    if key == "sync_stream" {
+                        props.sync_stream_span = Some(prop.key.span);
+                    }
                     *match key {
                         "driver_only" => &mut props.driver_only,
                         "binned" => &mut props.binned,
@@ -659,30 +957,39 @@ impl QueueProperties {
                         _ => &mut props.stream_master,
                     } = true;
                 }
-                "cq" | "pq_len" => {
+                "cq" => {
+                    props.cq_span = Some(prop.key.span);
+                    match &prop.value {
+                        Some(PropertyValue::Names(r)) if r.last.is_none() => {
+                            props.cq_name = Some(r.first.clone());
+                        }
+                        _ => {
+                            let Some(n) = number_value(prop, diagnostics) else {
+                                continue;
+                            };
+                            let at = prop
+                                .key
+                                .span
+                                .to(prop.value.as_ref().map_or(prop.key.span, |v| v.span()));
+                            match u32::try_from(n).ok().filter(|n| *n < MAX_EXPANSION as u32) {
+                                Some(n) => props.cq_number = Some((n, at)),
+                                None => diagnostics.push(
+                                    Diagnostic::error(at, "completion queue index too large")
+                                        .label(format!("{n}"))
+                                        .help(format!(
+                                            "completion queues are numbered from 0 to {}",
+                                            MAX_EXPANSION - 1
+                                        )),
+                                ),
+                            }
+                        }
+                    }
+                }
+                "pq_len" => {
                     let Some(n) = number_value(prop, diagnostics) else {
                         continue;
                     };
-                    if key == "cq" {
-                        props.cq = u32::try_from(n).ok().filter(|n| *n < MAX_EXPANSION as u32);
-                        props.cq_span = Some(prop.key.span);
-                        if props.cq.is_none() {
-                            diagnostics.push(
-                                Diagnostic::error(
-                                    prop.key.span.to(prop
-                                        .value
-                                        .as_ref()
-                                        .map_or(prop.key.span, |v| v.span())),
-                                    "completion queue index too large",
-                                )
-                                .label(format!("{n}"))
-                                .help(format!(
-                                    "completion queues are numbered from 0 to {}",
-                                    MAX_EXPANSION - 1
-                                )),
-                            );
-                        }
-                    } else if !(2..=1 << 16).contains(&n) || !n.is_power_of_two() {
+                    if !(2..=1 << 16).contains(&n) || !n.is_power_of_two() {
                         diagnostics.push(
                             Diagnostic::error(
                                 prop.value.as_ref().map_or(prop.key.span, |v| v.span()),
@@ -700,6 +1007,7 @@ impl QueueProperties {
                         continue;
                     };
                     props.engine_span = Some(range.span);
+                    let range = &relative_engine(range, cx, engines, engine_spans);
                     let names = match expand(range) {
                         Ok(names) => names,
                         Err(d) => {
@@ -775,25 +1083,99 @@ impl QueueProperties {
         props
     }
 
+    /// Checks the properties against the queue type; returns the reserved completion queue a
+    /// hw queue completes through, if it names one.
     fn check_against_type(
         &self,
         decl: &QueueDecl,
         queue_type: QueueType,
+        qc: &QueueContext<'_>,
         diagnostics: &mut Vec<Diagnostic>,
-    ) {
+    ) -> Option<u32> {
         let at = decl.names.span;
+        let mut shared = None;
         match (queue_type, self.cq_span) {
             (QueueType::External, None) => diagnostics.push(
                 Diagnostic::error(at, "external queue without a completion queue")
                     .label("external queues complete through a completion queue")
                     .help("add `cq = N`: the first completion queue; further queues of this line take the next ones"),
             ),
-            (QueueType::Internal | QueueType::Cpu | QueueType::Hw, Some(span)) => diagnostics.push(
-                Diagnostic::error(span, format!("{} queue has no completion queue", article(queue_type)))
-                    .label("only external queues take `cq`")
-                    .help("remove `cq`, or make the queue `external`"),
+            (QueueType::External, Some(span)) => {
+                if let Some(name) = &self.cq_name {
+                    diagnostics.push(
+                        Diagnostic::error(name.span, "an external queue owns its completion queues")
+                            .label("expected a number")
+                            .help("write `cq = N`: the first completion queue; reserved completion queues are for hw queues")
+                            .note(span, "`cq` is set here"),
+                    );
+                }
+                if qc.limits.completion == CompletionMode::PerCs {
+                    let d = Diagnostic::error(at, "an external queue with `completion = per_cs`")
+                        .label("external queues report every job through their own completion queue")
+                        .help("make the queue `hw` (its completion is sent per CS through a reserved completion queue), or set `completion = per_job`");
+                    let setting = qc
+                        .limits_block
+                        .and_then(|b| b.settings.iter().find(|s| s.key.text == "completion"));
+                    diagnostics.push(match setting {
+                        Some(s) => d.note(s.value.span(), "per-CS completion is set here"),
+                        None => d,
+                    });
+                }
+            }
+            (QueueType::Hw, Some(span)) => {
+                let found = match (&self.cq_name, self.cq_number) {
+                    (Some(name), _) => qc.reserved_cqs.iter().find(|r| r.name == name.text),
+                    (None, Some((n, _))) => qc.reserved_cqs.iter().find(|r| r.id == n),
+                    (None, None) => return None,
+                };
+                match found {
+                    Some(r) => shared = Some(r.id),
+                    None => {
+                        let what = match (&self.cq_name, self.cq_number) {
+                            (Some(name), _) => format!("`{}`", name.text),
+                            (None, Some((n, _))) => n.to_string(),
+                            (None, None) => String::new(),
+                        };
+                        let help = if qc.reserved_cqs.is_empty() {
+                            "a hw queue completes through a completion queue the driver reserves: declare it in `completion_queues { CS_COMPLETION = 0 }` and write `cq = CS_COMPLETION`".to_string()
+                        } else {
+                            format!(
+                                "the reserved completion queues are {}",
+                                qc.reserved_cqs
+                                    .iter()
+                                    .map(|r| format!("`{}` ({})", r.name, r.id))
+                                    .collect::<Vec<_>>()
+                                    .join(", ")
+                            )
+                        };
+                        diagnostics.push(
+                            Diagnostic::error(span, format!("completion queue {what} is not reserved"))
+                                .label("a hw queue shares a completion queue the driver reserves")
+                                .help(help),
+                        );
+                    }
+                }
+            }
+            (QueueType::Internal | QueueType::Cpu, Some(span)) => diagnostics.push(
+                Diagnostic::error(span, format!("{} queue does not complete through a completion queue", article(queue_type)))
+                    .label("`cq` is for external and hw queues")
+                    .help("remove `cq`; an external queue owns completion queues (`cq = N`), a hw queue names a reserved one (`cq = CS_COMPLETION`)"),
             ),
             _ => {}
+        }
+        if queue_type == QueueType::Cpu && !self.driver_only {
+            diagnostics.push(
+                Diagnostic::error(at, "a cpu queue that is not `driver_only`")
+                    .label("only the driver submits to the device CPU")
+                    .help("add `driver_only`: user CSs naming the CPU queue are refused, and nothing would drain jobs put there"),
+            );
+        }
+        if let (Some(span), false) = (self.sync_stream_span, qc.features.sync_stream) {
+            diagnostics.push(
+                Diagnostic::error(span, "a `sync_stream` queue while the feature is off")
+                    .label("this generation has no sync stream")
+                    .help("set `sync_stream = true` in `features`, or remove the flag"),
+            );
         }
         if queue_type != QueueType::Cpu && self.engine_span.is_none() {
             diagnostics.push(
@@ -809,6 +1191,7 @@ impl QueueProperties {
                     .help("add `cb_alloc = kernel`, `cb_alloc = user` or `cb_alloc = both`"),
             );
         }
+        shared
     }
 
     fn engine_for(&self, family: usize) -> Option<u32> {
@@ -820,9 +1203,44 @@ impl QueueProperties {
     }
 }
 
+/// Inside a group, `engine = EDMA_0` means the group's own `DCORE1_EDMA_0` when there is one
+/// (innermost group first); otherwise the name as written.
+fn relative_engine(
+    range: &NameRange,
+    cx: &GroupContext,
+    engines: &[Engine],
+    engine_spans: &Option<HashMap<String, Span>>,
+) -> NameRange {
+    let known = |name: &str| {
+        engines.iter().any(|e| e.name == name)
+            || engine_spans.as_ref().is_some_and(|s| s.contains_key(name))
+    };
+    for depth in (1..=cx.path.len()).rev() {
+        let prefix: String = cx.path[..depth].iter().map(|p| format!("{p}_")).collect();
+        let first = format!("{prefix}{}", range.first.text);
+        let last = range.last.as_ref().map(|l| format!("{prefix}{}", l.text));
+        if known(&first) && last.as_deref().is_none_or(known) {
+            let mut out = range.clone();
+            out.first.text = first;
+            if let (Some(l), Some(text)) = (&mut out.last, last) {
+                l.text = text;
+            }
+            return out;
+        }
+    }
+    range.clone()
+}
+
 fn number_value(prop: &Property, diagnostics: &mut Vec<Diagnostic>) -> Option<u64> {
     match &prop.value {
         Some(PropertyValue::Number(n)) => n.value,
+        Some(PropertyValue::List { span, .. }) => {
+            diagnostics.push(
+                Diagnostic::error(*span, format!("`{}` takes a number", prop.key.text))
+                    .label("found a list"),
+            );
+            None
+        }
         Some(PropertyValue::Names(r)) => {
             diagnostics.push(
                 Diagnostic::error(r.span, format!("`{}` takes a number", prop.key.text))
@@ -844,6 +1262,17 @@ fn number_value(prop: &Property, diagnostics: &mut Vec<Diagnostic>) -> Option<u6
 fn names_value<'a>(prop: &'a Property, diagnostics: &mut Vec<Diagnostic>) -> Option<&'a NameRange> {
     match &prop.value {
         Some(PropertyValue::Names(r)) => Some(r),
+        Some(PropertyValue::List { span, .. }) => {
+            diagnostics.push(
+                Diagnostic::error(
+                    *span,
+                    format!("`{}` takes a name or a name range", prop.key.text),
+                )
+                .label("found a list")
+                .help("lists are for binning rules; write `engine = TPC_0..TPC_7`"),
+            );
+            None
+        }
         Some(PropertyValue::Number(n)) => {
             diagnostics.push(
                 Diagnostic::error(n.span, format!("`{}` takes a name", prop.key.text))
