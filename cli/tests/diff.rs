@@ -316,3 +316,60 @@ fn base_compares_the_working_tree_with_a_revision() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("`no-such-rev` is not a git revision"));
 }
+
+/// Gaudi's spec with its `reserve collective { ... }` range replaced by `with`.
+fn gaudi_with_collective(with: &str) -> String {
+    let text = gaudi();
+    let start = text
+        .find("reserve collective")
+        .expect("gaudi.asic reserves a collective range");
+    let end = start + text[start..].find('}').expect("closing brace") + 1;
+    format!("{}{with}{}", &text[..start], &text[end..])
+}
+
+#[test]
+fn the_uapi_history_of_the_first_available_sync_object_is_caught() {
+    // The kernel renumbered GAUDI_FIRST_AVAILABLE_W_S_SYNC_OBJECT / _MONITOR twice: 48/24, then
+    // 32/16, then 144/72 (today's layout, gaudi.asic as shipped). Each step breaks user space.
+    let dir = scratch("history");
+    let steps = [
+        (
+            "v48.asic",
+            gaudi_with_collective("reserve collective { sobs = 32, monitors = 16 }"),
+        ),
+        (
+            "v32.asic",
+            gaudi_with_collective("reserve collective { sobs = 16, monitors = 8 }"),
+        ),
+        ("v144.asic", gaudi()),
+    ];
+    for (name, text) in &steps {
+        std::fs::write(dir.join(name), text).expect("write");
+    }
+    for (old, new, sob, mon) in [
+        ("v48.asic", "v32.asic", "48 → 32", "24 → 16"),
+        ("v32.asic", "v144.asic", "32 → 144", "16 → 72"),
+    ] {
+        let out = asicgen(&["diff", old, new], &dir);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "{stdout}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            stdout.contains(&format!(
+                "error[define_changed] GAUDI_FIRST_AVAILABLE_W_S_SYNC_OBJECT: changed: {sob}"
+            )),
+            "{stdout}"
+        );
+        assert!(
+            stdout.contains(&format!(
+                "error[define_changed] GAUDI_FIRST_AVAILABLE_W_S_MONITOR: changed: {mon}"
+            )),
+            "{stdout}"
+        );
+        insta::assert_snapshot!(format!("history_{old}_{new}"), stdout);
+    }
+}

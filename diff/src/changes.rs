@@ -2,7 +2,8 @@
 //!
 //! Engines and queues are matched by name. One that is gone while a new name of the same kind
 //! sits at its id was renamed; everything else is added, removed, renumbered or changed property
-//! by property. Properties are compared as `(name, value)` lists built in one place per item
+//! by property (C spellings are left to the uapi lints, which see them as user space does).
+//! Properties are compared as `(name, value)` lists built in one place per item
 //! kind, so a new property in the Model needs one line here to show up in diffs.
 
 use serde::Serialize;
@@ -23,6 +24,12 @@ pub enum Section {
     Engines,
     /// Queues and reserved queue ids.
     Queues,
+    /// Completion queues the driver reserves.
+    CompletionQueues,
+    /// The sync manager's counts and reserved ranges.
+    SyncManager,
+    /// Per-device binning rules.
+    Binning,
     /// The CS lifecycle.
     Lifecycle,
 }
@@ -36,6 +43,9 @@ impl Section {
             Section::Features => "features",
             Section::Engines => "engines",
             Section::Queues => "queues",
+            Section::CompletionQueues => "completion_queues",
+            Section::SyncManager => "sync_manager",
+            Section::Binning => "binning",
             Section::Lifecycle => "lifecycle",
         }
     }
@@ -116,37 +126,128 @@ pub fn changes(old: &Model, new: &Model) -> Vec<Change> {
         &new.reserved_queue_ids,
         &mut out,
     );
+    settings(
+        Section::CompletionQueues,
+        &completion_queues(old),
+        &completion_queues(new),
+        &mut out,
+    );
+    settings(
+        Section::SyncManager,
+        &sync_manager(old),
+        &sync_manager(new),
+        &mut out,
+    );
+    settings(Section::Binning, &binning(old), &binning(new), &mut out);
     lifecycle(old, new, &mut out);
     out
 }
 
-type Props = Vec<(&'static str, String)>;
+fn completion_queues(m: &Model) -> Props {
+    let mut props: Props = m
+        .reserved_cqs
+        .iter()
+        .map(|cq| (cq.name.clone(), cq.id.to_string()))
+        .collect();
+    props.push(("first user CQ".to_string(), m.first_user_cq().to_string()));
+    props
+}
+
+fn sync_manager(m: &Model) -> Props {
+    let Some(sm) = &m.sync_manager else {
+        return Vec::new();
+    };
+    let mut props: Props = vec![
+        ("sobs".to_string(), sm.sobs.to_string()),
+        ("monitors".to_string(), sm.monitors.to_string()),
+        (
+            "uapi_name".to_string(),
+            sm.uapi_name.clone().unwrap_or_else(|| "none".into()),
+        ),
+    ];
+    for r in &sm.ranges {
+        props.push((
+            format!("reserve {}", r.name),
+            format!(
+                "SOBs {}..{}, monitors {}..{}",
+                r.first_sob,
+                r.first_sob + r.sobs,
+                r.first_monitor,
+                r.first_monitor + r.monitors
+            ),
+        ));
+    }
+    props.push((
+        "first user SOB".to_string(),
+        sm.first_user_sob().to_string(),
+    ));
+    props.push((
+        "first user monitor".to_string(),
+        sm.first_user_monitor().to_string(),
+    ));
+    props
+}
+
+fn binning(m: &Model) -> Props {
+    let engine = |id: u32| {
+        m.engine(id)
+            .map_or_else(|| format!("#{id}"), |e| e.name.clone())
+    };
+    m.binning
+        .iter()
+        .map(|rule| {
+            let units: Vec<String> = rule.units.iter().map(|&u| engine(u)).collect();
+            let spares: Vec<String> = rule.substitutes.iter().map(|s| engine(s.engine)).collect();
+            (
+                rule.name.clone(),
+                format!(
+                    "units [{}], max_faulty {}, substitutes [{}]",
+                    units.join(", "),
+                    rule.max_faulty,
+                    spares.join(", ")
+                ),
+            )
+        })
+        .collect()
+}
+
+/// `(name, value)` pairs compared by name.
+type Props = Vec<(String, String)>;
 
 fn header(m: &Model) -> Props {
     let devices: Vec<String> = m.pci_devices.iter().map(|d| format!("{d:#06x}")).collect();
     vec![
-        ("name", m.name.clone()),
-        ("uapi_prefix", m.uapi_prefix.clone()),
-        ("pci_vendor", format!("{:#06x}", m.pci_vendor)),
-        ("pci_devices", format!("[{}]", devices.join(", "))),
-        ("lifecycle", m.lifecycle.name.clone()),
+        ("name".to_string(), m.name.clone()),
+        ("uapi_prefix".to_string(), m.uapi_prefix.clone()),
+        ("pci_vendor".to_string(), format!("{:#06x}", m.pci_vendor)),
+        (
+            "pci_devices".to_string(),
+            format!("[{}]", devices.join(", ")),
+        ),
+        ("lifecycle".to_string(), m.lifecycle.name.clone()),
     ]
 }
 
 fn limits(m: &Model) -> Props {
     let l = &m.limits;
     vec![
-        ("max_pending_cs", l.max_pending_cs.to_string()),
-        ("max_jobs_per_cs", l.max_jobs_per_cs.to_string()),
-        ("queue_length", l.queue_length.to_string()),
-        ("cq_length", l.cq_length.to_string()),
-        ("cs_timeout", format!("{}ms", l.cs_timeout_ms)),
-        ("completion", l.completion.spec_name().to_string()),
+        ("max_pending_cs".to_string(), l.max_pending_cs.to_string()),
+        ("max_jobs_per_cs".to_string(), l.max_jobs_per_cs.to_string()),
+        ("queue_length".to_string(), l.queue_length.to_string()),
+        ("cq_length".to_string(), l.cq_length.to_string()),
+        ("cs_timeout".to_string(), format!("{}ms", l.cs_timeout_ms)),
+        (
+            "completion".to_string(),
+            l.completion.spec_name().to_string(),
+        ),
     ]
 }
 
 fn features(m: &Model) -> Props {
-    m.features.iter().map(|(k, v)| (k, v.to_string())).collect()
+    m.features
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
 }
 
 fn settings(section: Section, old: &Props, new: &Props, out: &mut Vec<Change>) {
@@ -188,7 +289,7 @@ fn engine_item(e: &Engine) -> Item {
         name: e.name.clone(),
         id: e.id,
         kind: e.kind.spec_name().to_string(),
-        props: vec![("kind", e.kind.spec_name().to_string())],
+        props: vec![("kind".to_string(), e.kind.spec_name().to_string())],
     }
 }
 
@@ -205,19 +306,22 @@ fn queue_item(m: &Model, q: &Queue) -> Item {
         id: q.id,
         kind: q.queue_type.spec_name().to_string(),
         props: vec![
-            ("type", q.queue_type.spec_name().to_string()),
-            ("engine", engine),
-            ("cb_alloc", q.cb_alloc.spec_name().to_string()),
-            ("pq_len", q.pq_len.to_string()),
+            ("type".to_string(), q.queue_type.spec_name().to_string()),
+            ("engine".to_string(), engine),
+            ("cb_alloc".to_string(), q.cb_alloc.spec_name().to_string()),
+            ("pq_len".to_string(), q.pq_len.to_string()),
             (
-                "cq",
+                "cq".to_string(),
                 q.cq.map_or_else(|| "none".to_string(), |c| c.to_string()),
             ),
-            ("collective", q.collective.spec_name().to_string()),
-            ("driver_only", flag(q.driver_only)),
-            ("binned", flag(q.binned)),
-            ("sync_stream", flag(q.supports_sync_stream)),
-            ("stream_master", flag(q.stream_master)),
+            (
+                "collective".to_string(),
+                q.collective.spec_name().to_string(),
+            ),
+            ("driver_only".to_string(), flag(q.driver_only)),
+            ("binned".to_string(), flag(q.binned)),
+            ("sync_stream".to_string(), flag(q.supports_sync_stream)),
+            ("stream_master".to_string(), flag(q.stream_master)),
         ],
     }
 }
