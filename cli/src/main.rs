@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod check;
+mod diff;
 mod emit;
 mod fmt;
 mod graph;
@@ -65,6 +66,13 @@ enum Command {
         /// The spec file (`*.asic`).
         spec: PathBuf,
     },
+    /// Compare two versions of specs: what changed, and whether the uapi header breaks.
+    ///
+    /// Prints a semantic change list (engines and queues added, removed, renumbered, renamed;
+    /// properties, limits, features, lifecycle) and uapi lints over the generated C header, each
+    /// with an id and a level (`error` breaks user space, `warn`, `info` is additive). Exits 1
+    /// on a breaking change that no `--allow` entry waives.
+    Diff(diff::Args),
     /// Start a spec for a new generation.
     ///
     /// Writes `<dir>/<name in lower case>.asic` from a template that checks clean (it never
@@ -88,6 +96,7 @@ fn main() -> ExitCode {
         Command::Emit { output, spec } => emit::run(output, &spec),
         Command::Fmt(args) => fmt::run(&args),
         Command::Simulate(args) => simulate::run(&args),
+        Command::Diff(args) => diff::run(&args),
         Command::Graph { spec } => graph::run(&spec),
         Command::New { name, prefix, dir } => new::run(&name, prefix.as_deref(), &dir),
     }
