@@ -8,7 +8,7 @@ use asicgen_dsl::model::Model;
 use askama::Template;
 
 use crate::names;
-use crate::provenance::provenance;
+use crate::provenance::{provenance, seal};
 
 #[derive(Template)]
 #[template(path = "uapi.h", escape = "none")]
@@ -73,7 +73,7 @@ pub fn c_header(model: &Model) -> String {
     };
     // why: rendering into a String fails only if a Display impl fails; ours are Strings and ints.
     match header.render() {
-        Ok(text) => with_final_newline(text),
+        Ok(text) => seal(&with_final_newline(text)),
         Err(err) => format!("#error \"asicgen internal error: {err}\"\n"),
     }
 }
