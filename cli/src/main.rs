@@ -1,14 +1,18 @@
 //! `asicgen`: check specs, emit generated code, run the simulated device.
+//!
+//! `simulate` exists only with the `simulate` feature (on by default) on Linux, where the driver
+//! runtime builds; every other command builds anywhere Rust does.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 
 mod check;
 mod emit;
 mod graph;
 mod new;
+#[cfg(all(feature = "simulate", target_os = "linux"))]
 mod simulate;
 
 /// Describe an accelerator generation in a spec; get its driver state code.
@@ -48,6 +52,7 @@ enum Command {
     /// resets. The summary counts every CS by outcome, with throughput, latency percentiles
     /// (submit to completion timestamp), the drop counters and the resets. `--virtual` runs on a
     /// deterministic virtual clock instead (one thread, reproducible from `--seed`).
+    #[cfg(all(feature = "simulate", target_os = "linux"))]
     Simulate(simulate::Args),
     /// Print the CS lifecycle of a spec as a Mermaid state diagram.
     ///
@@ -71,6 +76,15 @@ enum Command {
         #[arg(long, default_value = "specs")]
         dir: PathBuf,
     },
+    /// Print a shell completion script for asicgen.
+    ///
+    /// For example `asicgen completions bash > ~/.local/share/bash-completion/completions/asicgen`,
+    /// `asicgen completions zsh > ~/.zfunc/_asicgen` (with `~/.zfunc` in `fpath`), or
+    /// `asicgen completions fish > ~/.config/fish/completions/asicgen.fish`.
+    Completions {
+        /// The shell to complete for.
+        shell: clap_complete::Shell,
+    },
 }
 
 fn main() -> ExitCode {
@@ -78,8 +92,18 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Check { specs } => check::run(&specs),
         Command::Emit { output, spec } => emit::run(output, &spec),
+        #[cfg(all(feature = "simulate", target_os = "linux"))]
         Command::Simulate(args) => simulate::run(&args),
         Command::Graph { spec } => graph::run(&spec),
         Command::New { name, prefix, dir } => new::run(&name, prefix.as_deref(), &dir),
+        Command::Completions { shell } => {
+            clap_complete::generate(
+                shell,
+                &mut Cli::command(),
+                "asicgen",
+                &mut std::io::stdout(),
+            );
+            ExitCode::SUCCESS
+        }
     }
 }
