@@ -32,6 +32,11 @@ enum Command {
     Check {
         /// Spec files (`*.asic`). With none, checks every `*.asic` in `specs/`.
         specs: Vec<PathBuf>,
+        /// `human` (rustc-style on stderr, coloured on a terminal unless `NO_COLOR`) or `json`
+        /// (one object per diagnostic and line on stdout: file, line, column, end_line,
+        /// end_column, code, level, message, label, help, notes).
+        #[arg(long, value_enum, default_value_t)]
+        message_format: check::MessageFormat,
     },
     /// Print one generated output of a spec to stdout.
     ///
@@ -90,7 +95,10 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Command::Check { specs } => check::run(&specs),
+        Command::Check {
+            specs,
+            message_format,
+        } => check::run(&specs, message_format),
         Command::Emit { output, spec } => emit::run(output, &spec),
         #[cfg(all(feature = "simulate", target_os = "linux"))]
         Command::Simulate(args) => simulate::run(&args),

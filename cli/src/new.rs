@@ -35,7 +35,7 @@ pub fn run(name: &str, prefix: Option<&str>, dir: &Path) -> ExitCode {
         Err(report) => {
             // The template is valid; what fails is its surroundings (most likely no
             // `lifecycle/default.lifecycle` next to it).
-            eprint!("{report}");
+            crate::check::print_report(&report);
             eprintln!("note: {display} was written; fix the problems above before building");
         }
     }

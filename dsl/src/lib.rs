@@ -17,6 +17,7 @@
 
 pub mod ast;
 pub mod check;
+pub mod codes;
 pub mod diagnostic;
 pub mod load;
 pub mod model;
