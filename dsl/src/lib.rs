@@ -18,6 +18,7 @@
 pub mod ast;
 pub mod check;
 pub mod codes;
+mod delimiters;
 pub mod diagnostic;
 pub mod load;
 pub mod model;
