@@ -36,7 +36,7 @@ pub fn run(output: Output, spec: &Path) -> ExitCode {
     let model = match asicgen_dsl::load(spec, &display).result {
         Ok(model) => model,
         Err(report) => {
-            eprint!("{report}");
+            crate::check::print_report(&report);
             return ExitCode::FAILURE;
         }
     };

@@ -12,7 +12,7 @@ pub fn run(spec: &Path) -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(report) => {
-            eprint!("{report}");
+            crate::check::print_report(&report);
             ExitCode::FAILURE
         }
     }

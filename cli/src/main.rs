@@ -1,9 +1,12 @@
 //! `asicgen`: check specs, emit generated code, run the simulated device.
+//!
+//! `simulate` exists only with the `simulate` feature (on by default) on Linux, where the driver
+//! runtime builds; every other command builds anywhere Rust does.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 
 mod check;
 mod diff;
@@ -11,6 +14,7 @@ mod emit;
 mod fmt;
 mod graph;
 mod new;
+#[cfg(all(feature = "simulate", target_os = "linux"))]
 mod simulate;
 
 /// Describe an accelerator generation in a spec; get its driver state code.
@@ -30,6 +34,11 @@ enum Command {
     Check {
         /// Spec files (`*.asic`). With none, checks every `*.asic` in `specs/`.
         specs: Vec<PathBuf>,
+        /// `human` (rustc-style on stderr, coloured on a terminal unless `NO_COLOR`) or `json`
+        /// (one object per diagnostic and line on stdout: file, line, column, end_line,
+        /// end_column, code, level, message, label, help, notes).
+        #[arg(long, value_enum, default_value_t)]
+        message_format: check::MessageFormat,
     },
     /// Print one generated output of a spec to stdout.
     ///
@@ -57,6 +66,7 @@ enum Command {
     /// resets. The summary counts every CS by outcome, with throughput, latency percentiles
     /// (submit to completion timestamp), the drop counters and the resets. `--virtual` runs on a
     /// deterministic virtual clock instead (one thread, reproducible from `--seed`).
+    #[cfg(all(feature = "simulate", target_os = "linux"))]
     Simulate(simulate::Args),
     /// Print the CS lifecycle of a spec as a Mermaid state diagram.
     ///
@@ -87,17 +97,39 @@ enum Command {
         #[arg(long, default_value = "specs")]
         dir: PathBuf,
     },
+    /// Print a shell completion script for asicgen.
+    ///
+    /// For example `asicgen completions bash > ~/.local/share/bash-completion/completions/asicgen`,
+    /// `asicgen completions zsh > ~/.zfunc/_asicgen` (with `~/.zfunc` in `fpath`), or
+    /// `asicgen completions fish > ~/.config/fish/completions/asicgen.fish`.
+    Completions {
+        /// The shell to complete for.
+        shell: clap_complete::Shell,
+    },
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Command::Check { specs } => check::run(&specs),
+        Command::Check {
+            specs,
+            message_format,
+        } => check::run(&specs, message_format),
         Command::Emit { output, spec } => emit::run(output, &spec),
         Command::Fmt(args) => fmt::run(&args),
+        #[cfg(all(feature = "simulate", target_os = "linux"))]
         Command::Simulate(args) => simulate::run(&args),
         Command::Diff(args) => diff::run(&args),
         Command::Graph { spec } => graph::run(&spec),
         Command::New { name, prefix, dir } => new::run(&name, prefix.as_deref(), &dir),
+        Command::Completions { shell } => {
+            clap_complete::generate(
+                shell,
+                &mut Cli::command(),
+                "asicgen",
+                &mut std::io::stdout(),
+            );
+            ExitCode::SUCCESS
+        }
     }
 }

@@ -35,7 +35,7 @@ pub fn run(name: &str, prefix: Option<&str>, dir: &Path) -> ExitCode {
         Err(report) => {
             // The template is valid; what fails is its surroundings (most likely no
             // `lifecycle/default.lifecycle` next to it).
-            eprint!("{report}");
+            crate::check::print_report(&report);
             eprintln!("note: {display} was written; fix the problems above before building");
         }
     }
@@ -51,8 +51,8 @@ pub fn next_steps(name: &str, display: &str, module: &str) -> String {
          (docs/spec-language.md has every form)\n  \
          2. `asicgen check {display}` until it is clean\n  \
          3. move it to specs/ if it is not there: `cargo build` picks up every specs/*.asic\n  \
-         4. `cargo insta test --accept` (once: `cargo install cargo-insta`) records its outputs; \
-         commit the spec, the snapshots and generated/review/{module}.*\n"
+         4. `cargo insta test --accept` (once: `cargo install cargo-insta`) writes its outputs \
+         to generated/review/{module}.* for review; commit them with the spec\n"
     )
 }
 

@@ -46,10 +46,79 @@ fn a_bad_spec_exits_1_with_diagnostics_on_stderr() {
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("--> bad.asic:1:6"), "{stderr}");
     assert!(
-        stderr.contains("error: the spec has no `limits` block"),
+        stderr.contains("error[E0101]: the spec has no `limits` block"),
         "{stderr}"
     );
     assert!(String::from_utf8_lossy(&out.stdout).contains("failed: bad.asic"));
+}
+
+#[test]
+fn json_gives_one_object_per_diagnostic_and_nothing_else() {
+    let dir = scratch("json");
+    std::fs::write(dir.join("bad.asic"), "asic X {\n  uapi_prefix = \"X\"\n}\n").expect("write");
+    let human = asicgen(&["check", "bad.asic"], &dir);
+    let errors = String::from_utf8_lossy(&human.stderr)
+        .lines()
+        .filter(|l| l.starts_with("error["))
+        .count();
+    let out = asicgen(&["check", "--message-format", "json", "bad.asic"], &dir);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), errors, "{stdout}");
+    assert!(errors >= 3);
+    for line in &lines {
+        assert!(
+            line.starts_with("{\"file\":\"bad.asic\",\"line\":1,\"column\":"),
+            "{line}"
+        );
+        assert!(
+            line.ends_with('}') && line.contains("\"level\":\"error\""),
+            "{line}"
+        );
+    }
+    assert!(
+        lines[0].contains("\"code\":\"E0101\"")
+            && lines[0].contains("\"message\":\"the spec has no `limits` block\"")
+            && lines[0].contains("\"help\":\"add `limits {"),
+        "{}",
+        lines[0]
+    );
+    let pci = lines
+        .iter()
+        .find(|l| l.contains("missing `pci_vendor`"))
+        .expect("pci line");
+    assert!(pci.contains("\"line\":1,\"column\":6,"), "{pci}");
+}
+
+#[test]
+fn colour_only_for_a_terminal() {
+    let dir = scratch("colour");
+    std::fs::write(dir.join("bad.asic"), "asic X {\n  uapi_prefix = \"X\"\n}\n").expect("write");
+    // Piped (as here): plain.
+    let piped = asicgen(&["check", "bad.asic"], &dir);
+    assert!(
+        !piped.stderr.contains(&0x1b),
+        "escape codes in piped output"
+    );
+    // CLICOLOR_FORCE stands in for a terminal, as it does for cargo.
+    let forced = std::process::Command::new(env!("CARGO_BIN_EXE_asicgen"))
+        .args(["check", "bad.asic"])
+        .current_dir(&dir)
+        .env("CLICOLOR_FORCE", "1")
+        .env_remove("NO_COLOR")
+        .output()
+        .expect("asicgen runs");
+    let stderr = String::from_utf8_lossy(&forced.stderr);
+    assert!(
+        stderr.contains("\u{1b}["),
+        "no colour with CLICOLOR_FORCE: {stderr}"
+    );
 }
 
 #[test]

@@ -1,6 +1,8 @@
 //! `asicgen simulate`, the README's first command: a run ends with every CS accounted for in the
 //! summary, on real threads and on the virtual clock, and bad options are refused with a message.
 
+#![cfg(all(feature = "simulate", target_os = "linux"))]
+
 mod support;
 
 use support::{asicgen, workspace};

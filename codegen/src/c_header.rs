@@ -12,7 +12,7 @@ use askama::Template;
 
 use crate::c_text;
 use crate::names;
-use crate::provenance::provenance;
+use crate::provenance::{provenance, seal};
 
 #[derive(Template)]
 #[template(path = "uapi.h", escape = "none")]
@@ -77,7 +77,7 @@ pub fn c_header(model: &Model) -> String {
     };
     // why: rendering into a String fails only if a Display impl fails; ours are Strings and ints.
     match header.render() {
-        Ok(text) => with_final_newline(text),
+        Ok(text) => seal(&with_final_newline(text)),
         Err(err) => format!("#error \"asicgen internal error: {err}\"\n"),
     }
 }

@@ -37,6 +37,6 @@ pub use fallback::fallback_module;
 pub use kernel::{KernelRow, kernel_header, kernel_rows};
 pub use markdown::markdown;
 pub use mermaid::state_diagram;
-pub use provenance::{GENERATOR_VERSION, provenance};
+pub use provenance::{GENERATOR_VERSION, HASH_PLACEHOLDER, output_hash, provenance, seal, verify};
 pub use rust::{rust_module, rust_module_pretty};
 pub use spec_path::{spec_display_path, spec_display_path_from, workspace_root};

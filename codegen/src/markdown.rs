@@ -6,7 +6,7 @@ use askama::Template;
 
 use crate::mermaid::state_diagram;
 use crate::names;
-use crate::provenance::provenance;
+use crate::provenance::{provenance, seal};
 
 #[derive(Template)]
 #[template(path = "reference.md", escape = "none")]
@@ -114,7 +114,7 @@ pub fn markdown(model: &Model) -> String {
     };
     // why: rendering into a String fails only if a Display impl fails; ours are Strings and ints.
     match reference.render() {
-        Ok(text) => crate::c_header::with_final_newline(text),
+        Ok(text) => seal(&crate::c_header::with_final_newline(text)),
         Err(err) => format!("asicgen internal error: {err}\n"),
     }
 }

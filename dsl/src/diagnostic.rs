@@ -12,7 +12,9 @@
 
 use std::fmt;
 
-use crate::source::{SourceMap, Span};
+use annotate_snippets::{AnnotationKind, Group, Level, Origin, Renderer, Snippet};
+
+use crate::source::{FileId, SourceMap, Span};
 
 /// One problem found in a spec, pointing at where it is.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -57,6 +59,11 @@ impl Diagnostic {
     pub fn help(mut self, help: impl Into<String>) -> Diagnostic {
         self.help = Some(help.into());
         self
+    }
+
+    /// The stable error code of this kind of diagnostic (`E0202`), from [`crate::codes`].
+    pub fn code(&self) -> &'static str {
+        crate::codes::code_of(&self.message)
     }
 
     /// Sets the help line if there is one.
@@ -104,73 +111,98 @@ impl Report {
         format!("{}:{line}:{col}", file.display_path)
     }
 
-    fn render_one(&self, d: &Diagnostic, out: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(out, "error: {}", d.message)?;
-        let mut places = vec![(d.span, d.label.as_str(), true)];
-        places.extend(d.notes.iter().map(|(s, t)| (*s, t.as_str(), false)));
-        let gutter = places
-            .iter()
-            .map(|(s, _, _)| self.sources.get(s.file).line_col(s.start).0)
-            .max()
-            .unwrap_or(1)
-            .to_string()
-            .len();
-        let pad = " ".repeat(gutter);
-        for (i, (span, label, primary)) in places.into_iter().enumerate() {
-            let file = self.sources.get(span.file);
-            let (line, col) = file.line_col(span.start);
-            let arrow = if i == 0 { "-->" } else { ":::" };
+    /// Every diagnostic rendered by annotate-snippets (rustc's renderer), in source order, then
+    /// a one-line summary; with ANSI colours if `colour`. `Display` is the plain form.
+    pub fn render(&self, colour: bool) -> String {
+        let renderer = if colour {
+            Renderer::styled()
+        } else {
+            Renderer::plain()
+        };
+        let mut out = String::new();
+        for d in &self.diagnostics {
+            out.push_str(&self.render_one(d, &renderer));
+            out.push_str("\n\n");
+        }
+        let summary = match self.diagnostics.len() {
+            0 => return out,
+            1 => "could not check spec due to 1 previous error".to_string(),
+            n => format!("could not check spec due to {n} previous errors"),
+        };
+        out.push_str(&renderer.render(&[Group::with_title(Level::ERROR.primary_title(summary))]));
+        out.push('\n');
+        out
+    }
+
+    /// One diagnostic, rendered alone (no summary): what `asic!` turns into one `compile_error!`.
+    pub fn render_one(&self, d: &Diagnostic, renderer: &Renderer) -> String {
+        // The primary span's file first, then the files the notes point into, each once, with
+        // its annotations: rustc's layout (`-->` for the first, `:::` for the others).
+        let mut files: Vec<FileId> = vec![d.span.file];
+        for (span, _) in &d.notes {
+            if !files.contains(&span.file) {
+                files.push(span.file);
+            }
+        }
+        let mut group =
+            Group::with_title(Level::ERROR.primary_title(d.message.as_str()).id(d.code()));
+        for file_id in files {
+            let file = self.sources.get(file_id);
             if file.text.is_empty() {
                 // A file that could not be read: there is no line to show.
-                writeln!(out, "{pad}{arrow} {}", file.display_path)?;
+                group = group.element(Origin::path(file.display_path.as_str()));
                 continue;
             }
-            writeln!(out, "{pad}{arrow} {}:{line}:{col}", file.display_path)?;
-            writeln!(out, "{pad} |")?;
-            let text = file.line_text(line);
-            writeln!(out, "{line:>gutter$} | {}", text.replace('\t', " "))?;
-            // Underline to the end of the span or of the line, whichever comes first, and at
-            // least one column so an empty span (end of file) still gets a caret.
-            let (end_line, end_col) = file.line_col(span.end);
-            let line_chars = text.chars().count();
-            let width = if end_line == line {
-                end_col.saturating_sub(col)
-            } else {
-                (line_chars + 1).saturating_sub(col)
+            let mut snippet = Snippet::source(file.text.as_str())
+                .line_start(1)
+                .path(file.display_path.as_str())
+                .fold(true);
+            if d.span.file == file_id {
+                snippet = snippet.annotation(
+                    AnnotationKind::Primary
+                        .span(byte_range(file.text.as_str(), d.span))
+                        .label(non_empty(&d.label)),
+                );
             }
-            .max(1);
-            let mark = if primary { "^" } else { "-" };
-            let label = if label.is_empty() {
-                String::new()
-            } else {
-                format!(" {label}")
-            };
-            writeln!(
-                out,
-                "{pad} | {}{}{label}",
-                " ".repeat(col - 1),
-                mark.repeat(width)
-            )?;
+            for (span, text) in d.notes.iter().filter(|(s, _)| s.file == file_id) {
+                snippet = snippet.annotation(
+                    AnnotationKind::Context
+                        .span(byte_range(file.text.as_str(), *span))
+                        .label(non_empty(text)),
+                );
+            }
+            group = group.element(snippet);
         }
         if let Some(help) = &d.help {
-            writeln!(out, "{pad} |")?;
-            writeln!(out, "{pad} = help: {help}")?;
+            group = group.element(Level::HELP.message(help.as_str()));
         }
-        Ok(())
+        renderer.render(&[group])
     }
+}
+
+/// A span as a byte range annotate-snippets accepts: inside the text, on char boundaries, and
+/// at least one character wide where the text allows (an empty span at the end of a file still
+/// gets its caret).
+fn byte_range(text: &str, span: Span) -> std::ops::Range<usize> {
+    let clamp = |mut at: usize| {
+        at = at.min(text.len());
+        while !text.is_char_boundary(at) {
+            at -= 1;
+        }
+        at
+    };
+    let start = clamp(span.start as usize);
+    let end = clamp(span.end as usize).max(start);
+    start..end
+}
+
+fn non_empty(label: &str) -> Option<&str> {
+    (!label.is_empty()).then_some(label)
 }
 
 impl fmt::Display for Report {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for d in &self.diagnostics {
-            self.render_one(d, f)?;
-            writeln!(f)?;
-        }
-        match self.diagnostics.len() {
-            0 => Ok(()),
-            1 => writeln!(f, "error: could not check spec due to 1 previous error"),
-            n => writeln!(f, "error: could not check spec due to {n} previous errors"),
-        }
+        f.write_str(&self.render(false))
     }
 }
 
@@ -179,7 +211,7 @@ impl std::error::Error for Report {}
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::source::{FileId, SourceFile};
+    use crate::source::SourceFile;
 
     #[test]
     fn renders_rustc_style_in_source_order() {
@@ -195,19 +227,17 @@ mod tests {
             .help("do something");
         let report = Report::new(sources, vec![late, early]);
         insta::assert_snapshot!(report.to_string(), @r"
-        error: first
+        error[E0000]: first
          --> specs/x.asic:1:1
           |
         1 | line one
           | ^^^^
-         ::: specs/x.asic:2:7
-          |
         2 |   bad thing here
           |       ----- see this
           |
           = help: do something
 
-        error: second
+        error[E0000]: second
          --> specs/x.asic:2:3
           |
         2 |   bad thing here

@@ -17,6 +17,8 @@
 
 pub mod ast;
 pub mod check;
+pub mod codes;
+mod delimiters;
 pub mod diagnostic;
 pub mod format;
 pub mod load;

@@ -105,7 +105,11 @@ pub(crate) fn parse_rule(
         Ok(mut pairs) => pairs
             .next()
             .ok_or_else(|| Diagnostic::error(Span::new(file, 0, 0), "empty parse")),
-        Err(e) => Err(syntax_error(file, text, &e)),
+        Err(e) => Err(crate::delimiters::prefer_unclosed(
+            file,
+            text,
+            syntax_error(file, text, &e),
+        )),
     }
 }
 

@@ -2,8 +2,8 @@
 //!
 //! Each module is what `asicgen_macros::asic!` expands its spec to: `QueueId` and `EngineId`
 //! enums, the `QUEUES`/`ENGINES`/`LIMITS`/`FEATURES` tables, the `CsState` lifecycle and a
-//! zero-sized type (`goya::Goya`, ...) implementing `asicgen_tables::Asic`. Readable copies
-//! of every output are checked in under `generated/review/` and kept current by a test.
+//! zero-sized type (`goya::Goya`, ...) implementing `asicgen_tables::Asic`. Every output
+//! is checked in once, readable, under `generated/review/`, and `tests/review.rs` keeps it current.
 //!
 //! Adding a generation is adding its spec: `build.rs` lists `specs/*.asic` and writes one
 //! `generations!` entry per file (module named after the file), and the registry ([`NAMES`],

@@ -68,7 +68,20 @@ fn check<A: Asic>(model: &Model) {
     assert_eq!(A::UAPI_PREFIX, model.uapi_prefix);
     assert_eq!(A::PCI_VENDOR, model.pci_vendor);
     assert_eq!(A::PCI_DEVICES, model.pci_devices.as_slice());
-    assert!(A::PROVENANCE.contains(model.provenance.short_hash()));
+    // The exact line is checked against the review copy in `review.rs`; here its shape.
+    let hash = A::PROVENANCE
+        .strip_prefix(&format!(
+            "asicgen {} from ",
+            asicgen_codegen::GENERATOR_VERSION
+        ))
+        .and_then(|rest| rest.rsplit_once(" (output sha256 "))
+        .and_then(|(_, hash)| hash.strip_suffix(')'))
+        .unwrap_or_default();
+    assert!(
+        hash.len() == 16 && hash.bytes().all(|b| b.is_ascii_hexdigit()),
+        "{}",
+        A::PROVENANCE
+    );
 
     // Queues: every row, in id order, typed ids in the same order.
     assert_eq!(A::QUEUES.len(), model.queues.len());

@@ -244,6 +244,8 @@ proptest! {
             for d in report.diagnostics() {
                 let file = report.sources().get(d.span.file);
                 prop_assert!(d.span.start <= d.span.end, "{d:?}");
+                // Every diagnostic has a stable code: the table in dsl/src/codes.rs covers it.
+                prop_assert_ne!(d.code(), asicgen_dsl::codes::INTERNAL, "{:?}", d);
                 prop_assert!(d.span.end as usize <= file.text.len(), "{d:?} past the end of {}", file.display_path);
                 for (span, _) in &d.notes {
                     let file = report.sources().get(span.file);

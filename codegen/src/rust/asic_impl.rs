@@ -7,15 +7,13 @@ use quote::quote;
 
 use super::{doc_attrs, rt};
 use crate::names;
-use crate::provenance::provenance;
 
 /// The ZST, its `Asic` impl, `PROVENANCE` and the compile-time table check.
-pub(super) fn asic_impl(model: &Model) -> TokenStream {
+pub(super) fn asic_impl(model: &Model, provenance: &str) -> TokenStream {
     let rt = rt();
     let zst = names::rust_ident(&model.name);
     let name = &model.name;
     let prefix = names::c_prefix(&model.uapi_prefix);
-    let provenance = provenance(model);
     let doc = doc_attrs(&model.doc);
     let gap = if model.doc.is_empty() {
         quote!()
@@ -36,7 +34,8 @@ pub(super) fn asic_impl(model: &Model) -> TokenStream {
         /// picks a generation by module (the registry in `asicgen-generated`).
         pub type Generation = #zst;
 
-        /// Where this module came from: spec path, content hash and generator version.
+        /// Where this module came from: generator version, spec path and the hash of this module's
+        /// review copy (`generated/review/<spec>.rs`).
         pub const PROVENANCE: &str = #provenance;
 
         impl #rt::Asic for #zst {
@@ -101,7 +100,7 @@ mod tests {
 
     #[test]
     fn zst_implements_asic_with_hex_pci_ids() {
-        let text = asic_impl(&fixture::model()).to_string();
+        let text = asic_impl(&fixture::model(), "asicgen test").to_string();
         assert!(text.contains("pub struct Tiny ;"), "{text}");
         assert!(
             text.contains("impl :: asicgen_tables :: Asic for Tiny"),

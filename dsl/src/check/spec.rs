@@ -916,6 +916,9 @@ struct QueueProperties {
     sync_stream_span: Option<Span>,
     cb_alloc: Option<CbAlloc>,
     cb_alloc_missing: bool,
+    /// Required properties whose key was misspelt (`cb_aloc`): the misspelling is reported with
+    /// a did-you-mean, so the property is not reported missing as well.
+    misspelt: Vec<&'static str>,
     pq_len: Option<u32>,
     collective: CollectiveMode,
     driver_only: bool,
@@ -938,6 +941,9 @@ impl QueueProperties {
         for prop in &decl.properties {
             let key = prop.key.text.as_str();
             if !QUEUE_PROPERTIES.contains(&key) {
+                if let Some(meant) = suggest::closest(key, QUEUE_PROPERTIES.iter().copied()) {
+                    props.misspelt.push(meant);
+                }
                 diagnostics.push(suggest::unknown(
                     prop.key.span,
                     "queue property",
@@ -1104,7 +1110,8 @@ impl QueueProperties {
                 _ => {}
             }
         }
-        props.cb_alloc_missing = !seen.contains_key("cb_alloc");
+        props.cb_alloc_missing =
+            !seen.contains_key("cb_alloc") && !props.misspelt.contains(&"cb_alloc");
         props
     }
 
@@ -1120,7 +1127,7 @@ impl QueueProperties {
         let at = decl.names.span;
         let mut shared = None;
         match (queue_type, self.cq_span) {
-            (QueueType::External, None) => diagnostics.push(
+            (QueueType::External, None) if !self.misspelt.contains(&"cq") => diagnostics.push(
                 Diagnostic::error(at, "external queue without a completion queue")
                     .label("external queues complete through a completion queue")
                     .help("add `cq = N`: the first completion queue; further queues of this line take the next ones"),
@@ -1202,7 +1209,10 @@ impl QueueProperties {
                     .help("set `sync_stream = true` in `features`, or remove the flag"),
             );
         }
-        if queue_type != QueueType::Cpu && self.engine_span.is_none() {
+        if queue_type != QueueType::Cpu
+            && self.engine_span.is_none()
+            && !self.misspelt.contains(&"engine")
+        {
             diagnostics.push(
                 Diagnostic::error(at, "queue bound to no engine")
                     .label(format!("{} queue feeds an engine", article(queue_type)))

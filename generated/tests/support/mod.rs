@@ -1,14 +1,13 @@
-//! What the review and snapshot tests share: the specs and every output generated from each.
+//! What the review tests share: the specs and every output generated from each.
 
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 pub fn manifest_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
 /// Every `specs/*.asic`, by stem, sorted.
-#[allow(dead_code)] // why: each test crate that includes this module uses a different part.
 pub fn spec_stems() -> Vec<String> {
     let dir = manifest_dir().join("../specs");
     let mut stems: Vec<String> = fs::read_dir(&dir)
@@ -64,13 +63,4 @@ pub fn outputs(stem: &str) -> [Output; 4] {
             text: asicgen_codegen::markdown(&model),
         },
     ]
-}
-
-/// The spec stem of a path (`…/specs/goya.asic` → `goya`).
-#[allow(dead_code)] // why: see `spec_stems`.
-pub fn stem(path: &Path) -> String {
-    path.file_stem()
-        .and_then(|s| s.to_str())
-        .unwrap_or_default()
-        .to_owned()
 }
