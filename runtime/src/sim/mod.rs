@@ -3,7 +3,7 @@
 //!
 //! A job written to a queue becomes a `SimJob` with a due time, handed to its engine's *lane*
 //! (a ring, then a min-heap by due time on the completion side). In virtual mode nothing runs by
-//! itself: the caller advances the clock ([`Device::advance`](crate::device::Device::advance),
+//! itself: the caller advances the clock ([`Device::advance`](crate::driver::core::Device::advance),
 //! or a wait with a timeout), and due jobs and TDR expiries are processed in time order, one per
 //! completion-lock hold. In real mode each lane has a worker thread that sleeps until its next
 //! due job, and a TDR thread sleeps until the armed deadline ([`Runner`]).
@@ -20,6 +20,17 @@ pub use rng::XorShift;
 pub use runner::{Runner, RunnerError};
 
 use std::cmp::Ordering;
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn pinning_to_a_cpu_past_the_end_is_an_error() {
+        for cpu in [usize::MAX, usize::MAX - 1, 1 << 20] {
+            let err = super::pin_current_thread(cpu).expect_err("no such CPU");
+            assert_eq!(err.raw_os_error(), Some(libc::EINVAL), "cpu {cpu}");
+        }
+    }
+}
 use std::time::Duration;
 
 /// Where the device's time comes from.
@@ -39,7 +50,7 @@ pub struct SimConfig {
     pub latency: Duration,
     /// Up to this much extra latency, drawn per job.
     pub jitter: Duration,
-    /// Chance, in parts per million, that a [`Work::Default`](crate::submit::Work) job hangs.
+    /// Chance, in parts per million, that a [`Work::Default`](crate::driver::submit::Work) job hangs.
     pub hang_ppm: u32,
     /// Chance, in parts per million, that a default job raises an engine error.
     pub fault_ppm: u32,
@@ -62,7 +73,11 @@ pub struct SimConfig {
 
 /// Pin the calling thread to `cpu` (`sched_setaffinity`).
 pub fn pin_current_thread(cpu: usize) -> std::io::Result<()> {
-    set_affinity(cpu..cpu + 1)
+    // why: `usize::MAX + 1` would overflow; no such CPU exists, which is EINVAL.
+    let end = cpu
+        .checked_add(1)
+        .ok_or_else(|| std::io::Error::from_raw_os_error(libc::EINVAL))?;
+    set_affinity(cpu..end)
 }
 
 /// Let the calling thread run on every online CPU again.
@@ -136,8 +151,9 @@ pub(crate) struct SimJob {
     pub(crate) order: u64,
     /// Record index of its CS.
     pub(crate) record: u32,
-    /// Seq of its CS (a stale job after a reset is recognised by a seq mismatch).
-    pub(crate) seq: u64,
+    /// Its CS's ticket, unique per device (a stale job, whose CS was rolled back, is recognised
+    /// by a ticket mismatch even once the record holds a CS with the same seq).
+    pub(crate) ticket: u64,
     /// Position of its queue in `A::QUEUES`.
     pub(crate) queue: u16,
     /// Position of its engine in `A::ENGINES`, if the queue has one.
@@ -174,12 +190,19 @@ pub(crate) enum Drawn {
     Hang,
 }
 
-/// Decide what a job does, from its [`Work`](crate::submit::Work) and the configuration.
-pub(crate) fn draw(work: crate::submit::Work, cfg: &SimConfig, rng: &mut XorShift) -> Drawn {
-    use crate::submit::Work;
+/// Decide what a job does, from its [`Work`](crate::driver::submit::Work) and the configuration.
+pub(crate) fn draw(
+    work: crate::driver::submit::Work,
+    cfg: &SimConfig,
+    rng: &mut XorShift,
+) -> Drawn {
+    use crate::driver::submit::Work;
     let base = duration_ns(cfg.latency);
     let jitter = |rng: &mut XorShift| rng.below(duration_ns(cfg.jitter).saturating_add(1));
     match work {
+        // why: a job that runs for centuries never finishes; moving the clock there would break
+        // every later deadline.
+        Work::Run(d) if duration_ns(d) >= NEVER_NS => Drawn::Hang,
         Work::Run(d) => Drawn::Run {
             latency: duration_ns(d),
             end: JobEnd::Complete,
@@ -207,6 +230,11 @@ pub(crate) fn draw(work: crate::submit::Work, cfg: &SimConfig, rng: &mut XorShif
         }
     }
 }
+
+/// Durations from this many ns on (2^62 ns, about 146 years) mean "never": a TDR timeout that
+/// long switches the timer off, as the driver's `MAX_SCHEDULE_TIMEOUT` does, and a job that long
+/// never finishes.
+pub(crate) const NEVER_NS: u64 = 1 << 62;
 
 /// A duration in ns, saturating.
 pub(crate) fn duration_ns(d: Duration) -> u64 {

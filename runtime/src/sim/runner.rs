@@ -12,10 +12,10 @@
 //! The TDR thread parks until the armed deadline; arming an earlier one unparks it.
 
 use crate::asic::Asic;
-use crate::device::{Device, ThreadSlot};
-use crate::effects::Effects;
+use crate::driver::core::{Core, ThreadSlot};
+use crate::driver::effects::Effects;
 use crate::sim::ClockMode;
-use crate::spin::SpinBudget;
+use crate::sync::spin::SpinBudget;
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::thread::{self, JoinHandle};
@@ -46,6 +46,8 @@ pub enum RunnerError {
     AlreadyStarted,
     /// The OS refused to start a thread.
     Spawn,
+    /// The device was torn down (its last handle dropped).
+    DeviceGone,
     /// A lane worker could not be pinned to its CPU (`SimConfig::lane_cpu`).
     Affinity {
         /// The CPU it was to run on.
@@ -59,6 +61,7 @@ impl fmt::Display for RunnerError {
             RunnerError::VirtualClock => "a virtual-clock device has no threads to run",
             RunnerError::AlreadyStarted => "the device's threads are already running",
             RunnerError::Spawn => "could not start a device thread",
+            RunnerError::DeviceGone => "the device was torn down",
             RunnerError::Affinity { cpu } => {
                 return write!(f, "could not pin an engine lane to CPU {cpu}");
             }
@@ -81,6 +84,8 @@ trait Threads: Send + Sync {
     fn shutdown(&self);
     /// Every thread has been joined: forget them, so threads can be started again.
     fn stopped(&self);
+    /// Roll back whatever is still in flight.
+    fn engines_stopped(&self);
 }
 
 impl fmt::Debug for Runner {
@@ -93,7 +98,14 @@ impl fmt::Debug for Runner {
 
 impl Runner {
     /// Start one worker per engine lane and the TDR thread.
-    pub fn start<A: Asic>(device: &Device<A>) -> Result<Runner, RunnerError> {
+    pub fn start<A: Asic>(device: &crate::Device<A>) -> Result<Runner, RunnerError> {
+        Runner::start_core(device.core())
+    }
+
+    fn start_core<A: Asic>(device: &Core<A>) -> Result<Runner, RunnerError> {
+        if device.shared.handoff_ref().is_dead() {
+            return Err(RunnerError::DeviceGone);
+        }
         if device.config().clock != ClockMode::Real {
             return Err(RunnerError::VirtualClock);
         }
@@ -138,7 +150,9 @@ impl Runner {
         Ok(runner)
     }
 
-    /// Stop the threads and wait for them.
+    /// Stop the threads and wait for them. Every CS still in flight is then rolled back
+    /// (outcome aborted): with the engines stopped nothing would ever complete it, and its
+    /// waiters must return.
     pub fn stop(mut self) {
         self.join();
     }
@@ -150,6 +164,7 @@ impl Runner {
             let _ = t.join();
         }
         self.device.stopped();
+        self.device.engines_stopped();
     }
 }
 
@@ -165,14 +180,13 @@ fn register(slot: &ThreadSlot, handle: &JoinHandle<()>) {
     handle.thread().unpark();
 }
 
-impl<A: Asic> Threads for Device<A> {
+impl<A: Asic> Threads for Core<A> {
     fn shutdown(&self) {
-        let w = &self.shared.wakers;
-        w.shutdown.store(true, Ordering::Release);
-        for slot in w.lanes.iter() {
-            slot.unpark();
-        }
-        w.tdr.unpark();
+        self.stop_threads();
+    }
+
+    fn engines_stopped(&self) {
+        Core::engines_stopped(self);
     }
 
     fn stopped(&self) {
@@ -189,7 +203,7 @@ impl<A: Asic> Threads for Device<A> {
     }
 }
 
-impl<A: Asic> Device<A> {
+impl<A: Asic> Core<A> {
     fn shutting_down(&self) -> bool {
         self.shared.wakers.shutdown.load(Ordering::Acquire)
     }

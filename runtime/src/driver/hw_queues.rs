@@ -7,19 +7,20 @@
 //! drains it itself under the completion lock, in the driver's lock order.
 
 use crate::asic::{Asic, CsEvent, QueueType};
-use crate::context::Context;
-use crate::cs::{self, CsRecord};
-use crate::device::DeviceConfig;
-use crate::effects::Effects;
+use crate::driver::config::DeviceConfig;
+use crate::driver::context::Ring;
+use crate::driver::cs::{self, CsRecord};
+use crate::driver::effects::Effects;
+use crate::driver::handoff::{Handoff, Rings, Submitted};
+use crate::driver::queue::{CompletionQueue, HwQueue};
+use crate::driver::state::{Released, State, engine_index, queue_index};
+use crate::driver::submit::{CbChoice, CsSubmit, Job, QueueRejection, SubmitError};
 use crate::fence::{Fence, Timestamp};
-use crate::handoff::{Handoff, Rings, Submitted};
-use crate::queue::{CompletionQueue, HwQueue};
 use crate::sim::{self, ClockMode, Drawn, JobEnd, SimJob, XorShift};
-use crate::state::{Released, State, engine_index, queue_index};
-use crate::submit::{CbChoice, CsSubmit, Job, QueueRejection, SubmitError};
 use crate::sync::lock;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 pub(crate) struct HwQueues<A: Asic> {
     cfg: DeviceConfig,
@@ -31,8 +32,9 @@ pub(crate) struct HwQueues<A: Asic> {
     /// Free entries as last counted, and the completion side's released count then.
     cqs: Box<[CompletionQueue]>,
     cq_seen: Box<[u32]>,
-    /// Jobs per queue of the CS being scheduled, and the queues it touches.
-    scratch: Box<[u16]>,
+    /// Jobs per queue of the CS being scheduled, and the queues it touches. A `u32`: one CS may
+    /// put up to `max_jobs_per_cs` jobs on one queue, and a spec may allow 65,536 or more.
+    scratch: Box<[u32]>,
     touched: Vec<u16>,
     /// Per engine, when it finishes its last queued job (in-order mode); `u64::MAX` once hung.
     busy_until: Box<[u64]>,
@@ -41,6 +43,8 @@ pub(crate) struct HwQueues<A: Asic> {
     ring_len: u32,
     rng: XorShift,
     order: u64,
+    /// The last CS ticket handed out (`SimJob::ticket`).
+    tickets: u64,
     /// CSs written to their queues, hung jobs drawn.
     pub(crate) submitted: u64,
     pub(crate) hangs: u64,
@@ -76,6 +80,7 @@ impl<A: Asic> HwQueues<A> {
             ring_len: A::LIMITS.max_pending_cs,
             rng: XorShift::new(cfg.sim.seed),
             order: 0,
+            tickets: 0,
             submitted: 0,
             hangs: 0,
             released: Released::default(),
@@ -120,7 +125,7 @@ impl<A: Asic> HwQueues<A> {
     /// the allocation the CS is released here as not submitted (its seq is used up).
     pub(crate) fn submit(
         &mut self,
-        ctx: &Context,
+        ctx: &Ring,
         ctx_index: usize,
         cs: &CsSubmit<'_>,
         completion: &Mutex<State<A>>,
@@ -134,6 +139,8 @@ impl<A: Asic> HwQueues<A> {
             })?;
         let slot = (seq & u64::from(self.ring_len - 1)) as usize;
         let record = (ctx_index * self.ring_len as usize + slot) as u32;
+        self.tickets += 1;
+        let ticket = self.tickets;
         let result = self.validate(seq, cs.jobs);
         let result = result.and_then(|completion_jobs| {
             self.reserve(seq)?;
@@ -141,7 +148,7 @@ impl<A: Asic> HwQueues<A> {
         });
         let result = match result {
             Ok(pending) => {
-                self.commit(record, seq, fence, cs, pending, completion, out);
+                self.commit(record, seq, ticket, fence, cs, pending, completion, out);
                 Ok(seq)
             }
             Err(e) => {
@@ -210,7 +217,7 @@ impl<A: Asic> HwQueues<A> {
         self.touched.sort_unstable();
         for k in 0..self.touched.len() {
             let q = self.touched[k] as usize;
-            let n = u32::from(self.scratch[q]);
+            let n = self.scratch[q];
             let checked = self.check_queue(q, n).and_then(|()| {
                 let hq = self.queues[q];
                 match hq.cq() {
@@ -236,7 +243,7 @@ impl<A: Asic> HwQueues<A> {
         Ok(())
     }
 
-    fn check_queue(&mut self, q: usize, n: u32) -> Result<(), crate::queue::SpaceError> {
+    fn check_queue(&mut self, q: usize, n: u32) -> Result<(), crate::driver::queue::SpaceError> {
         self.queues[q].check_space(n).or_else(|_| {
             let ci = self.handoff.ci[q].load(Ordering::Acquire);
             self.queues[q].observe_ci(ci);
@@ -250,7 +257,7 @@ impl<A: Asic> HwQueues<A> {
         for &q in &self.touched[..k] {
             let hq = self.queues[q as usize];
             if let (QueueType::External, Some(cq)) = (hq.queue_type(), hq.cq()) {
-                self.cqs[cq as usize].release(u32::from(self.scratch[q as usize]));
+                self.cqs[cq as usize].release(self.scratch[q as usize]);
             }
         }
     }
@@ -262,6 +269,7 @@ impl<A: Asic> HwQueues<A> {
         &mut self,
         record: u32,
         seq: u64,
+        ticket: u64,
         fence: Fence,
         cs: &CsSubmit<'_>,
         pending: u32,
@@ -274,21 +282,18 @@ impl<A: Asic> HwQueues<A> {
         for (k, &q) in self.touched.iter().enumerate() {
             let n = self.scratch[q as usize];
             // Relaxed: published by the log push below (Release) and read after its pop.
-            h.uses[base + k].store((u32::from(q) << 16) | u32::from(n), Ordering::Relaxed);
-            self.queues[q as usize].produce(u32::from(n));
+            h.uses[base + k].store((u64::from(q) << 32) | u64::from(n), Ordering::Relaxed);
+            self.queues[q as usize].produce(n);
         }
-        let device_timeout = self.cfg.tdr_timeout.map(sim::duration_ns);
         let mut entry = Submitted {
             record,
             seq,
+            ticket,
             fence,
-            // why: device TDR off switches every timer off; a per-CS timeout of zero switches
-            // off only this CS's (the driver would fire it at once, which no user wants).
-            timeout_ns: device_timeout.and_then(|dflt| match cs.timeout {
-                None => Some(dflt),
-                Some(t) if t.is_zero() => None,
-                Some(t) => Some(sim::duration_ns(t)),
-            }),
+            // why: device TDR off switches every timer off; a per-CS timeout replaces the
+            // device's; zero fires at once and "forever" means no timer, as in the driver.
+            timeout_ns: tdr_ns(self.cfg.tdr_timeout)
+                .and_then(|dflt| cs.timeout.map_or(Some(dflt), |t| tdr_ns(Some(t)))),
             pending,
             uses: self.touched.len() as u16,
             wants_timestamp: cs.timestamp,
@@ -304,7 +309,7 @@ impl<A: Asic> HwQueues<A> {
         for (i, job) in cs.jobs.iter().enumerate() {
             // why: validated above, so the lookup cannot fail; skipping is the safe answer.
             if let Some(q) = queue_index::<A>(job.queue) {
-                let (sim_job, lane) = self.start_job(record, seq, q, job, &mut now);
+                let (sim_job, lane) = self.start_job(record, ticket, q, job, &mut now);
                 // The first job's lane worker takes the CS in (mirror list, TDR armed from then),
                 // so it must not sleep on: a worker parked until a later job of an earlier CS
                 // would otherwise start this CS's TDR clock only then.
@@ -319,7 +324,7 @@ impl<A: Asic> HwQueues<A> {
     fn start_job(
         &mut self,
         record: u32,
-        seq: u64,
+        ticket: u64,
         q: usize,
         job: &Job,
         now: &mut Option<u64>,
@@ -333,7 +338,7 @@ impl<A: Asic> HwQueues<A> {
             due: u64::MAX,
             order,
             record,
-            seq,
+            ticket,
             queue: q as u16,
             engine,
             completes: props.queue_type.has_completion(),
@@ -424,4 +429,13 @@ impl<A: Asic> HwQueues<A> {
             *busy = 0;
         }
     }
+}
+
+/// A TDR timeout in ns: `None` (no timer) for TDR off or a timeout of [`sim::NEVER_NS`] or
+/// more (the driver's `MAX_SCHEDULE_TIMEOUT`), which would otherwise push the virtual clock to
+/// the end of time; zero stays zero (the timer fires at once).
+pub(crate) fn tdr_ns(timeout: Option<Duration>) -> Option<u64> {
+    timeout
+        .map(sim::duration_ns)
+        .filter(|&ns| ns < sim::NEVER_NS)
 }

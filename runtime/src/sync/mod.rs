@@ -25,6 +25,14 @@
 //! park under loom never sleeps: it reports "timed out" at once, which is the most adversarial
 //! timing loom can explore for the timeout paths (loom has no clock).
 
+// The driver's concurrency helpers (std threads only).
+#[cfg(any(not(loom), test))]
+pub(crate) mod handshake;
+#[cfg(not(loom))]
+pub(crate) mod membarrier;
+#[cfg(not(loom))]
+pub(crate) mod spin;
+
 #[cfg(not(loom))]
 pub(crate) use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering, fence};
 #[cfg(not(loom))]

@@ -8,12 +8,12 @@
 //! leaves signals, wake-ups and a requested reset in [`Effects`].
 
 use crate::asic::{Asic, CompletionMode, CsEvent, QueueType};
-use crate::cs::{self, CsRecord, NIL};
-use crate::device::{DeviceConfig, DeviceStats};
-use crate::effects::Effects;
-use crate::engine::EngineMask;
+use crate::driver::config::{DeviceConfig, DeviceStats};
+use crate::driver::cs::{self, CsRecord, NIL};
+use crate::driver::effects::Effects;
+use crate::driver::engine::EngineMask;
+use crate::driver::handoff::{Handoff, RingEnds, Submitted};
 use crate::fence::{Outcome, Timestamp};
-use crate::handoff::{Handoff, RingEnds, Submitted};
 use crate::sim::{ClockMode, JobEnd, SimJob};
 use std::collections::BinaryHeap;
 use std::sync::Arc;
@@ -24,6 +24,7 @@ use std::sync::atomic::Ordering;
 pub(crate) struct Armed {
     pub(crate) record: u32,
     pub(crate) seq: u64,
+    pub(crate) ticket: u64,
     pub(crate) deadline: u64,
 }
 
@@ -93,6 +94,8 @@ pub(crate) struct State<A: Asic> {
     pub(crate) released: Released,
     pub(crate) tdr_fired: u64,
     pub(crate) resets: u64,
+    /// Reset requests served by another reset (`DeviceStats::resets_merged`).
+    pub(crate) resets_merged: u64,
     pub(crate) engine_faults: u64,
     pub(crate) needs_reset: bool,
 }
@@ -152,6 +155,7 @@ impl<A: Asic> State<A> {
             released: Released::default(),
             tdr_fired: 0,
             resets: 0,
+            resets_merged: 0,
             engine_faults: 0,
             needs_reset: false,
             handoff,
@@ -169,6 +173,17 @@ impl<A: Asic> State<A> {
 
     pub(crate) fn set_operational(&self, on: bool) {
         self.handoff.set_operational(on);
+    }
+
+    /// Ask for a reset once the completion lock is dropped (it takes the submission lock
+    /// first). A request while one is already pending here is served by that one: counted as
+    /// merged.
+    pub(crate) fn request_reset(&mut self, out: &mut Effects) {
+        if out.reset.is_some() {
+            self.resets_merged += 1;
+        } else {
+            out.reset = Some(self.resets);
+        }
     }
 
     /// Take over what submitters handed over: jobs into their lanes' heaps first, then the CSs
@@ -219,6 +234,7 @@ impl<A: Asic> State<A> {
         let idx = s.record;
         let rec = &mut self.records[idx as usize];
         rec.start(s.seq, A::INITIAL_STATE, s.fence);
+        rec.ticket = s.ticket;
         rec.wants_timestamp = s.wants_timestamp;
         rec.timeout_ns = s.timeout_ns;
         rec.uses = s.uses;
@@ -245,7 +261,7 @@ impl<A: Asic> State<A> {
             // orders its locks).
             self.engine_faults += 1;
             self.set_operational(false);
-            out.reset = Some(self.resets);
+            self.request_reset(out);
             return;
         }
         if !job.completes {
@@ -254,19 +270,12 @@ impl<A: Asic> State<A> {
         let per_job = A::LIMITS.completion == CompletionMode::PerJob;
         let idx = job.record as usize;
         let rec = &self.records[idx];
-        if rec.seq != job.seq || !rec.submitted || rec.pending == 0 {
+        if rec.ticket != job.ticket || !rec.submitted || rec.pending == 0 {
             return; // stale: the CS was rolled back before its job came due
         }
         if per_job {
-            let q = job.queue as usize;
-            self.consume(q, 1);
-            let props = &A::QUEUES[q];
-            if let (QueueType::External, Some(cq)) = (props.queue_type, props.cq)
-                && let Some(released) = self.handoff.cq_released.get(cq as usize)
-            {
-                // Release: the submitter that reads the count may reuse the entry.
-                released.fetch_add(1, Ordering::Release);
-            }
+            // job_finish: this job's queue moves on by one.
+            self.consume_one(idx, job.queue as usize);
         }
         let rec = &mut self.records[idx];
         rec.pending -= 1;
@@ -282,26 +291,77 @@ impl<A: Asic> State<A> {
         self.release(job.record, now, out);
     }
 
-    /// Advance `ci` of the CS's queues that `which` selects by their recorded job counts.
+    /// Advance `ci` of the CS's queues that `which` selects by the job counts still recorded
+    /// for them, and record them as consumed.
     fn consume_uses(&mut self, idx: usize, which: impl Fn(QueueType) -> bool) {
         let base = idx * self.handoff.stride;
         for k in 0..self.records[idx].uses as usize {
-            // Relaxed: the log entry's pop (Acquire) made the submitter's store visible.
-            let packed = self.handoff.uses[base + k].load(Ordering::Relaxed);
-            let (q, n) = ((packed >> 16) as usize, packed & 0xFFFF);
-            if which(A::QUEUES[q].queue_type) {
+            let entry = &self.handoff.uses[base + k];
+            // Relaxed: the log entry's pop (Acquire) made the submitter's store visible; only
+            // this side writes the entry afterwards, under its lock.
+            let packed = entry.load(Ordering::Relaxed);
+            let (q, n) = ((packed >> 32) as usize, packed as u32);
+            if n > 0 && which(A::QUEUES[q].queue_type) {
+                entry.store(packed & !u64::from(u32::MAX), Ordering::Relaxed);
                 self.consume(q, n);
             }
         }
     }
 
-    /// Advance `ci` of queue `q` by `n` (`hl_hw_queue_add_ptr`, in `[0, 2L)`).
+    /// One job of record `idx` on queue `q` finished on its own (`job_finish`): the queue moves
+    /// on by one, and the CS's recorded count for it goes down by one.
+    fn consume_one(&mut self, idx: usize, q: usize) {
+        let base = idx * self.handoff.stride;
+        for k in 0..self.records[idx].uses as usize {
+            let entry = &self.handoff.uses[base + k];
+            let packed = entry.load(Ordering::Relaxed);
+            if (packed >> 32) as usize == q && packed as u32 > 0 {
+                entry.store(packed - 1, Ordering::Relaxed);
+                break;
+            }
+        }
+        self.consume(q, 1);
+    }
+
+    /// Advance `ci` of queue `q` by `n` (`hl_hw_queue_add_ptr`, in `[0, 2L)`); an external
+    /// queue also gives its `n` completion-queue entries back (the CQ interrupt handler's
+    /// `free_slots_cnt` increment), in either completion mode.
     fn consume(&self, q: usize, n: u32) {
-        let len = A::QUEUES[q].pq_len.max(1);
+        let props = &A::QUEUES[q];
+        let len = props.pq_len.max(1);
         let ci = &self.handoff.ci[q];
         let next = ci.load(Ordering::Relaxed).wrapping_add(n) & (2 * len - 1);
         // Release: a submitter that sees the new `ci` may overwrite the consumed entries.
         ci.store(next, Ordering::Release);
+        if let (QueueType::External, Some(cq)) = (props.queue_type, props.cq)
+            && let Some(released) = self.handoff.cq_released.get(cq as usize)
+        {
+            // Release: the submitter that reads the count may reuse the entries.
+            released.fetch_add(n, Ordering::Release);
+        }
+    }
+
+    /// `hl_ctx_fini` with CSs in flight: roll back every CS of context slot `index` (the
+    /// caller holds both locks, so everything handed over is in the mirror list). Each is
+    /// marked aborted, gets `Reset` and is released, so its waiters return; its jobs leave
+    /// their queues with it (their `ci` and CQ entries move on now; a job still on an engine
+    /// is ignored when it comes due).
+    pub(crate) fn rollback_context(&mut self, index: usize, out: &mut Effects) {
+        let ring_len = A::LIMITS.max_pending_cs as usize;
+        let mine = index * ring_len..(index + 1) * ring_len;
+        let now = self.now();
+        let mut cur = self.mirror_head;
+        while cur != NIL {
+            let next = self.records[cur as usize].next;
+            if mine.contains(&(cur as usize)) {
+                self.consume_uses(cur as usize, |_| true);
+                let rec = &mut self.records[cur as usize];
+                rec.aborted = true;
+                cs::fire::<A>(rec, CsEvent::Reset);
+                self.release(cur, now, out);
+            }
+            cur = next;
+        }
     }
 
     /// `cs_do_release`: internal-queue `ci`, leave the mirror list, hand the TDR on, and signal
@@ -326,6 +386,7 @@ impl<A: Asic> State<A> {
         };
         let fence = rec.fence.take();
         rec.seq = 0;
+        rec.ticket = 0;
         rec.submitted = false;
         rec.pending = 0;
         rec.uses = 0;

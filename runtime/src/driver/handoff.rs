@@ -23,8 +23,8 @@
 //! A reset takes both locks (submission first, the driver's order) and resets all of it.
 
 use crate::fence::Fence;
-use crate::handshake::SleepHandshake;
 use crate::sim::SimJob;
+use crate::sync::handshake::SleepHandshake;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 
@@ -72,6 +72,8 @@ pub(crate) struct Submitted {
     /// Record index (context ring slot).
     pub(crate) record: u32,
     pub(crate) seq: u64,
+    /// Unique per device (`SimJob::ticket`).
+    pub(crate) ticket: u64,
     /// The CS's own fence reference (`cs->fence`).
     pub(crate) fence: Fence,
     /// TDR timeout in ns, `None` for no timer.
@@ -99,13 +101,16 @@ pub(crate) struct Handoff {
     pub(crate) ci: Box<[AtomicU32]>,
     /// Per completion queue, entries given back since the last reset (wrapping).
     pub(crate) cq_released: Box<[AtomicU32]>,
-    /// Per record, `stride` packed `(queue index << 16) | job count` pairs.
-    pub(crate) uses: Box<[AtomicU32]>,
+    /// Per record, `stride` packed `(queue index << 32) | job count` pairs: the jobs of the CS
+    /// on each of its queues whose `ci` has not moved on yet.
+    pub(crate) uses: Box<[AtomicU64]>,
     pub(crate) stride: usize,
     /// The virtual clock (ns); moved only by the completion side.
     pub(crate) virtual_now: AtomicU64,
     /// Whether the device takes work; written with the completion lock held.
     pub(crate) operational: Arc<AtomicBool>,
+    /// The device was torn down: it never takes work again.
+    dead: AtomicBool,
 }
 
 impl Handoff {
@@ -123,10 +128,11 @@ impl Handoff {
             progress: AtomicU64::new(0),
             ci: (0..queues).map(|_| AtomicU32::new(0)).collect(),
             cq_released: (0..cqs).map(|_| AtomicU32::new(0)).collect(),
-            uses: (0..records * stride).map(|_| AtomicU32::new(0)).collect(),
+            uses: (0..records * stride).map(|_| AtomicU64::new(0)).collect(),
             stride,
             virtual_now: AtomicU64::new(0),
             operational,
+            dead: AtomicBool::new(false),
         }
     }
 
@@ -134,6 +140,16 @@ impl Handoff {
         // Release: a submitter that sees `true` again sees the reset queues (it takes the
         // submission lock anyway before touching them; this only orders the early `-EBUSY`).
         self.operational.store(on, Ordering::Release);
+    }
+
+    /// Take the device out of service for good (device fini).
+    pub(crate) fn kill(&self) {
+        self.dead.store(true, Ordering::Release);
+        self.set_operational(false);
+    }
+
+    pub(crate) fn is_dead(&self) -> bool {
+        self.dead.load(Ordering::Acquire)
     }
 
     pub(crate) fn is_operational(&self) -> bool {

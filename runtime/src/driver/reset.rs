@@ -13,15 +13,15 @@
 //! (`Effects::reset`); the device stops taking work at once and runs the reset as soon as that
 //! lock is dropped, as the driver queues its reset work. In that short window, as in the
 //! driver: submissions and waits get "device not operational", another lane may still complete
-//! CSs normally, and a [`Device::mark_needs_reset`](crate::device::Device::mark_needs_reset)
+//! CSs normally, and a [`Device::mark_needs_reset`](crate::driver::core::Device::mark_needs_reset)
 //! made meanwhile is cleared by the reset that follows. A reset that some other caller ran in
 //! the window is not repeated.
 
 use crate::asic::{Asic, CsEvent};
-use crate::cs::{self, NIL};
-use crate::effects::Effects;
-use crate::hw_queues::HwQueues;
-use crate::state::State;
+use crate::driver::cs::{self, NIL};
+use crate::driver::effects::Effects;
+use crate::driver::hw_queues::HwQueues;
+use crate::driver::state::State;
 use std::sync::atomic::Ordering;
 
 impl<A: Asic> State<A> {
@@ -56,6 +56,7 @@ impl<A: Asic> State<A> {
         }
         hw.reset();
         self.needs_reset = false;
-        self.set_operational(true);
+        // A device torn down (`Core::fini`) stays out of service.
+        self.set_operational(!self.handoff.is_dead());
     }
 }

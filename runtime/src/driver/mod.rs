@@ -1,0 +1,28 @@
+//! The driver core: what the kernel driver does between the ioctls and the hardware, generic
+//! over the generated `A: Asic`. It names no simulator type beyond the configuration it is
+//! given; the engines are reached through the handoff (jobs pushed to lanes) and report back
+//! through the completion side.
+//!
+//! - `config`: [`DeviceConfig`](config::DeviceConfig), errors, statistics (plain data);
+//! - `context`: a context's seqs and pending-fence ring, the wait-only [`CsFence`](context::CsFence);
+//! - `submit`, `wait`, `counters`, `queue`, `engine`: the user-visible vocabulary;
+//! - `hw_queues` (submission side, `hw_queues_lock`) and `state` (completion side,
+//!   `cs_mirror_lock`), meeting in `handoff`; `tdr`, `reset` and `effects` on top;
+//! - `cs`: one CS and the lifecycle driver;
+//! - `core`: the shared state both public faces (`Device`, `Context`) use.
+
+pub mod config;
+pub mod context;
+pub(crate) mod core;
+pub mod counters;
+pub(crate) mod cs;
+pub(crate) mod effects;
+pub mod engine;
+pub(crate) mod handoff;
+pub(crate) mod hw_queues;
+pub mod queue;
+pub(crate) mod reset;
+pub(crate) mod state;
+pub mod submit;
+pub(crate) mod tdr;
+pub mod wait;
