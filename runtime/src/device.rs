@@ -23,7 +23,9 @@
 //! Handles that outlive the device get "device not operational".
 
 use crate::asic::Asic;
-use crate::driver::config::{DeviceConfig, DeviceError, DeviceStats, OpenError};
+use crate::config::DeviceConfig;
+use crate::driver::backend::Engines;
+use crate::driver::config::{DeviceError, DeviceStats, OpenError};
 use crate::driver::context::{ContextId, Lookup};
 use crate::driver::core::Core;
 use crate::driver::counters::CsCounters;
@@ -34,6 +36,7 @@ use crate::driver::wait::{CsWaitError, MultiWaitStatus, WaitStatus};
 use crate::fence::Timestamp;
 use crate::fence::cancel::CancelToken;
 use crate::fence::pool::PoolStats;
+use crate::sim::{Runner, RunnerError, SimEngines};
 use std::fmt;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -42,6 +45,7 @@ use std::time::Duration;
 /// device is torn down when the last handle is dropped (see the module docs).
 pub struct Device<A: Asic> {
     core: Core<A>,
+    config: DeviceConfig,
 }
 
 impl<A: Asic> Clone for Device<A> {
@@ -50,6 +54,7 @@ impl<A: Asic> Clone for Device<A> {
         self.core.shared.handles.fetch_add(1, Ordering::Relaxed);
         Device {
             core: self.core.clone(),
+            config: self.config,
         }
     }
 }
@@ -67,27 +72,36 @@ impl<A: Asic> fmt::Debug for Device<A> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Device")
             .field("asic", &A::NAME)
-            .field("config", self.core.config())
+            .field("config", &self.config)
             .field("stats", &self.stats())
             .finish()
     }
 }
 
 impl<A: Asic> Device<A> {
-    /// A device with `config`, operational, every queue empty, no context open.
+    /// A device with `config` on the simulated engines ([`SimEngines`], set up by
+    /// `config.sim`), operational, every queue empty, no context open.
     pub fn new(config: DeviceConfig) -> Result<Device<A>, DeviceError> {
-        Ok(Device {
-            core: Core::new(config)?,
-        })
+        let engines = SimEngines::new(config.sim, A::ENGINES.len());
+        Device::with_engines(config, engines)
     }
 
-    pub(crate) fn core(&self) -> &Core<A> {
-        &self.core
+    /// A device with `config` whose engines are `engines` (any backend, e.g.
+    /// [`Scripted`](crate::scripted::Scripted)); `config.sim` then only sets the completion
+    /// lanes and their workers.
+    pub fn with_engines(
+        config: DeviceConfig,
+        engines: impl Engines,
+    ) -> Result<Device<A>, DeviceError> {
+        Ok(Device {
+            core: Core::new(config.driver(), Box::new(engines))?,
+            config,
+        })
     }
 
     /// The configuration.
     pub fn config(&self) -> &DeviceConfig {
-        self.core.config()
+        &self.config
     }
 
     /// Open a context (`hl_ctx_init` when a user opens the device): an owned handle through
@@ -292,4 +306,11 @@ impl<A: Asic> Context<A> {
 
     /// Close the context now (`hl_ctx_fini`); the same as dropping it.
     pub fn close(self) {}
+}
+
+impl Runner {
+    /// Start one worker per completion lane and the TDR thread of a real-time `device`.
+    pub fn start<A: Asic>(device: &Device<A>) -> Result<Runner, RunnerError> {
+        Runner::start_core(&device.core)
+    }
 }

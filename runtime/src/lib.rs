@@ -16,17 +16,25 @@ pub use fence::{Fence, Outcome, SignalError, Signalled, Timestamp};
 // The driver on top of the fences. Not built under `--cfg loom`: the loom models cover the
 // fences and the handoff types, and these modules use std threads and locks directly.
 #[cfg(not(loom))]
+pub mod config;
+#[cfg(not(loom))]
 pub mod device;
 #[cfg(not(loom))]
 pub mod driver;
 #[cfg(not(loom))]
+pub mod scripted;
+#[cfg(not(loom))]
 pub mod sim;
 
 #[cfg(not(loom))]
+pub use config::DeviceConfig;
+#[cfg(not(loom))]
 pub use device::{Context, Device};
 #[cfg(not(loom))]
+pub use driver::backend::{Engines, JobEnd, JobStart, Started};
+#[cfg(not(loom))]
 pub use driver::config::{
-    DeviceConfig, DeviceError, DeviceStats, MAX_LANES, MULTI_CS_MAX_LEN, MULTI_CS_SLOTS, OpenError,
+    ClockMode, DeviceError, DeviceStats, MAX_LANES, MULTI_CS_MAX_LEN, MULTI_CS_SLOTS, OpenError,
 };
 #[cfg(not(loom))]
 pub use driver::context::{ContextId, CsFence, Lookup};
@@ -45,9 +53,10 @@ pub use driver::wait::{CsWaitError, MultiWaitStatus, WaitStatus};
 #[cfg(not(loom))]
 pub use driver::{counters, engine, queue, submit, wait};
 #[cfg(not(loom))]
-pub use sim::{ClockMode, Runner, RunnerError, SimConfig};
+pub use sim::{Runner, RunnerError, SimConfig, SimEngines};
 
 /// A per-CS TDR timeout from which on the CS is never timed (2^62 ns, about 146 years; the
 /// driver's `MAX_SCHEDULE_TIMEOUT`). `Duration::MAX` is one such.
 #[cfg(not(loom))]
-pub const NEVER_TIMED: std::time::Duration = std::time::Duration::from_nanos(sim::NEVER_NS);
+pub const NEVER_TIMED: std::time::Duration =
+    std::time::Duration::from_nanos(driver::backend::NEVER_NS);

@@ -397,3 +397,44 @@ fn closing_a_context_rolls_back_only_its_cses() {
     assert_eq!(d.stats().completed, 1);
     let _ = slow;
 }
+
+// Item 1, the seam: the driver runs on any engine backend. With the scripted one, the test says
+// exactly how each job ends; the driver's rules (TDR times out the hung CS and resets, an engine
+// error resets the device, the rest completes in due-time order) follow from that alone.
+#[test]
+fn the_driver_runs_on_a_scripted_backend() {
+    use asicgen_runtime::scripted::{Scripted, Step};
+    let us = Duration::from_micros;
+    let script = Scripted::new([Step::Complete(us(30)), Step::Complete(us(10)), Step::Hang]);
+    let mut cfg = DeviceConfig::for_asic::<Gaudi>();
+    cfg.tdr_timeout = Some(Duration::from_millis(1));
+    let d = Device::<Gaudi>::with_engines(cfg, script).expect("config");
+    let ctx = d.open().expect("a free context");
+    let (a, b) = two_engines::<Gaudi>();
+    let timed = |q| {
+        ctx.submit(&CsSubmit::new(&[Job::new(q)]).with_timestamp())
+            .expect("submitted")
+    };
+    let (slow, fast, hung) = (timed(a), timed(b), timed(a));
+    let done = |seq| matches!(ctx.lookup(seq), Lookup::Fence(f) if f.is_signalled());
+    d.advance(us(20));
+    assert!(done(fast) && !done(slow) && !done(hung));
+    d.advance(Duration::from_millis(2));
+    let at = |seq| match ctx.wait_cs(seq, Duration::ZERO, None) {
+        Ok(WaitStatus::Completed {
+            timestamp: Some(ts),
+            ..
+        }) => ts.as_nanos(),
+        other => panic!("CS {seq}: {other:?}"),
+    };
+    assert_eq!((at(fast), at(slow)), (10_000, 30_000));
+    assert_eq!(
+        ctx.wait_cs(hung, Duration::ZERO, None),
+        Err(CsWaitError::TimedOut { seq: hung })
+    );
+    let s = d.stats();
+    assert_eq!(
+        (s.completed, s.timed_out, s.tdr_fired, s.resets),
+        (2, 1, 1, 1)
+    );
+}

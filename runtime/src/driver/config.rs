@@ -1,10 +1,8 @@
-//! How a device is set up ([`DeviceConfig`]), why a setup is refused, and the statistics it
+//! The driver's own settings ([`DriverConfig`]), why a setup is refused, and the statistics it
 //! reports. Plain data shared by the driver core, the facade and the backends, so none of them
 //! imports another for it.
 
-use crate::asic::Asic;
 use crate::fence::pool::PoolError;
-use crate::sim::{ClockMode, SimConfig};
 use std::fmt;
 use std::time::Duration;
 
@@ -15,43 +13,44 @@ pub const MULTI_CS_SLOTS: usize = 2;
 /// Most engine lanes (worker threads).
 pub const MAX_LANES: usize = 64;
 
-/// How a device is set up.
+/// Where the device's time comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum ClockMode {
+    /// A virtual clock that only moves when the caller advances it; no threads, no sleeps.
+    #[default]
+    Virtual,
+    /// `CLOCK_MONOTONIC`; jobs and the TDR run on threads started with
+    /// [`Runner::start`](crate::Runner::start).
+    Real,
+}
+
+/// What the driver core needs to know of its setup (the facade's
+/// [`DeviceConfig`](crate::DeviceConfig) without the backend's own settings).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct DeviceConfig {
-    /// Most contexts open at once (the ASID limit; each has its own seqs, ring and counters).
+pub struct DriverConfig {
+    /// Most contexts open at once (the ASID limit).
     pub contexts: u32,
-    /// The device TDR timeout (`timeout_locked`); `None` switches TDR off. Defaults to the spec's
-    /// `cs_timeout`.
+    /// The device TDR timeout; `None` switches TDR off.
     pub tdr_timeout: Option<Duration>,
-    /// Reset the device when the TDR fires (`reset_on_lockup`, default true); otherwise the
-    /// device only stops taking work until [`Device::reset`].
+    /// Reset the device when the TDR fires.
     pub reset_on_lockup: bool,
     /// Virtual or real time.
     pub clock: ClockMode,
-    /// How the simulated engines behave.
-    pub sim: SimConfig,
+    /// Completion lanes (real mode: one worker thread each); engine `i` reports on lane
+    /// `i % lanes`.
+    pub lanes: usize,
+    /// Real mode: how many times an idle lane worker re-checks for work before it parks.
+    pub poll_spins: u32,
+    /// Real mode: pin lane `i`'s worker to CPU `(lane_cpu + i) % online CPUs`.
+    pub lane_cpu: Option<u16>,
 }
 
-impl DeviceConfig {
-    /// The defaults for generation `A`: at most one open context, the spec's TDR timeout, reset on lockup,
-    /// virtual time, zero-latency engines that never hang or fault.
-    pub fn for_asic<A: Asic>() -> DeviceConfig {
-        DeviceConfig {
-            contexts: 1,
-            tdr_timeout: A::LIMITS.tdr_timeout(),
-            reset_on_lockup: true,
-            clock: ClockMode::Virtual,
-            sim: SimConfig::default(),
-        }
-    }
-}
-
-/// Why [`Device::new`] refused a configuration.
+/// Why [`Device::new`](crate::Device::new) refused a configuration.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum DeviceError {
     /// `contexts` was 0.
     NoContexts,
-    /// `sim.lanes` was 0 or above [`MAX_LANES`].
+    /// `lanes` was 0 or above [`MAX_LANES`].
     BadLaneCount {
         /// The lanes asked for.
         lanes: usize,
@@ -65,7 +64,7 @@ pub enum DeviceError {
 pub enum OpenError {
     /// Every context the device was configured with is open (the ASID limit).
     NoFreeContext {
-        /// The limit, [`DeviceConfig::contexts`].
+        /// The limit, [`DeviceConfig::contexts`](crate::DeviceConfig::contexts).
         limit: u32,
     },
     /// The device was torn down (its last [`Device`](crate::Device) handle dropped).
@@ -129,7 +128,7 @@ pub struct DeviceStats {
     pub hangs: u64,
     /// Releases in a non-terminal state (release builds only; debug builds panic).
     pub lifecycle_violations: u64,
-    /// The TDR fired without a reset: the device waits for [`Device::reset`].
+    /// The TDR fired without a reset: the device waits for [`Device::reset`](crate::Device::reset).
     pub needs_reset: bool,
 }
 

@@ -1,4 +1,4 @@
-//! A context's CS sequence numbers and its pending-CS ring ([`Ring`], `docs/driver-semantics.md`
+//! A context's CS sequence numbers and its pending-CS ring (`Ring`, `docs/driver-semantics.md`
 //! §3), and the wait-only fence handle ([`CsFence`]) a lookup gives out.
 //!
 //! Seqs start at 1 and are handed out in order; the fence of CS `seq` lives in ring slot

@@ -10,8 +10,10 @@
 //! neither: they look the seq up in the context's ring and wait on the fence.
 
 use crate::asic::Asic;
+use crate::driver::backend::{Engines, duration_ns};
 use crate::driver::config::{
-    DeviceConfig, DeviceError, DeviceStats, MAX_LANES, MULTI_CS_MAX_LEN, MULTI_CS_SLOTS, OpenError,
+    ClockMode, DeviceError, DeviceStats, DriverConfig, MAX_LANES, MULTI_CS_MAX_LEN, MULTI_CS_SLOTS,
+    OpenError,
 };
 use crate::driver::context::{Lookup, Ring, WaitLookup};
 use crate::driver::counters::{AtomicCsCounters, CsCounters};
@@ -26,7 +28,6 @@ use crate::driver::wait::{CsWaitError, MultiWaitStatus, WaitStatus};
 use crate::fence::cancel::CancelToken;
 use crate::fence::completion::{Completion, WaitError};
 use crate::fence::{Fence, Outcome, Signalled, Timestamp};
-use crate::sim::{self, ClockMode};
 use crate::sync::lock;
 use crate::sync::spin::SpinBudget;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
@@ -93,7 +94,7 @@ pub(crate) struct Shared<A: Asic> {
     pub(crate) handles: AtomicUsize,
     counters: AtomicCsCounters,
     operational: Arc<AtomicBool>,
-    config: DeviceConfig,
+    config: DriverConfig,
     multi: [MultiSlot; MULTI_CS_SLOTS],
     pub(crate) wakers: Wakers,
 }
@@ -127,11 +128,15 @@ impl<A: Asic> Clone for Core<A> {
 
 impl<A: Asic> Core<A> {
     /// A device with `config`, operational, every queue empty, no context open.
-    pub(crate) fn new(config: DeviceConfig) -> Result<Core<A>, DeviceError> {
+    /// The engines behind the seam are `engines`.
+    pub(crate) fn new(
+        config: DriverConfig,
+        engines: Box<dyn Engines>,
+    ) -> Result<Core<A>, DeviceError> {
         if config.contexts == 0 {
             return Err(DeviceError::NoContexts);
         }
-        let lanes = config.sim.lanes;
+        let lanes = config.lanes;
         if lanes == 0 || lanes > MAX_LANES {
             return Err(DeviceError::BadLaneCount { lanes });
         }
@@ -155,7 +160,7 @@ impl<A: Asic> Core<A> {
             Arc::clone(&operational),
         ));
         let (rings, ring_ends) = handoff::rings(records, &state::lane_capacities::<A>(lanes));
-        let hw = HwQueues::new(config, Arc::clone(&handoff), rings);
+        let hw = HwQueues::new(config, engines, Arc::clone(&handoff), rings);
         let state = State::new(config, Arc::clone(&handoff), ring_ends);
         let new_slot = || MultiSlot {
             in_use: AtomicBool::new(false),
@@ -187,7 +192,7 @@ impl<A: Asic> Core<A> {
     }
 
     /// The configuration.
-    pub(crate) fn config(&self) -> &DeviceConfig {
+    pub(crate) fn config(&self) -> &DriverConfig {
         &self.shared.config
     }
 
@@ -496,7 +501,7 @@ impl<A: Asic> Core<A> {
     /// `now + timeout` on the virtual clock, or `None` for "forever".
     fn virtual_limit(&self, timeout: Duration) -> Option<u64> {
         let now = self.shared.handoff.virtual_now.load(Ordering::Relaxed);
-        let t = sim::duration_ns(timeout);
+        let t = duration_ns(timeout);
         // why: beyond ~146 years a timeout is "forever"; moving the clock there would break
         // every later deadline.
         (t < u64::MAX / 2).then(|| now.saturating_add(t))

@@ -22,8 +22,8 @@
 //!
 //! A reset takes both locks (submission first, the driver's order) and resets all of it.
 
+use crate::driver::backend::EngineJob;
 use crate::fence::Fence;
-use crate::sim::SimJob;
 use crate::sync::handshake::SleepHandshake;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
@@ -39,13 +39,13 @@ const RING_MAX: usize = 1 << 10;
 /// when the cached one says full or empty).
 pub(crate) struct Rings {
     pub(crate) log: rtrb::Producer<Submitted>,
-    pub(crate) lanes: Box<[rtrb::Producer<SimJob>]>,
+    pub(crate) lanes: Box<[rtrb::Producer<EngineJob>]>,
 }
 
 /// The consuming ends of [`Rings`].
 pub(crate) struct RingEnds {
     pub(crate) log: rtrb::Consumer<Submitted>,
-    pub(crate) lanes: Box<[rtrb::Consumer<SimJob>]>,
+    pub(crate) lanes: Box<[rtrb::Consumer<EngineJob>]>,
 }
 
 /// A submission log with room for `records` CSs and a job ring per lane.
@@ -72,7 +72,7 @@ pub(crate) struct Submitted {
     /// Record index (context ring slot).
     pub(crate) record: u32,
     pub(crate) seq: u64,
-    /// Unique per device (`SimJob::ticket`).
+    /// Unique per device (`EngineJob::ticket`).
     pub(crate) ticket: u64,
     /// The CS's own fence reference (`cs->fence`).
     pub(crate) fence: Fence,

@@ -7,7 +7,10 @@
 //! drains it itself under the completion lock, in the driver's lock order.
 
 use crate::asic::{Asic, CsEvent, QueueType};
-use crate::driver::config::DeviceConfig;
+use crate::driver::backend::{
+    EngineJob, Engines, JobEnd, JobStart, NEVER_NS, Started, duration_ns,
+};
+use crate::driver::config::{ClockMode, DriverConfig};
 use crate::driver::context::Ring;
 use crate::driver::cs::{self, CsRecord};
 use crate::driver::effects::Effects;
@@ -16,14 +19,15 @@ use crate::driver::queue::{CompletionQueue, HwQueue};
 use crate::driver::state::{Released, State, engine_index, queue_index};
 use crate::driver::submit::{CbChoice, CsSubmit, Job, QueueRejection, SubmitError};
 use crate::fence::{Fence, Timestamp};
-use crate::sim::{self, ClockMode, Drawn, JobEnd, SimJob, XorShift};
 use crate::sync::lock;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 pub(crate) struct HwQueues<A: Asic> {
-    cfg: DeviceConfig,
+    cfg: DriverConfig,
+    /// The engines behind the seam (`backend.rs`).
+    engines: Box<dyn Engines>,
     pub(crate) handoff: Arc<Handoff>,
     /// The producing ends of the submission log and the lane rings.
     rings: Rings,
@@ -36,14 +40,11 @@ pub(crate) struct HwQueues<A: Asic> {
     /// put up to `max_jobs_per_cs` jobs on one queue, and a spec may allow 65,536 or more.
     scratch: Box<[u32]>,
     touched: Vec<u16>,
-    /// Per engine, when it finishes its last queued job (in-order mode); `u64::MAX` once hung.
-    busy_until: Box<[u64]>,
     /// Per queue, its engine's position and lane.
     lane_of: Box<[(Option<u16>, u16)]>,
     ring_len: u32,
-    rng: XorShift,
     order: u64,
-    /// The last CS ticket handed out (`SimJob::ticket`).
+    /// The last CS ticket handed out (`EngineJob::ticket`).
     tickets: u64,
     /// CSs written to their queues, hung jobs drawn.
     pub(crate) submitted: u64,
@@ -54,11 +55,17 @@ pub(crate) struct HwQueues<A: Asic> {
 }
 
 impl<A: Asic> HwQueues<A> {
-    pub(crate) fn new(cfg: DeviceConfig, handoff: Arc<Handoff>, rings: Rings) -> HwQueues<A> {
+    pub(crate) fn new(
+        cfg: DriverConfig,
+        engines: Box<dyn Engines>,
+        handoff: Arc<Handoff>,
+        rings: Rings,
+    ) -> HwQueues<A> {
         let lanes = rings.lanes.len().max(1);
         let cq_len = A::LIMITS.cq_length.max(1);
         HwQueues {
             cfg,
+            engines,
             queues: A::QUEUES.iter().map(HwQueue::new).collect(),
             cqs: (0..A::completion_queue_count())
                 .map(|_| CompletionQueue::new(cq_len))
@@ -66,7 +73,6 @@ impl<A: Asic> HwQueues<A> {
             cq_seen: vec![0; A::completion_queue_count() as usize].into_boxed_slice(),
             scratch: vec![0; A::QUEUES.len()].into_boxed_slice(),
             touched: Vec::with_capacity(A::QUEUES.len()),
-            busy_until: vec![0; A::ENGINES.len()].into_boxed_slice(),
             lane_of: A::QUEUES
                 .iter()
                 .map(|q| {
@@ -78,7 +84,6 @@ impl<A: Asic> HwQueues<A> {
                 })
                 .collect(),
             ring_len: A::LIMITS.max_pending_cs,
-            rng: XorShift::new(cfg.sim.seed),
             order: 0,
             tickets: 0,
             submitted: 0,
@@ -87,13 +92,6 @@ impl<A: Asic> HwQueues<A> {
             handoff,
             rings,
             _asic: std::marker::PhantomData,
-        }
-    }
-
-    fn now(&self) -> u64 {
-        match self.cfg.clock {
-            ClockMode::Virtual => self.handoff.virtual_now.load(Ordering::Relaxed),
-            ClockMode::Real => Timestamp::now().as_nanos(),
         }
     }
 
@@ -319,8 +317,8 @@ impl<A: Asic> HwQueues<A> {
         self.submitted += 1;
     }
 
-    /// Draw what one job does and when it comes due; returns it with its lane. `now` caches the
-    /// clock for the CS's jobs.
+    /// Start one job on the engines (`backend.rs`): when it comes due and how it ends; returns
+    /// it with its lane. `now` caches the clock for the CS's jobs.
     fn start_job(
         &mut self,
         record: u32,
@@ -328,62 +326,44 @@ impl<A: Asic> HwQueues<A> {
         q: usize,
         job: &Job,
         now: &mut Option<u64>,
-    ) -> (SimJob, u16) {
+    ) -> (EngineJob, u16) {
         let props = &A::QUEUES[q];
         let (engine, lane) = self.lane_of[q];
-        let drawn = sim::draw(job.work, &self.cfg.sim, &mut self.rng);
         let order = self.order;
         self.order += 1;
-        let mut sim_job = SimJob {
-            due: u64::MAX,
+        let start = JobStart {
+            queue: q,
+            engine: engine.map(usize::from),
+            work: job.work,
+        };
+        let (clock, handoff) = (self.cfg.clock, &self.handoff);
+        let mut read_clock = || *now.get_or_insert_with(|| clock_now(clock, handoff));
+        let (due, end) = match self.engines.start(&start, &mut read_clock) {
+            Started::Due { at, end } => (at, end),
+            Started::Hang => {
+                self.hangs += 1;
+                (u64::MAX, JobEnd::Hang)
+            }
+            Started::Stuck => (u64::MAX, JobEnd::Hang),
+        };
+        let engine_job = EngineJob {
+            due,
             order,
             record,
             ticket,
             queue: q as u16,
             engine,
             completes: props.queue_type.has_completion(),
-            end: JobEnd::Hang,
+            end,
         };
-        let in_order = !self.cfg.sim.out_of_order;
-        match drawn {
-            Drawn::Hang => {
-                self.hangs += 1;
-                if let (Some(e), true) = (engine, in_order) {
-                    // The engine locks up: everything queued behind it waits for a reset.
-                    self.busy_until[e as usize] = u64::MAX;
-                }
-            }
-            Drawn::Run { latency, end } => {
-                let now = if latency == 0 {
-                    0
-                } else {
-                    *now.get_or_insert_with(|| self.now())
-                };
-                match engine {
-                    Some(e) if in_order => {
-                        let busy = &mut self.busy_until[e as usize];
-                        if *busy != u64::MAX {
-                            let due = (*busy).max(now).saturating_add(latency);
-                            *busy = due;
-                            sim_job.due = due;
-                            sim_job.end = end;
-                        }
-                    }
-                    _ => {
-                        sim_job.due = now.saturating_add(latency);
-                        sim_job.end = end;
-                    }
-                }
-            }
-        }
-        (sim_job, lane)
+        (engine_job, lane)
     }
 
     /// Push a job to its lane ring and decide whether its worker needs waking: if it sleeps
     /// past the job's due time, or at all when the job is `urgent`.
     fn hand_over(
         &mut self,
-        job: SimJob,
+        job: EngineJob,
         lane: usize,
         urgent: bool,
         completion: &Mutex<State<A>>,
@@ -425,17 +405,21 @@ impl<A: Asic> HwQueues<A> {
             cq.reset();
             *seen = 0;
         }
-        for busy in self.busy_until.iter_mut() {
-            *busy = 0;
-        }
+        self.engines.reset();
     }
 }
 
-/// A TDR timeout in ns: `None` (no timer) for TDR off or a timeout of [`sim::NEVER_NS`] or
+/// The device clock in ns: the virtual clock, or `CLOCK_MONOTONIC`.
+pub(crate) fn clock_now(clock: ClockMode, handoff: &Handoff) -> u64 {
+    match clock {
+        ClockMode::Virtual => handoff.virtual_now.load(Ordering::Relaxed),
+        ClockMode::Real => Timestamp::now().as_nanos(),
+    }
+}
+
+/// A TDR timeout in ns: `None` (no timer) for TDR off or a timeout of [`NEVER_NS`] or
 /// more (the driver's `MAX_SCHEDULE_TIMEOUT`), which would otherwise push the virtual clock to
 /// the end of time; zero stays zero (the timer fires at once).
 pub(crate) fn tdr_ns(timeout: Option<Duration>) -> Option<u64> {
-    timeout
-        .map(sim::duration_ns)
-        .filter(|&ns| ns < sim::NEVER_NS)
+    timeout.map(duration_ns).filter(|&ns| ns < NEVER_NS)
 }

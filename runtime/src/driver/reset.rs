@@ -13,7 +13,7 @@
 //! (`Effects::reset`); the device stops taking work at once and runs the reset as soon as that
 //! lock is dropped, as the driver queues its reset work. In that short window, as in the
 //! driver: submissions and waits get "device not operational", another lane may still complete
-//! CSs normally, and a [`Device::mark_needs_reset`](crate::driver::core::Device::mark_needs_reset)
+//! CSs normally, and a [`Device::mark_needs_reset`](crate::Device::mark_needs_reset)
 //! made meanwhile is cleared by the reset that follows. A reset that some other caller ran in
 //! the window is not repeated.
 

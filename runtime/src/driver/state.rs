@@ -8,13 +8,14 @@
 //! leaves signals, wake-ups and a requested reset in [`Effects`].
 
 use crate::asic::{Asic, CompletionMode, CsEvent, QueueType};
-use crate::driver::config::{DeviceConfig, DeviceStats};
+use crate::driver::backend::{EngineJob, JobEnd};
+use crate::driver::config::ClockMode;
+use crate::driver::config::{DeviceStats, DriverConfig};
 use crate::driver::cs::{self, CsRecord, NIL};
 use crate::driver::effects::Effects;
 use crate::driver::engine::EngineMask;
 use crate::driver::handoff::{Handoff, RingEnds, Submitted};
 use crate::fence::{Outcome, Timestamp};
-use crate::sim::{ClockMode, JobEnd, SimJob};
 use std::collections::BinaryHeap;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -77,7 +78,7 @@ impl Released {
 }
 
 pub(crate) struct State<A: Asic> {
-    pub(crate) cfg: DeviceConfig,
+    pub(crate) cfg: DriverConfig,
     pub(crate) handoff: Arc<Handoff>,
     /// The consuming ends of the submission log and the lane rings.
     rings: RingEnds,
@@ -90,7 +91,7 @@ pub(crate) struct State<A: Asic> {
     /// Per engine, jobs queued or running on it (the busy mask).
     pub(crate) engine_jobs: Box<[u32]>,
     /// Per lane, its jobs by due time.
-    pub(crate) heaps: Box<[BinaryHeap<SimJob>]>,
+    pub(crate) heaps: Box<[BinaryHeap<EngineJob>]>,
     pub(crate) released: Released,
     pub(crate) tdr_fired: u64,
     pub(crate) resets: u64,
@@ -133,7 +134,7 @@ pub(crate) fn use_stride<A: Asic>() -> usize {
 }
 
 impl<A: Asic> State<A> {
-    pub(crate) fn new(cfg: DeviceConfig, handoff: Arc<Handoff>, rings: RingEnds) -> State<A> {
+    pub(crate) fn new(cfg: DriverConfig, handoff: Arc<Handoff>, rings: RingEnds) -> State<A> {
         let records_len = A::LIMITS.max_pending_cs as usize * cfg.contexts as usize;
         State {
             cfg,
@@ -148,7 +149,7 @@ impl<A: Asic> State<A> {
             engine_jobs: vec![0; A::ENGINES.len()].into_boxed_slice(),
             // why: room for every job the queues of a lane can hold at once (capped), so the
             // heap stops growing after warm-up; beyond that it grows once and keeps its capacity.
-            heaps: lane_capacities::<A>(cfg.sim.lanes)
+            heaps: lane_capacities::<A>(cfg.lanes)
                 .into_iter()
                 .map(|cap| BinaryHeap::with_capacity(cap.min(1 << 14)))
                 .collect(),
@@ -250,7 +251,7 @@ impl<A: Asic> State<A> {
     /// A job came due: the engine finished it (the CQ interrupt, `job_finish`, or per-CS
     /// `cs_finish` once the last job of the CS is done). `now` is the device clock read once for
     /// the whole batch of completions (one interrupt, one timestamp), not once per job.
-    pub(crate) fn complete_job(&mut self, job: SimJob, now: u64, out: &mut Effects) {
+    pub(crate) fn complete_job(&mut self, job: EngineJob, now: u64, out: &mut Effects) {
         if let Some(e) = job.engine {
             let jobs = &mut self.engine_jobs[e as usize];
             *jobs = jobs.saturating_sub(1);

@@ -10,7 +10,7 @@
 //! - On expiry (`cs_timedout`): a CS that is gone or done is left alone; otherwise it is marked
 //!   timed out, [`CsEvent::TimeoutDetected`] is fired, and the reset policy runs: a reset at once
 //!   with `reset_on_lockup` (the default), else the device needs a reset and stops taking work
-//!   until [`Device::reset`](crate::driver::core::Device::reset). The TDR never signals the fence
+//!   until [`Device::reset`](crate::Device::reset). The TDR never signals the fence
 //!   itself; the CS is released, timed out, by the reset or by a late completion.
 //!
 //! A consequence kept from the driver: after a CS timed out without a reset, its release arms

@@ -12,9 +12,9 @@
 //! The TDR thread parks until the armed deadline; arming an earlier one unparks it.
 
 use crate::asic::Asic;
+use crate::driver::config::ClockMode;
 use crate::driver::core::{Core, ThreadSlot};
 use crate::driver::effects::Effects;
-use crate::sim::ClockMode;
 use crate::sync::spin::SpinBudget;
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -97,12 +97,8 @@ impl fmt::Debug for Runner {
 }
 
 impl Runner {
-    /// Start one worker per engine lane and the TDR thread.
-    pub fn start<A: Asic>(device: &crate::Device<A>) -> Result<Runner, RunnerError> {
-        Runner::start_core(device.core())
-    }
-
-    fn start_core<A: Asic>(device: &Core<A>) -> Result<Runner, RunnerError> {
+    /// Start the threads of `device` (see [`Runner::start`](Runner::start), in `device.rs`).
+    pub(crate) fn start_core<A: Asic>(device: &Core<A>) -> Result<Runner, RunnerError> {
         if device.shared.handoff_ref().is_dead() {
             return Err(RunnerError::DeviceGone);
         }
@@ -210,14 +206,14 @@ impl<A: Asic> Core<A> {
 
     fn lane_worker(&self, lane: usize) {
         let wakers = &self.shared.wakers;
-        if let Some(first) = self.config().sim.lane_cpu {
-            let cpu = (usize::from(first) + lane) % super::online_cpus();
-            if super::pin_current_thread(cpu).is_err() {
+        if let Some(first) = self.config().lane_cpu {
+            let cpu = (usize::from(first) + lane) % crate::sim::online_cpus();
+            if crate::sim::pin_current_thread(cpu).is_err() {
                 wakers.unpinned.store(cpu, Ordering::Release);
             }
         }
         wakers.running.fetch_add(1, Ordering::Release);
-        let budget = SpinBudget::new(self.config().sim.poll_spins);
+        let budget = SpinBudget::new(self.config().poll_spins);
         let handoff = self.shared.handoff_ref();
         let pushed = &handoff.lane_pushed[lane];
         let sleep = &handoff.lane_sleep[lane];
