@@ -21,6 +21,7 @@ use crate::driver::effects::Effects;
 use crate::driver::engine::EngineMask;
 use crate::driver::handoff::{self, Handoff};
 use crate::driver::hw_queues::HwQueues;
+use crate::driver::locks::{CompletionGuard, Locks, SubmissionGuard};
 use crate::driver::queue::HwQueue;
 use crate::driver::state::{self, State, queue_index};
 use crate::driver::submit::{CsSubmit, SubmitError};
@@ -31,12 +32,48 @@ use crate::fence::{Fence, Outcome, Signalled, Timestamp};
 use crate::sync::lock;
 use crate::sync::spin::SpinBudget;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::thread::Thread;
 use std::time::{Duration, Instant};
 
 /// Real mode: most times `wait_cs` re-checks its fence (spinning) before it sleeps on it.
 const WAIT_SPINS: u32 = 300;
+
+/// Effects collected under the locks ([`Effects`]), applied when this guard drops (see
+/// [`Core::defer`]).
+#[must_use = "effects are applied when this guard drops; bind it before taking the locks"]
+pub(crate) struct Deferred<'c, A: Asic> {
+    core: &'c Core<A>,
+    fx: Effects,
+}
+
+impl<A: Asic> Deferred<'_, A> {
+    /// Apply now and give the (empty) buffer back for reuse.
+    pub(crate) fn finish(mut self) -> Effects {
+        self.core.apply(&mut self.fx);
+        std::mem::take(&mut self.fx)
+    }
+}
+
+impl<A: Asic> std::ops::Deref for Deferred<'_, A> {
+    type Target = Effects;
+
+    fn deref(&self) -> &Effects {
+        &self.fx
+    }
+}
+
+impl<A: Asic> std::ops::DerefMut for Deferred<'_, A> {
+    fn deref_mut(&mut self) -> &mut Effects {
+        &mut self.fx
+    }
+}
+
+impl<A: Asic> Drop for Deferred<'_, A> {
+    fn drop(&mut self) {
+        self.core.apply(&mut self.fx);
+    }
+}
 
 /// A multi-CS wait's completion structure (`struct multi_cs_completion`).
 struct MultiSlot {
@@ -83,10 +120,9 @@ impl ThreadSlot {
 pub(crate) struct Padded<T>(pub(crate) T);
 
 pub(crate) struct Shared<A: Asic> {
-    /// The submission side (`hw_queues_lock`). Lock order: this one first.
-    hw: Mutex<HwQueues<A>>,
-    /// The completion side (`cs_mirror_lock`).
-    state: Mutex<State<A>>,
+    /// The submission side (`hw_queues_lock`) and the completion side (`cs_mirror_lock`), in
+    /// that lock order (`locks.rs`).
+    locks: Locks<A>,
     handoff: Arc<Handoff>,
     /// One slot per context the device can have open (the ASID limit).
     contexts: Box<[ContextSlot]>,
@@ -168,8 +204,7 @@ impl<A: Asic> Core<A> {
         };
         Ok(Core {
             shared: Arc::new(Shared {
-                hw: Mutex::new(hw),
-                state: Mutex::new(state),
+                locks: Locks::new(hw, state),
                 handoff,
                 contexts,
                 handles: AtomicUsize::new(1),
@@ -233,13 +268,14 @@ impl<A: Asic> Core<A> {
     /// releases it, so every waiter returns), give back their queue space, empty the ring, and
     /// free the slot.
     pub(crate) fn close(&self, index: usize) {
-        let mut out = Effects::default();
+        let mut out = self.defer();
         {
             // Both locks: no submission runs meanwhile, everything handed over is taken in.
             let (_hw, mut st) = self.lock_both(&mut out);
             st.rollback_context(index, &mut out);
         }
-        self.apply(&mut out);
+        // The rolled-back CSs' fences are signalled now, so the ring can let every slot go.
+        drop(out);
         let slot = &self.shared.contexts[index];
         slot.ring.fini();
         // Release: the next opener sees the emptied ring.
@@ -251,12 +287,12 @@ impl<A: Asic> Core<A> {
     /// runner's threads.
     pub(crate) fn fini(&self) {
         self.shared.handoff.kill();
-        let mut out = Effects::default();
+        let mut out = self.defer();
         {
             let (mut hw, mut st) = self.lock_both(&mut out);
             st.reset(&mut hw, &mut out);
         }
-        self.apply(&mut out);
+        drop(out);
         self.stop_threads();
     }
 
@@ -275,14 +311,13 @@ impl<A: Asic> Core<A> {
     /// the CSs in flight, so roll them back as a reset does (outcome aborted, waiters return).
     /// Does nothing when nothing is in flight.
     pub(crate) fn engines_stopped(&self) {
-        let mut out = Effects::default();
+        let mut out = self.defer();
         {
             let (mut hw, mut st) = self.lock_both(&mut out);
             if st.in_flight > 0 {
                 st.reset(&mut hw, &mut out);
             }
         }
-        self.apply(&mut out);
     }
 
     /// Fences not yet released over every context slot (ring-held ones included).
@@ -294,34 +329,43 @@ impl<A: Asic> Core<A> {
             .sum()
     }
 
-    /// The completion side.
-    pub(crate) fn lock(&self) -> MutexGuard<'_, State<A>> {
-        lock(&self.shared.state)
+    /// The completion side alone.
+    pub(crate) fn lock(&self) -> CompletionGuard<'_, A> {
+        self.shared.locks.completion()
     }
 
-    /// The submission side.
-    fn lock_hw(&self) -> MutexGuard<'_, HwQueues<A>> {
-        lock(&self.shared.hw)
+    /// The submission side (and through it, in order, the completion side).
+    fn lock_hw(&self) -> SubmissionGuard<'_, A> {
+        self.shared.locks.submission()
     }
 
     /// Both sides, in lock order, with everything handed over taken in: what an inspection
     /// sees then is what every finished `submit` call did.
-    fn lock_both(
-        &self,
-        out: &mut Effects,
-    ) -> (MutexGuard<'_, HwQueues<A>>, MutexGuard<'_, State<A>>) {
+    fn lock_both(&self, out: &mut Effects) -> (SubmissionGuard<'_, A>, CompletionGuard<'_, A>) {
         let hw = self.lock_hw();
-        let mut st = self.lock();
+        let mut st = hw.completion();
         st.drain(out);
         (hw, st)
     }
 
+    /// Effects to collect under the locks, applied when the returned guard drops: declared
+    /// before the lock guards, it drops after them, so fences are signalled with no lock held,
+    /// and it cannot be forgotten.
+    pub(crate) fn defer(&self) -> Deferred<'_, A> {
+        self.defer_with(Effects::default())
+    }
+
+    /// [`defer`](Self::defer) reusing `fx`'s buffer (worker threads: no allocation per batch).
+    pub(crate) fn defer_with(&self, fx: Effects) -> Deferred<'_, A> {
+        Deferred { core: self, fx }
+    }
+
     /// Run a reset asked for under the completion lock, then signal collected fences, then wake
-    /// multi-CS waiters and engine or TDR threads.
-    pub(crate) fn apply(&self, out: &mut Effects) {
+    /// multi-CS waiters and engine or TDR threads. Only [`Deferred`] calls this.
+    fn apply(&self, out: &mut Effects) {
         if let Some(resets_then) = out.reset.take() {
             let mut hw = self.lock_hw();
-            let mut st = self.lock();
+            let mut st = hw.completion();
             // why: a reset that ran since the request already did the work.
             if st.resets == resets_then {
                 st.reset(&mut hw, out);
@@ -393,11 +437,11 @@ impl<A: Asic> Core<A> {
                 max,
             });
         }
-        let mut out = Effects::default();
-        let result = self
-            .lock_hw()
-            .submit(context, ctx_index, cs, &self.shared.state, &mut out);
-        self.apply(&mut out);
+        let mut out = self.defer();
+        let mut guard = self.lock_hw();
+        let (hw, completion) = guard.split();
+        let result = hw.submit(context, ctx_index, cs, &completion, &mut out);
+        drop(guard);
         result
     }
 
@@ -444,7 +488,7 @@ impl<A: Asic> Core<A> {
                 let budget = &self.shared.wakers.wait_spins;
                 let spins = if timeout.is_zero() { 0 } else { budget.get() };
                 let progress = &self.shared.handoff.progress;
-                let before = progress.load(Ordering::Relaxed);
+                let before = progress.read();
                 let mut spun = 0;
                 while spun < spins && !fence.is_signalled() {
                     std::hint::spin_loop();
@@ -455,7 +499,7 @@ impl<A: Asic> Core<A> {
                 // waiting for our CPU. Judging by our own CS alone, a budget shrunk while the
                 // workers were parked never grows back (measured: 2.1 instead of 6 M CS/s).
                 if spins > 0 {
-                    if fence.is_signalled() || progress.load(Ordering::Relaxed) != before {
+                    if fence.is_signalled() || progress.read() != before {
                         budget.paid_off();
                     } else {
                         budget.wasted();
@@ -482,7 +526,6 @@ impl<A: Asic> Core<A> {
         cancel: Option<&CancelToken>,
     ) -> Result<Signalled, WaitError> {
         let limit = self.virtual_limit(timeout);
-        let mut out = Effects::default();
         loop {
             if let Some(s) = fence.signalled() {
                 return Ok(s);
@@ -491,7 +534,7 @@ impl<A: Asic> Core<A> {
             if !timeout.is_zero() && cancel.is_some_and(CancelToken::is_cancelled) {
                 return Err(WaitError::Interrupted);
             }
-            let stepped = self.step_virtual(limit, &mut out);
+            let stepped = self.step_virtual(limit);
             if !stepped {
                 return fence.signalled().ok_or(WaitError::TimedOut);
             }
@@ -500,7 +543,7 @@ impl<A: Asic> Core<A> {
 
     /// `now + timeout` on the virtual clock, or `None` for "forever".
     fn virtual_limit(&self, timeout: Duration) -> Option<u64> {
-        let now = self.shared.handoff.virtual_now.load(Ordering::Relaxed);
+        let now = self.shared.handoff.virtual_now.now();
         let t = duration_ns(timeout);
         // why: beyond ~146 years a timeout is "forever"; moving the clock there would break
         // every later deadline.
@@ -509,16 +552,13 @@ impl<A: Asic> Core<A> {
 
     /// Process one virtual event due by `limit` (`None`: any); at the end of time, move the
     /// clock to `limit`. `false` when no event was due.
-    fn step_virtual(&self, limit: Option<u64>, out: &mut Effects) -> bool {
-        let stepped = {
-            let mut st = self.lock();
-            let stepped = st.step(limit.unwrap_or(u64::MAX), out);
-            if !stepped && let Some(limit) = limit {
-                st.handoff.virtual_now.fetch_max(limit, Ordering::Relaxed);
-            }
-            stepped
-        };
-        self.apply(out);
+    fn step_virtual(&self, limit: Option<u64>) -> bool {
+        let mut out = self.defer();
+        let mut st = self.lock();
+        let stepped = st.step(limit.unwrap_or(u64::MAX), &mut out);
+        if !stepped && let Some(limit) = limit {
+            st.handoff.virtual_now.advance_to(limit);
+        }
         stepped
     }
 
@@ -567,7 +607,6 @@ impl<A: Asic> Core<A> {
             ClockMode::Virtual => self.virtual_limit(timeout),
             ClockMode::Real => None,
         };
-        let mut out = Effects::default();
         loop {
             // Re-init before polling: a release after the poll completes it and we do not sleep.
             let _ = slot.completion().reinit();
@@ -584,7 +623,7 @@ impl<A: Asic> Core<A> {
                     if cancel.is_some_and(CancelToken::is_cancelled) {
                         return Err(CsWaitError::Interrupted);
                     }
-                    if !self.step_virtual(limit, &mut out) {
+                    if !self.step_virtual(limit) {
                         return Ok(poll_multi(fences, gone)?.unwrap_or(MultiWaitStatus::Busy));
                     }
                 }
@@ -616,12 +655,11 @@ impl<A: Asic> Core<A> {
     /// every in-flight CS is rolled back and its waiters woken, queue pointers go back to 0, and
     /// the device takes work again.
     pub(crate) fn reset(&self) {
-        let mut out = Effects::default();
+        let mut out = self.defer();
         {
             let (mut hw, mut st) = self.lock_both(&mut out);
             st.reset(&mut hw, &mut out);
         }
-        self.apply(&mut out);
     }
 
     /// Stop taking work until [`reset`](Self::reset), as the driver does when a reset is
@@ -640,8 +678,7 @@ impl<A: Asic> Core<A> {
             return;
         }
         let limit = self.virtual_limit(d);
-        let mut out = Effects::default();
-        while self.step_virtual(limit, &mut out) {}
+        while self.step_virtual(limit) {}
     }
 
     /// Virtual mode: process events until none is pending (a hung CS with TDR off stays in
@@ -650,9 +687,8 @@ impl<A: Asic> Core<A> {
         if self.shared.config.clock != ClockMode::Virtual {
             return 0;
         }
-        let mut out = Effects::default();
         let mut n = 0;
-        while self.step_virtual(None, &mut out) {
+        while self.step_virtual(None) {
             n += 1;
         }
         n
@@ -661,7 +697,7 @@ impl<A: Asic> Core<A> {
     /// The device clock: virtual time, or `CLOCK_MONOTONIC`.
     pub(crate) fn now(&self) -> Timestamp {
         Timestamp::from_nanos(match self.shared.config.clock {
-            ClockMode::Virtual => self.shared.handoff.virtual_now.load(Ordering::Relaxed),
+            ClockMode::Virtual => self.shared.handoff.virtual_now.now(),
             ClockMode::Real => Timestamp::now().as_nanos(),
         })
     }
@@ -673,7 +709,7 @@ impl<A: Asic> Core<A> {
 
     /// CS statistics.
     pub(crate) fn stats(&self) -> DeviceStats {
-        let mut out = Effects::default();
+        let mut out = self.defer();
         let stats = {
             let (hw, st) = self.lock_both(&mut out);
             let mut stats = DeviceStats {
@@ -691,15 +727,15 @@ impl<A: Asic> Core<A> {
             st.released.add_to(&mut stats);
             stats
         };
-        self.apply(&mut out);
+        drop(out);
         stats
     }
 
     /// The busy-engines mask (`is_device_idle`).
     pub(crate) fn busy_engines(&self) -> EngineMask {
-        let mut out = Effects::default();
+        let mut out = self.defer();
         let mask = self.lock_both(&mut out).1.busy_engines();
-        self.apply(&mut out);
+        drop(out);
         mask
     }
 
@@ -716,9 +752,9 @@ impl<A: Asic> Core<A> {
 
     /// The seq whose TDR timer is armed and its deadline (device clock), if any.
     pub(crate) fn armed_tdr(&self) -> Option<(u64, Timestamp)> {
-        let mut out = Effects::default();
+        let mut out = self.defer();
         let armed = self.lock_both(&mut out).1.tdr;
-        self.apply(&mut out);
+        drop(out);
         armed.map(|a| (a.seq, Timestamp::from_nanos(a.deadline)))
     }
 }

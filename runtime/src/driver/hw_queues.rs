@@ -15,13 +15,12 @@ use crate::driver::context::Ring;
 use crate::driver::cs::{self, CsRecord};
 use crate::driver::effects::Effects;
 use crate::driver::handoff::{Handoff, Rings, Submitted};
+use crate::driver::locks::CompletionLock;
 use crate::driver::queue::{CompletionQueue, HwQueue};
-use crate::driver::state::{Released, State, engine_index, queue_index};
+use crate::driver::state::{Released, engine_index, queue_index};
 use crate::driver::submit::{CbChoice, CsSubmit, Job, QueueRejection, SubmitError};
 use crate::fence::{Fence, Timestamp};
-use crate::sync::lock;
-use std::sync::atomic::Ordering;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 pub(crate) struct HwQueues<A: Asic> {
@@ -98,7 +97,7 @@ impl<A: Asic> HwQueues<A> {
     /// Queue `q` with `ci` as the completion side has it now.
     pub(crate) fn queue(&self, q: usize) -> HwQueue {
         let mut hq = self.queues[q];
-        hq.observe_ci(self.handoff.ci[q].load(Ordering::Acquire));
+        hq.observe_ci(self.handoff.ci[q].read());
         hq
     }
 
@@ -113,7 +112,7 @@ impl<A: Asic> HwQueues<A> {
         let Some(released) = self.handoff.cq_released.get(cq) else {
             return;
         };
-        let now = released.load(Ordering::Acquire);
+        let now = released.read();
         let delta = now.wrapping_sub(self.cq_seen[cq]);
         self.cq_seen[cq] = now;
         self.cqs[cq].release(delta);
@@ -126,7 +125,7 @@ impl<A: Asic> HwQueues<A> {
         ctx: &Ring,
         ctx_index: usize,
         cs: &CsSubmit<'_>,
-        completion: &Mutex<State<A>>,
+        completion: &CompletionLock<'_, A>,
         out: &mut Effects,
     ) -> Result<u64, SubmitError> {
         let (seq, fence) = ctx
@@ -243,7 +242,7 @@ impl<A: Asic> HwQueues<A> {
 
     fn check_queue(&mut self, q: usize, n: u32) -> Result<(), crate::driver::queue::SpaceError> {
         self.queues[q].check_space(n).or_else(|_| {
-            let ci = self.handoff.ci[q].load(Ordering::Acquire);
+            let ci = self.handoff.ci[q].read();
             self.queues[q].observe_ci(ci);
             self.queues[q].check_space(n)
         })
@@ -271,7 +270,7 @@ impl<A: Asic> HwQueues<A> {
         fence: Fence,
         cs: &CsSubmit<'_>,
         pending: u32,
-        completion: &Mutex<State<A>>,
+        completion: &CompletionLock<'_, A>,
         out: &mut Effects,
     ) {
         // why: a borrow, not an `Arc` clone: two locked instructions per CS showed in the profile.
@@ -279,8 +278,8 @@ impl<A: Asic> HwQueues<A> {
         let base = record as usize * h.stride;
         for (k, &q) in self.touched.iter().enumerate() {
             let n = self.scratch[q as usize];
-            // Relaxed: published by the log push below (Release) and read after its pop.
-            h.uses[base + k].store((u64::from(q) << 32) | u64::from(n), Ordering::Relaxed);
+            // Carried by the log push below and read after its pop.
+            h.uses[base + k].put((u64::from(q) << 32) | u64::from(n));
             self.queues[q as usize].produce(n);
         }
         let mut entry = Submitted {
@@ -299,7 +298,7 @@ impl<A: Asic> HwQueues<A> {
         while let Err(rtrb::PushError::Full(back)) = self.rings.log.push(entry) {
             // The workers are held up and the log is full: take it in ourselves.
             entry = back;
-            lock(completion).drain(out);
+            completion.lock().drain(out);
         }
         // The clock is read only if a job's due time depends on it (a zero-latency job is due
         // at once, whenever "now" is): one clock read is a tenth of a submission's cost.
@@ -366,7 +365,7 @@ impl<A: Asic> HwQueues<A> {
         job: EngineJob,
         lane: usize,
         urgent: bool,
-        completion: &Mutex<State<A>>,
+        completion: &CompletionLock<'_, A>,
         out: &mut Effects,
     ) {
         let h = &self.handoff;
@@ -374,11 +373,10 @@ impl<A: Asic> HwQueues<A> {
         while let Err(rtrb::PushError::Full(back)) = self.rings.lanes[lane].push(job) {
             // The worker is held up and its ring is full: move the ring into the lane's heap.
             job = back;
-            lock(completion).drain(out);
+            completion.lock().drain(out);
         }
         // The doorbell: only submitters write it, one at a time under this lock.
-        let pushed = &h.lane_pushed[lane];
-        pushed.store(pushed.load(Ordering::Relaxed) + 1, Ordering::Release);
+        h.lane_pushed[lane].ring();
         let due = if urgent { 0 } else { job.due };
         if h.lane_sleep[lane].must_wake(due) {
             out.wake_lanes |= 1 << lane;
@@ -412,7 +410,7 @@ impl<A: Asic> HwQueues<A> {
 /// The device clock in ns: the virtual clock, or `CLOCK_MONOTONIC`.
 pub(crate) fn clock_now(clock: ClockMode, handoff: &Handoff) -> u64 {
     match clock {
-        ClockMode::Virtual => handoff.virtual_now.load(Ordering::Relaxed),
+        ClockMode::Virtual => handoff.virtual_now.now(),
         ClockMode::Real => Timestamp::now().as_nanos(),
     }
 }

@@ -23,6 +23,7 @@ pub(crate) mod effects;
 pub mod engine;
 pub(crate) mod handoff;
 pub(crate) mod hw_queues;
+pub(crate) mod locks;
 pub mod queue;
 pub(crate) mod reset;
 pub(crate) mod state;

@@ -22,7 +22,6 @@ use crate::driver::cs::{self, NIL};
 use crate::driver::effects::Effects;
 use crate::driver::hw_queues::HwQueues;
 use crate::driver::state::State;
-use std::sync::atomic::Ordering;
 
 impl<A: Asic> State<A> {
     /// Reset the device; `hw` is the submission side, locked by the caller.
@@ -49,10 +48,10 @@ impl<A: Asic> State<A> {
         self.tdr = None;
         // hl_hw_queue_reset.
         for ci in self.handoff.ci.iter() {
-            ci.store(0, Ordering::Relaxed);
+            ci.clear();
         }
         for released in self.handoff.cq_released.iter() {
-            released.store(0, Ordering::Relaxed);
+            released.clear();
         }
         hw.reset();
         self.needs_reset = false;

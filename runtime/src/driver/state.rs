@@ -18,7 +18,6 @@ use crate::driver::handoff::{Handoff, RingEnds, Submitted};
 use crate::fence::{Outcome, Timestamp};
 use std::collections::BinaryHeap;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 
 /// The armed TDR timer: one per device, on the oldest in-flight CS that needs one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -167,7 +166,7 @@ impl<A: Asic> State<A> {
     /// The device clock in ns.
     pub(crate) fn now(&self) -> u64 {
         match self.cfg.clock {
-            ClockMode::Virtual => self.handoff.virtual_now.load(Ordering::Relaxed),
+            ClockMode::Virtual => self.handoff.virtual_now.now(),
             ClockMode::Real => Timestamp::now().as_nanos(),
         }
     }
@@ -298,12 +297,12 @@ impl<A: Asic> State<A> {
         let base = idx * self.handoff.stride;
         for k in 0..self.records[idx].uses as usize {
             let entry = &self.handoff.uses[base + k];
-            // Relaxed: the log entry's pop (Acquire) made the submitter's store visible; only
-            // this side writes the entry afterwards, under its lock.
-            let packed = entry.load(Ordering::Relaxed);
+            // The log entry's pop made the submitter's word visible; only this side writes the
+            // entry afterwards, under its lock.
+            let packed = entry.get();
             let (q, n) = ((packed >> 32) as usize, packed as u32);
             if n > 0 && which(A::QUEUES[q].queue_type) {
-                entry.store(packed & !u64::from(u32::MAX), Ordering::Relaxed);
+                entry.put(packed & !u64::from(u32::MAX));
                 self.consume(q, n);
             }
         }
@@ -315,9 +314,9 @@ impl<A: Asic> State<A> {
         let base = idx * self.handoff.stride;
         for k in 0..self.records[idx].uses as usize {
             let entry = &self.handoff.uses[base + k];
-            let packed = entry.load(Ordering::Relaxed);
+            let packed = entry.get();
             if (packed >> 32) as usize == q && packed as u32 > 0 {
-                entry.store(packed - 1, Ordering::Relaxed);
+                entry.put(packed - 1);
                 break;
             }
         }
@@ -331,14 +330,13 @@ impl<A: Asic> State<A> {
         let props = &A::QUEUES[q];
         let len = props.pq_len.max(1);
         let ci = &self.handoff.ci[q];
-        let next = ci.load(Ordering::Relaxed).wrapping_add(n) & (2 * len - 1);
-        // Release: a submitter that sees the new `ci` may overwrite the consumed entries.
-        ci.store(next, Ordering::Release);
+        // A submitter that sees the new `ci` may overwrite the consumed entries.
+        ci.advance_to(ci.own().wrapping_add(n) & (2 * len - 1));
         if let (QueueType::External, Some(cq)) = (props.queue_type, props.cq)
             && let Some(released) = self.handoff.cq_released.get(cq as usize)
         {
-            // Release: the submitter that reads the count may reuse the entries.
-            released.fetch_add(n, Ordering::Release);
+            // The submitter that reads the count may reuse the entries.
+            released.add(n);
         }
     }
 
@@ -458,8 +456,7 @@ impl<A: Asic> State<A> {
         if at > limit {
             return false;
         }
-        let now = self.handoff.virtual_now.load(Ordering::Relaxed).max(at);
-        self.handoff.virtual_now.store(now, Ordering::Relaxed);
+        let now = self.handoff.virtual_now.advance_to(at);
         match lane {
             Some(l) => {
                 if let Some(job) = self.heaps[l].pop() {

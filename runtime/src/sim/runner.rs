@@ -15,9 +15,10 @@ use crate::asic::Asic;
 use crate::driver::config::ClockMode;
 use crate::driver::core::{Core, ThreadSlot};
 use crate::driver::effects::Effects;
+use crate::sync::channel::Doorbell;
 use crate::sync::spin::SpinBudget;
 use std::fmt;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
@@ -217,14 +218,15 @@ impl<A: Asic> Core<A> {
         let handoff = self.shared.handoff_ref();
         let pushed = &handoff.lane_pushed[lane];
         let sleep = &handoff.lane_sleep[lane];
-        let mut out = Effects::with_capacity(BATCH);
+        let mut fx = Effects::with_capacity(BATCH);
         while !self.shutting_down() {
             sleep.awake();
-            let seen = pushed.load(Ordering::Acquire);
+            let seen = pushed.rings();
+            let mut out = self.defer_with(fx);
             let (done, next_due, now) = self.lock().run_lane(lane, BATCH, &mut out);
-            self.apply(&mut out);
+            fx = out.finish();
             if done > 0 {
-                handoff.progress.fetch_add(1, Ordering::Relaxed);
+                handoff.progress.bump();
                 continue;
             }
             let wait = next_due.map(|due| due.saturating_sub(now));
@@ -233,11 +235,11 @@ impl<A: Asic> Core<A> {
                 continue;
             }
             let (spins, mut spun) = (budget.get(), 0);
-            while spun < spins && pushed.load(Ordering::Acquire) == seen && !self.shutting_down() {
+            while spun < spins && pushed.rings() == seen && !self.shutting_down() {
                 pause(PAUSES_PER_LOOK);
                 spun += PAUSES_PER_LOOK;
             }
-            if pushed.load(Ordering::Acquire) != seen {
+            if pushed.rings() != seen {
                 // why: spin only once it pays (a submitter on another CPU), and coalesce only
                 // then: a coalescing spin on the submitter's own CPU waits for pushes that
                 // cannot come until it stops.
@@ -280,16 +282,16 @@ impl<A: Asic> Core<A> {
     /// so one completion-lock hold and one pass over the rings serve a batch rather than one
     /// job. Drain once `COALESCE_JOBS` were pushed, the pushes go quiet for `COALESCE_QUIET`
     /// looks, or somebody waits for a CS.
-    fn coalesce(&self, pushed: &AtomicU64, seen: u64) {
+    fn coalesce(&self, pushed: &Doorbell, seen: u64) {
         let waiting = &self.shared.wakers.waiting.0;
-        let mut last = pushed.load(Ordering::Acquire);
+        let mut last = pushed.rings();
         let mut quiet = 0;
         while last.wrapping_sub(seen) < COALESCE_JOBS
             && quiet < COALESCE_QUIET
             && waiting.load(Ordering::Relaxed) == 0
         {
             pause(PAUSES_PER_LOOK);
-            let now = pushed.load(Ordering::Acquire);
+            let now = pushed.rings();
             if now == last {
                 quiet += 1;
             } else {
@@ -301,8 +303,8 @@ impl<A: Asic> Core<A> {
 
     fn tdr_worker(&self) {
         self.shared.wakers.running.fetch_add(1, Ordering::Release);
-        let mut out = Effects::default();
         while !self.shutting_down() {
+            let mut out = self.defer();
             let wait = {
                 let mut st = self.lock();
                 // A CS handed over to an empty mirror list arms the timer here at the latest.
@@ -316,7 +318,7 @@ impl<A: Asic> Core<A> {
                 st.tdr_sleep_until = next.unwrap_or(u64::MAX);
                 next.map(|d| d.saturating_sub(now))
             };
-            self.apply(&mut out);
+            drop(out);
             match wait {
                 Some(0) => {}
                 Some(ns) => thread::park_timeout(Duration::from_nanos(ns)),

@@ -25,7 +25,9 @@
 //! park under loom never sleeps: it reports "timed out" at once, which is the most adversarial
 //! timing loom can explore for the timeout paths (loom has no clock).
 
-// The driver's concurrency helpers (std threads only).
+// The driver's concurrency helpers (std threads only, plus their loom models).
+#[cfg(any(not(loom), test))]
+pub(crate) mod channel;
 #[cfg(any(not(loom), test))]
 pub(crate) mod handshake;
 #[cfg(not(loom))]
