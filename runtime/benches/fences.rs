@@ -10,7 +10,7 @@
 //! event-listener (`Event` + `AtomicBool`, check/listen/re-check/wait), and the baseline: a raw
 //! futex flag (3-state `AtomicU32`, `FUTEX_WAIT` with a timeout / `FUTEX_WAKE`, waking only if a
 //! waiter announced itself), the same as the `futex timed (libc)` row of
-//! `reference/peer_baseline.md`. A `bare atomic` row (swap / load) gives the floor for S1.
+//! `docs/peer-baseline.md`. A `bare atomic` row (swap / load) gives the floor for S1.
 //!
 //! Scenarios (the reference's S1..S4, measured with criterion instead of its own harness):
 //! - `s1_signal_no_waiter`: signal a fresh, unsignalled object nobody waits on.

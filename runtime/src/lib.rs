@@ -1,4 +1,7 @@
 //! The asicgen driver runtime.
+//!
+//! Section marks in the code (`§2.5`, `§3`, ...) cite `docs/driver-semantics.md`, the project's
+//! account of the habanalabs driver rules with the kernel sources they come from.
 #![warn(missing_docs)]
 
 pub mod asic;

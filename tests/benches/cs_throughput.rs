@@ -6,7 +6,7 @@
 //! Both sides run one submitter thread (the bench's), one engine thread completing zero-latency
 //! jobs and one idle TDR thread, on Gaudi's first external queue, with up to 32 CSs in flight,
 //! and both place their threads the same way: criterion's groups pin the submitter to CPU 0 and
-//! the engine thread to CPU 1 (as `reference/peer_baseline.md` pins); the interleaved section
+//! the engine thread to CPU 1 (as `docs/peer-baseline.md` pins); the interleaved section
 //! also runs both on CPU 0 and unpinned. Per CS both do the same work:
 //!
 //! | step | asicgen `Device` | baseline |
@@ -432,7 +432,7 @@ impl Drop for Baseline {
 /// run with the same placement.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Placement {
-    /// Submitter on CPU 0, engine on CPU 1 (as `reference/peer_baseline.md` pins).
+    /// Submitter on CPU 0, engine on CPU 1 (as `docs/peer-baseline.md` pins).
     CrossCore,
     /// Both on CPU 0.
     SameCore,

@@ -1,4 +1,4 @@
-//! One test per rule of `reference/driver_semantics.md` the runtime implements, each run against
+//! One test per rule of `docs/driver-semantics.md` the runtime implements, each run against
 //! the generated Goya, Gaudi and Example (`for_each_asic!`). Everything runs on the virtual
 //! clock: no sleeps, no timed assertions.
 

@@ -14,7 +14,7 @@
 //! sleepers of that word in one system call. The waker never takes a lock, so there is no wake
 //! chain and no lock hand-off among woken threads (`parking_lot`'s broadcast requeues waiters
 //! one by one onto a mutex, which is why it is ~3x slower for 8 waiters in
-//! `reference/peer_baseline.md`). `parking_lot_core` would also work but adds a global hash
+//! `docs/peer-baseline.md`). `parking_lot_core` would also work but adds a global hash
 //! table, a bucket lock on every park and unpark, and a dependency; the futex word is embedded in
 //! the object, costs nothing when unused, and `FUTEX_WAIT` with a relative timeout and
 //! `FUTEX_WAKE` with `FUTEX_PRIVATE_FLAG` have existed since Linux 2.6.22, so they run on any
