@@ -5,8 +5,8 @@ use asicgen_generated::{AsicVisitor, NAMES};
 use asicgen_runtime::asic::Asic;
 use asicgen_runtime::sim::XorShift;
 use asicgen_runtime::{
-    ClockMode, ContextId, CsSubmit, CsWaitError, Device, DeviceConfig, DeviceStats, Job, Runner,
-    SimConfig, SubmitError, WaitStatus,
+    ClockMode, Context, CsSubmit, CsWaitError, Device, DeviceConfig, DeviceStats, Job, MAX_LANES,
+    Runner, SimConfig, SubmitError, WaitStatus,
 };
 use clap::builder::PossibleValuesParser;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -16,9 +16,16 @@ use std::process::ExitCode;
 use std::thread;
 use std::time::{Duration, Instant};
 
-const CTX: ContextId = ContextId(0);
-/// A wait that only a lost completion could exhaust.
+/// Virtual time: a wait as long as it takes (it returns busy only if nothing pending can ever
+/// finish the CS).
 const FOREVER: Duration = Duration::from_secs(3600);
+/// Real time: a wait looks at the device this often, to reset it when the TDR fired without
+/// `reset_on_lockup` (nothing else would release the CS).
+const SLICE: Duration = Duration::from_millis(10);
+/// Most CSs one run takes: the per-CS latencies are kept (8 bytes each).
+const MAX_CS: u64 = 50_000_000;
+/// Most submitter threads.
+const MAX_THREADS: u64 = 256;
 
 /// Options of `asicgen simulate`.
 #[derive(clap::Args, Debug, Clone)]
@@ -26,15 +33,15 @@ pub struct Args {
     /// The generation to simulate.
     #[arg(long, value_parser = PossibleValuesParser::new(NAMES.iter().copied()))]
     asic: String,
-    /// Number of command submissions to run.
-    #[arg(long, default_value_t = 100_000)]
+    /// Number of command submissions to run (1 to 50,000,000).
+    #[arg(long, default_value_t = 100_000, value_parser = |s: &str| in_range(s, 1, MAX_CS))]
     cs: u64,
-    /// Submitter threads (real time only; a virtual run has one).
-    #[arg(long, default_value_t = 2)]
-    threads: usize,
-    /// Engine lanes: worker threads that run the engines (engine i on lane i % lanes).
-    #[arg(long, default_value_t = 1)]
-    lanes: usize,
+    /// Submitter threads (1 to 256; real time only, a virtual run has one).
+    #[arg(long, default_value_t = 2, value_parser = |s: &str| in_range(s, 1, MAX_THREADS))]
+    threads: u64,
+    /// Engine lanes (1 to 64): worker threads that run the engines (engine i on lane i % lanes).
+    #[arg(long, default_value_t = 1, value_parser = |s: &str| in_range(s, 1, MAX_LANES as u64))]
+    lanes: u64,
     /// Pin engine lane i to CPU N+i (modulo the online CPUs), as a driver pins its completion
     /// interrupts. Unpinned by default. A lane worker spins briefly for new work, so on a busy
     /// machine pinning it away from the submitters keeps the two from trading one CPU.
@@ -43,22 +50,24 @@ pub struct Args {
     /// CSs each submitter keeps in flight before it waits for its oldest (capped so that all
     /// submitters together use at most half the context's ring, and a CS is still in the ring
     /// when its submitter waits for it).
-    #[arg(long, default_value_t = 32)]
-    window: usize,
-    /// Jobs per CS: 1 to this many, each on a random queue with its own completion.
-    #[arg(long, default_value_t = 1)]
-    jobs: u32,
+    #[arg(long, default_value_t = 32, value_parser = |s: &str| in_range(s, 1, u64::from(u32::MAX)))]
+    window: u64,
+    /// Jobs per CS: 1 to this many (at most the spec's `max_jobs_per_cs`), each on a random
+    /// queue with its own completion.
+    #[arg(long, default_value_t = 1, value_parser = |s: &str| in_range(s, 1, u64::from(u32::MAX)))]
+    jobs: u64,
     /// Engine latency per job (`0`, `500ns`, `10us`, `2ms`, `1s`).
     #[arg(long, default_value = "0", value_parser = parse_duration)]
     latency: Duration,
     /// Up to this much extra latency per job, drawn at random.
     #[arg(long, default_value = "0", value_parser = parse_duration)]
     jitter: Duration,
-    /// Fraction of jobs that hang (the TDR then times their CS out), e.g. 0.0001.
-    #[arg(long, default_value_t = 0.0)]
+    /// Fraction of jobs that hang (0 to 1; the TDR then times their CS out), e.g. 0.0001.
+    /// Needs the TDR on, and in real time an explicit `--timeout`.
+    #[arg(long, default_value_t = 0.0, value_parser = parse_rate)]
     hang_rate: f64,
-    /// Fraction of jobs that raise an engine error (the device resets), e.g. 0.0001.
-    #[arg(long, default_value_t = 0.0)]
+    /// Fraction of jobs that raise an engine error (0 to 1; the device resets), e.g. 0.0001.
+    #[arg(long, default_value_t = 0.0, value_parser = parse_rate)]
     fault_rate: f64,
     /// Jobs of one engine overlap, so CSs complete out of order (with --jitter).
     #[arg(long)]
@@ -100,8 +109,35 @@ fn parse_duration(s: &str) -> Result<Duration, String> {
     }
 }
 
+/// Parse an integer in `lo..=hi`.
+fn in_range(s: &str, lo: u64, hi: u64) -> Result<u64, String> {
+    let n: u64 = s
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{s}` is not a whole number"))?;
+    if (lo..=hi).contains(&n) {
+        Ok(n)
+    } else {
+        Err(format!("{n} is out of range: use {lo} to {hi}"))
+    }
+}
+
+/// Parse a fraction in `[0, 1]`.
+fn parse_rate(s: &str) -> Result<f64, String> {
+    let r: f64 = s
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{s}` is not a number"))?;
+    if (0.0..=1.0).contains(&r) {
+        Ok(r)
+    } else {
+        Err(format!("{s} is not a fraction: use 0 to 1"))
+    }
+}
+
+/// A fraction in `[0, 1]` (checked by `parse_rate`) in parts per million.
 fn ppm(rate: f64) -> u32 {
-    (rate.clamp(0.0, 1.0) * 1_000_000.0).round() as u32
+    (rate * 1_000_000.0).round() as u32
 }
 
 /// What one submitter saw.
@@ -150,6 +186,26 @@ fn simulate<A: Asic>(args: &Args) -> Result<(), String> {
     if let Some(t) = args.timeout {
         cfg.tdr_timeout = (!t.is_zero()).then_some(t);
     }
+    if args.hang_rate > 0.0 && cfg.tdr_timeout.is_none() {
+        return Err(
+            "--hang-rate needs the TDR on: with --timeout 0 a hung CS never finishes".into(),
+        );
+    }
+    if args.hang_rate > 0.0 && !args.virtual_clock && args.timeout.is_none() {
+        return Err(format!(
+            "--hang-rate in real time needs --timeout: {}'s own TDR waits {} s per hung CS",
+            A::NAME,
+            A::LIMITS.cs_timeout.as_secs()
+        ));
+    }
+    let max_jobs = A::LIMITS.max_jobs_per_cs;
+    if args.jobs > u64::from(max_jobs) {
+        return Err(format!(
+            "--jobs {}: {} takes at most {max_jobs} jobs per CS",
+            args.jobs,
+            A::NAME
+        ));
+    }
     cfg.reset_on_lockup = !args.no_reset_on_lockup;
     cfg.sim = SimConfig {
         latency: args.latency,
@@ -158,11 +214,12 @@ fn simulate<A: Asic>(args: &Args) -> Result<(), String> {
         fault_ppm: ppm(args.fault_rate),
         out_of_order: args.out_of_order,
         seed: args.seed,
-        lanes: args.lanes,
+        lanes: args.lanes as usize,
         lane_cpu: args.lane_cpu,
         ..SimConfig::default()
     };
     let device = Device::<A>::new(cfg).map_err(|e| e.to_string())?;
+    let ctx = device.open().map_err(|e| e.to_string())?;
     let queues: Vec<u32> = A::QUEUES
         .iter()
         .filter(|q| q.accepts_user_jobs() && q.queue_type.has_completion())
@@ -177,7 +234,7 @@ fn simulate<A: Asic>(args: &Args) -> Result<(), String> {
     let threads = if args.virtual_clock {
         1
     } else {
-        args.threads.max(1)
+        args.threads as usize
     };
     let bar = if std::io::stdout().is_terminal() {
         let bar = ProgressBar::new(args.cs);
@@ -200,8 +257,8 @@ fn simulate<A: Asic>(args: &Args) -> Result<(), String> {
         let handles: Vec<_> = (0..threads as u64)
             .map(|id| {
                 let share = args.cs / threads as u64 + u64::from(id < args.cs % threads as u64);
-                let (device, queues, bar) = (&device, &queues, &bar);
-                s.spawn(move || submitter(device, id, share, queues, args, bar))
+                let (device, ctx, queues, bar) = (&device, &ctx, &queues, &bar);
+                s.spawn(move || submitter(device, ctx, id, share, queues, args, bar))
             })
             .collect();
         handles
@@ -215,7 +272,10 @@ fn simulate<A: Asic>(args: &Args) -> Result<(), String> {
     let wall = started.elapsed();
     drop(runner);
     bar.finish_and_clear();
-    let mut latencies = Vec::with_capacity(args.cs as usize);
+    let mut latencies = Vec::new();
+    latencies
+        .try_reserve_exact(args.cs as usize)
+        .map_err(|_| format!("no memory to keep {} latencies", args.cs))?;
     let mut stuck = 0;
     for tally in tallies {
         let tally = tally?;
@@ -243,8 +303,10 @@ fn simulate<A: Asic>(args: &Args) -> Result<(), String> {
     Ok(())
 }
 
+#[allow(clippy::too_many_arguments)]
 fn submitter<A: Asic>(
     device: &Device<A>,
+    ctx: &Context<A>,
     id: u64,
     count: u64,
     queues: &[u32],
@@ -253,34 +315,38 @@ fn submitter<A: Asic>(
 ) -> Result<Tally, String> {
     let mut rng = XorShift::new(args.seed ^ (id + 1).wrapping_mul(0x9E37_79B9));
     let mut tally = Tally {
-        latencies_ns: Vec::with_capacity(count as usize),
+        latencies_ns: Vec::new(),
         stuck: 0,
     };
-    let cap = (A::LIMITS.max_pending_cs as usize / (2 * args.threads.max(1))).max(1);
-    let limit = args.window.clamp(1, cap);
+    tally
+        .latencies_ns
+        .try_reserve_exact(count as usize)
+        .map_err(|_| format!("no memory to keep {count} latencies"))?;
+    let cap = (A::LIMITS.max_pending_cs as usize / (2 * args.threads as usize)).max(1);
+    let limit = (args.window as usize).min(cap);
     let mut window: VecDeque<(u64, u64)> = VecDeque::with_capacity(limit);
-    let mut jobs = Vec::with_capacity(args.jobs.max(1) as usize);
+    let mut jobs = Vec::with_capacity(args.jobs as usize);
     for _ in 0..count {
         jobs.clear();
-        for _ in 0..1 + rng.below(u64::from(args.jobs.max(1))) {
+        for _ in 0..1 + rng.below(args.jobs) {
             jobs.push(Job::new(queues[rng.below(queues.len() as u64) as usize]));
         }
         loop {
             let t0 = device.now().as_nanos();
-            match device.submit(CTX, &CsSubmit::new(&jobs).with_timestamp()) {
+            match ctx.submit(&CsSubmit::new(&jobs).with_timestamp()) {
                 Ok(seq) => {
                     window.push_back((seq, t0));
                     break;
                 }
                 Err(SubmitError::TooManyInFlight { pending_seq, .. }) => {
                     // Another CS holds the ring slot: wait for it, then retry.
-                    let _ = device.wait_cs(CTX, pending_seq, FOREVER, None);
+                    let _ = wait_released(device, ctx, pending_seq, args.virtual_clock);
                 }
                 Err(e) if e.is_try_again() || e.consumed_seq().is_some() => {
                     // A full queue: the failed attempt used a seq (released "not submitted");
                     // make room by finishing our oldest CS, then retry.
                     match window.pop_front() {
-                        Some(oldest) => finish(device, oldest, &mut tally, bar),
+                        Some(oldest) => finish(device, ctx, oldest, &mut tally, args, bar),
                         None => thread::yield_now(),
                     }
                 }
@@ -291,11 +357,11 @@ fn submitter<A: Asic>(
         if window.len() >= limit
             && let Some(oldest) = window.pop_front()
         {
-            finish(device, oldest, &mut tally, bar);
+            finish(device, ctx, oldest, &mut tally, args, bar);
         }
     }
     while let Some(oldest) = window.pop_front() {
-        finish(device, oldest, &mut tally, bar);
+        finish(device, ctx, oldest, &mut tally, args, bar);
     }
     Ok(tally)
 }
@@ -309,32 +375,48 @@ fn recover<A: Asic>(device: &Device<A>) {
     }
 }
 
+/// Wait until CS `seq` is released, resetting the device when the TDR fired without
+/// `reset_on_lockup` (the user "releasing" it: nothing else would release a hung CS). `Busy`
+/// only if nothing pending can ever release it (virtual time).
+fn wait_released<A: Asic>(
+    device: &Device<A>,
+    ctx: &Context<A>,
+    seq: u64,
+    virtual_clock: bool,
+) -> Result<WaitStatus, CsWaitError> {
+    let slice = if virtual_clock { FOREVER } else { SLICE };
+    loop {
+        match ctx.wait_cs(seq, slice, None) {
+            Ok(WaitStatus::Busy) if device.stats().needs_reset => device.reset(),
+            // Real time: the CS is still running or waits for the TDR, which is on.
+            Ok(WaitStatus::Busy) if !virtual_clock => {}
+            Err(CsWaitError::DeviceNotOperational) => recover(device),
+            other => return other,
+        }
+    }
+}
+
 /// Wait for a CS of ours until it reaches a terminal state.
 fn finish<A: Asic>(
     device: &Device<A>,
+    ctx: &Context<A>,
     (seq, submitted_ns): (u64, u64),
     tally: &mut Tally,
+    args: &Args,
     bar: &ProgressBar,
 ) {
-    loop {
-        match device.wait_cs(CTX, seq, FOREVER, None) {
-            Ok(WaitStatus::Completed { timestamp, .. }) => {
-                if let Some(ts) = timestamp {
-                    tally
-                        .latencies_ns
-                        .push(ts.as_nanos().saturating_sub(submitted_ns));
-                }
+    match wait_released(device, ctx, seq, args.virtual_clock) {
+        Ok(WaitStatus::Completed { timestamp, .. }) => {
+            if let Some(ts) = timestamp {
+                tally
+                    .latencies_ns
+                    .push(ts.as_nanos().saturating_sub(submitted_ns));
             }
-            Ok(WaitStatus::Busy) => tally.stuck += 1,
-            Err(CsWaitError::DeviceNotOperational) => {
-                recover(device);
-                continue;
-            }
-            Err(_) => {} // timed out or aborted: counted by the device
         }
-        bar.inc(1);
-        return;
+        Ok(WaitStatus::Busy) => tally.stuck += 1,
+        Err(_) => {} // timed out or aborted: counted by the device
     }
+    bar.inc(1);
 }
 
 fn print_summary<A: Asic>(
@@ -363,17 +445,27 @@ fn print_summary<A: Asic>(
     println!("  aborted        {:>10}", s.aborted);
     println!("  not submitted  {:>10}", s.not_submitted);
     if stuck > 0 {
-        println!("  never finished {stuck:>10}  (hung with TDR off)");
+        println!("  never finished {stuck:>10}  (nothing pending could release them)");
     }
-    let secs = wall.as_secs_f64().max(1e-9);
-    println!(
-        "  throughput     {:>10.0} CS/s  ({} CSs released in {:.3} s wall)",
-        s.released() as f64 / secs,
-        s.released(),
-        secs
-    );
     if args.virtual_clock {
+        // why: a virtual run is a pure function of its options; wall-clock figures would make
+        // two identical runs print different summaries.
         println!("  virtual time   {:>10}", format_ns(virtual_ns));
+        match virtual_ns {
+            0 => println!("  throughput            n/a  (no virtual time passed)"),
+            ns => println!(
+                "  throughput     {:>10.0} CS/s of virtual time",
+                s.released() as f64 / (ns as f64 / 1e9)
+            ),
+        }
+    } else {
+        let secs = wall.as_secs_f64().max(1e-9);
+        println!(
+            "  throughput     {:>10.0} CS/s  ({} CSs released in {:.3} s wall)",
+            s.released() as f64 / secs,
+            s.released(),
+            secs
+        );
     }
     let pct = |p: usize| {
         latencies.get((latencies.len() * p / 100).min(latencies.len().saturating_sub(1)))
@@ -388,8 +480,8 @@ fn print_summary<A: Asic>(
         _ => println!("  latency        no completed CS"),
     }
     println!(
-        "  TDR fired {}, resets {} (engine faults {}), hung jobs {}",
-        s.tdr_fired, s.resets, s.engine_faults, s.hangs
+        "  TDR fired {}, resets {} (engine faults {}, merged requests {}), hung jobs {}",
+        s.tdr_fired, s.resets, s.engine_faults, s.resets_merged, s.hangs
     );
     println!("  drop counters  {}", device.counters());
 }

@@ -98,6 +98,41 @@ fn bad_options_are_refused_with_a_message() {
             "latency",
         ),
         (&["--asic", "gaudi9"][..], "gaudi9"),
+        // Out-of-range counts and rates are refused like `--lanes 0`, not clamped.
+        (&["--asic", "gaudi", "--threads", "0"][..], "threads"),
+        (&["--asic", "gaudi", "--hang-rate", "1.5"][..], "hang-rate"),
+        (&["--asic", "gaudi", "--fault-rate=-0.1"][..], "fault-rate"),
+        (&["--asic", "gaudi", "--window", "0"][..], "window"),
+        (&["--asic", "gaudi", "--cs", "0"][..], "cs"),
+        // A huge run is refused up front, not a panic on allocation.
+        (
+            &["--asic", "gaudi", "--cs", "18446744073709551615"][..],
+            "cs",
+        ),
+        // More jobs per CS than the spec allows: refused before the first CS, not midway.
+        (
+            &["--asic", "goya", "--jobs", "100000", "--cs", "10"][..],
+            "--jobs",
+        ),
+        // Hung jobs with the TDR off would never finish (a busy loop or an hour per CS).
+        (
+            &[
+                "--asic",
+                "gaudi",
+                "--virtual",
+                "--timeout",
+                "0",
+                "--hang-rate",
+                "0.01",
+            ][..],
+            "--timeout 0",
+        ),
+        (
+            &["--asic", "gaudi", "--timeout", "0", "--hang-rate", "0.01"][..],
+            "--timeout 0",
+        ),
+        // In real time the spec's own TDR (600 s on Gaudi) would stall the run per hung CS.
+        (&["--asic", "gaudi", "--hang-rate", "0.01"][..], "--timeout"),
     ] {
         let mut argv = vec!["simulate"];
         argv.extend_from_slice(args);
@@ -106,4 +141,70 @@ fn bad_options_are_refused_with_a_message() {
         assert_ne!(out.status.code(), Some(0), "{argv:?} must fail");
         assert!(stderr.contains(expect), "{argv:?}: {stderr}");
     }
+}
+
+/// `--no-reset-on-lockup` with hangs: the TDR fires, the device waits for a reset, and the tool
+/// resets it (the user releasing the device); every CS ends, timed out or otherwise, in real
+/// time and on the virtual clock, and nothing is reported as "hung with TDR off".
+#[test]
+fn no_reset_on_lockup_with_hangs_finishes() {
+    for clock in [&[][..], &["--virtual"][..]] {
+        let mut argv = vec![
+            "simulate",
+            "--asic",
+            "goya",
+            "--cs",
+            "300",
+            "--hang-rate",
+            "0.02",
+            "--timeout",
+            "5ms",
+            "--no-reset-on-lockup",
+        ];
+        argv.extend_from_slice(clock);
+        let out = asicgen(&argv, &workspace());
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{argv:?}\n{stdout}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(count(&stdout, "timed out") > 0, "{argv:?}\n{stdout}");
+        assert!(!stdout.contains("never finished"), "{argv:?}\n{stdout}");
+        let released: u64 = ["completed", "timed out", "aborted", "not submitted"]
+            .iter()
+            .map(|l| count(&stdout, l))
+            .sum();
+        assert!(released >= 300, "{argv:?}\n{stdout}");
+    }
+}
+
+/// A virtual run is a pure function of its options: two identical runs print the same summary
+/// (no wall-clock figures).
+#[test]
+fn virtual_runs_are_reproducible() {
+    let argv = [
+        "simulate",
+        "--asic",
+        "gaudi",
+        "--cs",
+        "2000",
+        "--virtual",
+        "--latency",
+        "3us",
+        "--jitter",
+        "2us",
+        "--hang-rate",
+        "0.001",
+    ];
+    let first = asicgen(&argv, &workspace());
+    let second = asicgen(&argv, &workspace());
+    assert_eq!(first.status.code(), Some(0));
+    let (a, b) = (
+        String::from_utf8_lossy(&first.stdout),
+        String::from_utf8_lossy(&second.stdout),
+    );
+    assert_eq!(a, b);
+    assert!(a.contains("CS/s of virtual time"), "{a}");
 }

@@ -10,7 +10,7 @@
 //! event-listener (`Event` + `AtomicBool`, check/listen/re-check/wait), and the baseline: a raw
 //! futex flag (3-state `AtomicU32`, `FUTEX_WAIT` with a timeout / `FUTEX_WAKE`, waking only if a
 //! waiter announced itself), the same as the `futex timed (libc)` row of
-//! `reference/peer_baseline.md`. A `bare atomic` row (swap / load) gives the floor for S1.
+//! `docs/peer-baseline.md`. A `bare atomic` row (swap / load) gives the floor for S1.
 //!
 //! Scenarios (the reference's S1..S4, measured with criterion instead of its own harness):
 //! - `s1_signal_no_waiter`: signal a fresh, unsignalled object nobody waits on.
@@ -533,7 +533,68 @@ mod bench {
             });
     }
 
+    /// Ping-pong and 8-waiter broadcast measured in interleaved rounds: in each round every
+    /// primitive runs once, in an order rotated by one place per round, so a host that drifts
+    /// between a fast and a slow state hits every row alike. Prints the median per-round ratio
+    /// to raw futex (1.0 = as fast as raw futex; lower is faster), with its spread.
+    fn interleaved() {
+        const ROUNDS: usize = 9;
+        const ROUND_TRIPS: u64 = 2_000;
+        const TRIALS: u64 = 30;
+        type Run = fn(u64) -> Duration;
+        let rows: [(&str, Run, Run); 3] = [
+            (RawFutex::NAME, s3_ping_pong::<RawFutex>, |n| {
+                s4_broadcast::<RawFutex>(n, 8)
+            }),
+            (OurFence::NAME, s3_ping_pong::<OurFence>, |n| {
+                s4_broadcast::<OurFence>(n, 8)
+            }),
+            (StdCondvar::NAME, s3_ping_pong::<StdCondvar>, |n| {
+                s4_broadcast::<StdCondvar>(n, 8)
+            }),
+        ];
+        // One unmeasured pass each.
+        for (_, ping, bcast) in &rows {
+            ping(200);
+            bcast(3);
+        }
+        let mut ping_ns = vec![Vec::new(); rows.len()];
+        let mut bcast_ns = vec![Vec::new(); rows.len()];
+        for round in 0..ROUNDS {
+            for k in 0..rows.len() {
+                let i = (round + k) % rows.len();
+                let (_, ping, bcast) = rows[i];
+                ping_ns[i].push(ping(ROUND_TRIPS).as_nanos() as f64 / ROUND_TRIPS as f64);
+                bcast_ns[i].push(bcast(TRIALS).as_nanos() as f64 / TRIALS as f64);
+            }
+        }
+        let median = |mut v: Vec<f64>| {
+            v.sort_by(f64::total_cmp);
+            (v[v.len() / 2], v[0], v[v.len() - 1])
+        };
+        for (what, ns) in [
+            ("ping_pong_cross_core", &ping_ns),
+            ("broadcast_8", &bcast_ns),
+        ] {
+            for (i, (name, _, _)) in rows.iter().enumerate() {
+                let (med, _, _) = median(ns[i].clone());
+                let ratios: Vec<f64> = ns[i].iter().zip(&ns[0]).map(|(x, r)| x / r).collect();
+                let (r, lo, hi) = median(ratios);
+                println!(
+                    "interleaved/{what}/{name}: median {:.2} µs; vs raw futex median {r:.2}x \
+                     (min {lo:.2}x, max {hi:.2}x, {ROUNDS} rounds)",
+                    med / 1e3
+                );
+            }
+        }
+    }
+
     pub fn main() {
+        // `cargo bench --bench fences -- interleaved` runs only the interleaved rounds.
+        let filter = std::env::args().skip(1).find(|a| !a.starts_with('-'));
+        if filter.as_deref().is_none_or(|f| "interleaved".contains(f)) {
+            interleaved();
+        }
         let mut c = Criterion::default().configure_from_args();
         all::<RawFutex>(&mut c);
         all::<OurFence>(&mut c);

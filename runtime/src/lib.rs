@@ -1,4 +1,7 @@
 //! The asicgen driver runtime.
+//!
+//! Section marks in the code (`§2.5`, `§3`, ...) cite `docs/driver-semantics.md`, the project's
+//! account of the habanalabs driver rules with the kernel sources they come from.
 #![warn(missing_docs)]
 
 /// The `Asic` trait and its tables, from the `no_std` `asicgen-tables` crate.
@@ -6,71 +9,61 @@ pub mod asic {
     pub use asicgen_tables::*;
 }
 pub mod binning;
-pub mod cancel;
-pub mod completion;
 pub mod fence;
-pub mod fence_pool;
 mod sync;
 
-pub use cancel::CancelToken;
-pub use completion::{Completion, ReinitError, WaitError};
-pub use fence::{Fence, Outcome, SignalError, Signalled, Timestamp};
-pub use fence_pool::{AllocError, FencePool, PoolError, PoolStats};
+// The fence layer's modules under their old paths.
+pub use fence::{cancel, completion, pool as fence_pool};
 
-// The driver runtime on top of the fences. Not built under `--cfg loom`: the loom models cover
-// the fences, and these modules use std threads and locks directly.
+pub use fence::cancel::CancelToken;
+pub use fence::completion::{Completion, ReinitError, WaitError};
+pub use fence::pool::{AllocError, FencePool, PoolError, PoolStats};
+pub use fence::{Fence, Outcome, SignalError, Signalled, Timestamp};
+
+// The driver on top of the fences. Not built under `--cfg loom`: the loom models cover the
+// fences and the handoff types, and these modules use std threads and locks directly.
 #[cfg(not(loom))]
-pub mod context;
-#[cfg(not(loom))]
-pub mod counters;
-#[cfg(not(loom))]
-pub mod cs;
+pub mod config;
 #[cfg(not(loom))]
 pub mod device;
 #[cfg(not(loom))]
-mod effects;
+pub mod driver;
 #[cfg(not(loom))]
-pub mod engine;
-#[cfg(not(loom))]
-mod handoff;
-#[cfg(any(not(loom), test))]
-mod handshake;
-#[cfg(not(loom))]
-mod hw_queues;
-#[cfg(not(loom))]
-mod membarrier;
-#[cfg(not(loom))]
-pub mod queue;
-#[cfg(not(loom))]
-mod reset;
+pub mod scripted;
 #[cfg(not(loom))]
 pub mod sim;
-#[cfg(not(loom))]
-mod spin;
-#[cfg(not(loom))]
-mod state;
-#[cfg(not(loom))]
-pub mod submit;
-#[cfg(not(loom))]
-mod tdr;
-#[cfg(not(loom))]
-pub mod wait;
 
 #[cfg(not(loom))]
-pub use context::{Context, ContextId, Lookup};
+pub use config::DeviceConfig;
 #[cfg(not(loom))]
-pub use counters::{CsCounters, DropCounter};
+pub use device::{Context, Device};
 #[cfg(not(loom))]
-pub use cs::LifecycleViolation;
+pub use driver::backend::{Engines, JobEnd, JobStart, Started};
 #[cfg(not(loom))]
-pub use device::{Device, DeviceConfig, DeviceError, DeviceStats};
+pub use driver::config::{
+    ClockMode, DeviceError, DeviceStats, MAX_LANES, MULTI_CS_MAX_LEN, MULTI_CS_SLOTS, OpenError,
+};
 #[cfg(not(loom))]
-pub use engine::EngineMask;
+pub use driver::context::{ContextId, CsFence, Lookup};
 #[cfg(not(loom))]
-pub use queue::{CompletionQueue, HwQueue, SpaceError};
+pub use driver::counters::{CsCounters, DropCounter};
 #[cfg(not(loom))]
-pub use sim::{ClockMode, Runner, RunnerError, SimConfig};
+pub use driver::cs::LifecycleViolation;
 #[cfg(not(loom))]
-pub use submit::{CbChoice, CsSubmit, Job, QueueRejection, SubmitError, Work};
+pub use driver::engine::EngineMask;
 #[cfg(not(loom))]
-pub use wait::{CsWaitError, MultiWaitStatus, WaitStatus};
+pub use driver::queue::{CompletionQueue, HwQueue, SpaceError};
+#[cfg(not(loom))]
+pub use driver::submit::{CbChoice, CsSubmit, Job, QueueRejection, SubmitError, Work};
+#[cfg(not(loom))]
+pub use driver::wait::{CsWaitError, MultiWaitStatus, WaitStatus};
+#[cfg(not(loom))]
+pub use driver::{counters, engine, queue, submit, wait};
+#[cfg(not(loom))]
+pub use sim::{Runner, RunnerError, SimConfig, SimEngines};
+
+/// A per-CS TDR timeout from which on the CS is never timed (2^62 ns, about 146 years; the
+/// driver's `MAX_SCHEDULE_TIMEOUT`). `Duration::MAX` is one such.
+#[cfg(not(loom))]
+pub const NEVER_TIMED: std::time::Duration =
+    std::time::Duration::from_nanos(driver::backend::NEVER_NS);

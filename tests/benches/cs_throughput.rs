@@ -6,7 +6,7 @@
 //! Both sides run one submitter thread (the bench's), one engine thread completing zero-latency
 //! jobs and one idle TDR thread, on Gaudi's first external queue, with up to 32 CSs in flight,
 //! and both place their threads the same way: criterion's groups pin the submitter to CPU 0 and
-//! the engine thread to CPU 1 (as `reference/peer_baseline.md` pins); the interleaved section
+//! the engine thread to CPU 1 (as `docs/peer-baseline.md` pins); the interleaved section
 //! also runs both on CPU 0 and unpinned. Per CS both do the same work:
 //!
 //! | step | asicgen `Device` | baseline |
@@ -43,7 +43,7 @@ use asicgen_generated::gaudi::Gaudi;
 use asicgen_runtime::asic::{Asic, CsEvent, QueueType};
 use asicgen_runtime::sim::{online_cpus, pin_current_thread, unpin_current_thread};
 use asicgen_runtime::{
-    ClockMode, CompletionQueue, ContextId, CsSubmit, Device, DeviceConfig, HwQueue, Job, Outcome,
+    ClockMode, CompletionQueue, Context, CsSubmit, Device, DeviceConfig, HwQueue, Job, Outcome,
     Runner, SimConfig, Timestamp, WaitStatus,
 };
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
@@ -55,7 +55,6 @@ use std::time::{Duration, Instant};
 
 const BATCH: u64 = 10_000;
 const WINDOW: usize = 32;
-const CTX: ContextId = ContextId(0);
 const FOREVER: Duration = Duration::from_secs(60);
 
 // ---------------------------------------------------------------------------------------------
@@ -433,7 +432,7 @@ impl Drop for Baseline {
 /// run with the same placement.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Placement {
-    /// Submitter on CPU 0, engine on CPU 1 (as `reference/peer_baseline.md` pins).
+    /// Submitter on CPU 0, engine on CPU 1 (as `docs/peer-baseline.md` pins).
     CrossCore,
     /// Both on CPU 0.
     SameCore,
@@ -472,7 +471,7 @@ impl Placement {
     }
 }
 
-fn device(placement: Placement) -> (Device<Gaudi>, Runner) {
+fn device(placement: Placement) -> (Device<Gaudi>, Context<Gaudi>, Runner) {
     let mut cfg = DeviceConfig::for_asic::<Gaudi>();
     cfg.clock = ClockMode::Real;
     cfg.sim = SimConfig {
@@ -482,24 +481,25 @@ fn device(placement: Placement) -> (Device<Gaudi>, Runner) {
         ..SimConfig::default()
     };
     let d = Device::<Gaudi>::new(cfg).expect("config");
+    let ctx = d.open().expect("a free context");
     let runner = Runner::start(&d).expect("threads");
-    (d, runner)
+    (d, ctx, runner)
 }
 
-fn wait(d: &Device<Gaudi>, seq: u64) {
-    let status = d.wait_cs(CTX, seq, FOREVER, None);
+fn wait(ctx: &Context<Gaudi>, seq: u64) {
+    let status = ctx.wait_cs(seq, FOREVER, None);
     assert!(
         matches!(status, Ok(WaitStatus::Completed { .. })),
         "{status:?}"
     );
 }
 
-fn submit(d: &Device<Gaudi>, cs: &CsSubmit<'_>) -> u64 {
+fn submit(ctx: &Context<Gaudi>, cs: &CsSubmit<'_>) -> u64 {
     loop {
-        match d.submit(CTX, cs) {
+        match ctx.submit(cs) {
             Ok(seq) => return seq,
             Err(asicgen_runtime::SubmitError::TooManyInFlight { pending_seq, .. }) => {
-                let _ = d.wait_cs(CTX, pending_seq, FOREVER, None);
+                let _ = ctx.wait_cs(pending_seq, FOREVER, None);
             }
             Err(e) => panic!("{e}"),
         }
@@ -539,12 +539,12 @@ fn benches(c: &mut Criterion) {
     let mut g = c.benchmark_group("throughput");
     g.throughput(Throughput::Elements(BATCH));
     {
-        let (d, _runner) = device(placement);
+        let (_d, ctx, _runner) = device(placement);
         g.bench_function("asicgen", |b| {
             b.iter_custom(|iters| {
                 let start = Instant::now();
                 for _ in 0..iters {
-                    pipelined(|| submit(&d, &cs), |seq| wait(&d, seq));
+                    pipelined(|| submit(&ctx, &cs), |seq| wait(&ctx, seq));
                 }
                 start.elapsed()
             });
@@ -571,9 +571,9 @@ fn benches(c: &mut Criterion) {
 
     let mut g = c.benchmark_group("round_trip");
     {
-        let (d, _runner) = device(placement);
+        let (_d, ctx, _runner) = device(placement);
         g.bench_function("asicgen", |b| {
-            b.iter(|| wait(&d, submit(&d, &cs)));
+            b.iter(|| wait(&ctx, submit(&ctx, &cs)));
         });
     }
     {
@@ -598,7 +598,7 @@ fn interleaved_throughput(queue: u32, placement: Placement) {
     placement.place_submitter();
     let jobs = [Job::new(queue)];
     let cs = CsSubmit::new(&jobs);
-    let (d, runner) = device(placement);
+    let (_d, ctx, runner) = device(placement);
     let base = Baseline::new(placement);
     let rate = |run: &dyn Fn()| {
         let start = Instant::now();
@@ -607,7 +607,7 @@ fn interleaved_throughput(queue: u32, placement: Placement) {
         }
         (BATCHES * BATCH) as f64 / start.elapsed().as_secs_f64()
     };
-    let ours = || pipelined(|| submit(&d, &cs), |seq| wait(&d, seq));
+    let ours = || pipelined(|| submit(&ctx, &cs), |seq| wait(&ctx, seq));
     let theirs = || {
         pipelined(
             || base.submit_retrying(queue),
@@ -663,11 +663,11 @@ fn round_trip_percentiles(queue: u32, placement: Placement) {
     }
     let jobs = [Job::new(queue)];
     let cs = CsSubmit::new(&jobs);
-    let (d, runner) = device(placement);
+    let (_d, ctx, runner) = device(placement);
     let mut samples = Vec::with_capacity(N);
     for _ in 0..N {
         let t = Instant::now();
-        wait(&d, submit(&d, &cs));
+        wait(&ctx, submit(&ctx, &cs));
         samples.push(t.elapsed());
     }
     drop(runner);

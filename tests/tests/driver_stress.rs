@@ -13,10 +13,10 @@ use asicgen_generated::gaudi::Gaudi;
 use asicgen_runtime::asic::Asic;
 use asicgen_runtime::sim::XorShift;
 use asicgen_runtime::{
-    ClockMode, CsSubmit, CsWaitError, Device, DeviceConfig, Job, Runner, SimConfig, SubmitError,
-    WaitStatus,
+    ClockMode, Context, CsSubmit, CsWaitError, Device, DeviceConfig, Job, Runner, SimConfig,
+    SubmitError, WaitStatus,
 };
-use common::{CTX, completing_queues, internal_queue};
+use common::{completing_queues, internal_queue};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::thread;
@@ -57,9 +57,9 @@ struct Tally {
 }
 
 /// Wait until the CS reaches a terminal state; retries while the device is in reset.
-fn wait_terminal<A: Asic>(d: &Device<A>, seq: u64, tally: &Tally) {
+fn wait_terminal<A: Asic>(ctx: &Context<A>, seq: u64, tally: &Tally) {
     loop {
-        match d.wait_cs(CTX, seq, FOREVER, None) {
+        match ctx.wait_cs(seq, FOREVER, None) {
             Ok(WaitStatus::Completed { gone, .. }) => {
                 assert!(!gone, "CS {seq}: the ring is far larger than the run");
                 tally.completed.fetch_add(1, Ordering::Relaxed);
@@ -80,7 +80,7 @@ fn wait_terminal<A: Asic>(d: &Device<A>, seq: u64, tally: &Tally) {
     }
 }
 
-fn submitter<A: Asic>(d: &Device<A>, id: u64, tally: &Tally) {
+fn submitter<A: Asic>(ctx: &Context<A>, id: u64, tally: &Tally) {
     let queues = completing_queues::<A>();
     let int = internal_queue::<A>();
     let mut rng = XorShift::new(id);
@@ -96,7 +96,7 @@ fn submitter<A: Asic>(d: &Device<A>, id: u64, tally: &Tally) {
             jobs.push(Job::new(int));
         }
         let seq = loop {
-            match d.submit(CTX, &CsSubmit::new(&jobs).with_timestamp()) {
+            match ctx.submit(&CsSubmit::new(&jobs).with_timestamp()) {
                 Ok(seq) => break seq,
                 Err(e) => {
                     match e {
@@ -110,7 +110,7 @@ fn submitter<A: Asic>(d: &Device<A>, id: u64, tally: &Tally) {
                     if let Some(used) = e.consumed_seq() {
                         // The failed CS used a seq: it too ends in a terminal state.
                         tally.seqs.fetch_add(1, Ordering::Relaxed);
-                        wait_terminal(d, used, tally);
+                        wait_terminal(ctx, used, tally);
                     }
                     thread::yield_now();
                 }
@@ -121,11 +121,11 @@ fn submitter<A: Asic>(d: &Device<A>, id: u64, tally: &Tally) {
         if window.len() == width
             && let Some(oldest) = window.pop_front()
         {
-            wait_terminal(d, oldest, tally);
+            wait_terminal(ctx, oldest, tally);
         }
     }
     for seq in window {
-        wait_terminal(d, seq, tally);
+        wait_terminal(ctx, seq, tally);
     }
 }
 
@@ -146,6 +146,7 @@ fn hangs_timeouts_and_resets_lose_nothing_on<A: Asic>() {
     };
     let d = Device::<A>::new(cfg).expect("config");
     let runner = Runner::start(&d).expect("threads");
+    let ctx = Arc::new(d.open().expect("a free context"));
     let tally = Arc::new(Tally::default());
     let done = Arc::new(AtomicBool::new(false));
     let waiters_returned = Arc::new(AtomicU64::new(0));
@@ -153,14 +154,18 @@ fn hangs_timeouts_and_resets_lose_nothing_on<A: Asic>() {
     // Extra waiters on whatever was submitted last: every one of their waits must return.
     let watchers: Vec<_> = (0..2)
         .map(|i| {
-            let (d, done, returned) = (d.clone(), Arc::clone(&done), Arc::clone(&waiters_returned));
+            let (ctx, done, returned) = (
+                Arc::clone(&ctx),
+                Arc::clone(&done),
+                Arc::clone(&waiters_returned),
+            );
             thread::spawn(move || {
                 let mut rng = XorShift::new(100 + i);
                 while !done.load(Ordering::Acquire) {
-                    let next = d.context(CTX).map_or(1, |c| c.next_seq());
+                    let next = ctx.next_seq();
                     if next > 1 {
                         let seq = next - 1 - rng.below(next.min(8) - 1);
-                        let r = d.wait_cs(CTX, seq, FOREVER, None);
+                        let r = ctx.wait_cs(seq, FOREVER, None);
                         assert!(
                             !matches!(
                                 r,
@@ -179,8 +184,8 @@ fn hangs_timeouts_and_resets_lose_nothing_on<A: Asic>() {
 
     let submitters: Vec<_> = (0..submitters::<A>())
         .map(|id| {
-            let (d, tally) = (d.clone(), Arc::clone(&tally));
-            thread::spawn(move || submitter(&d, id, &tally))
+            let (ctx, tally) = (Arc::clone(&ctx), Arc::clone(&tally));
+            thread::spawn(move || submitter(&ctx, id, &tally))
         })
         .collect();
     for s in submitters {
@@ -194,7 +199,6 @@ fn hangs_timeouts_and_resets_lose_nothing_on<A: Asic>() {
 
     let s = d.stats();
     let t = |c: &AtomicU64| c.load(Ordering::Relaxed);
-    let ctx = d.context(CTX).expect("ctx");
     // Every seq handed out was released exactly once, in exactly one terminal state.
     assert_eq!(s.in_flight, 0);
     assert_eq!(ctx.next_seq() - 1, t(&tally.seqs));
@@ -205,8 +209,10 @@ fn hangs_timeouts_and_resets_lose_nothing_on<A: Asic>() {
     assert_eq!(t(&tally.timed_out), s.timed_out);
     assert_eq!(t(&tally.aborted), s.aborted);
     assert_eq!(s.lifecycle_violations, 0);
-    // Every TDR ended in a reset (reset_on_lockup), and faults reset too.
-    assert_eq!(s.resets, s.tdr_fired + s.engine_faults);
+    // Every TDR (reset_on_lockup) and every fault asked for a reset; requests that meet a
+    // pending or just-run reset are merged into it on purpose, and counted as merged.
+    assert_eq!(s.resets + s.resets_merged, s.tdr_fired + s.engine_faults);
+    assert!(s.resets <= s.tdr_fired + s.engine_faults);
     // Drop counters add up, per device and per context.
     let counters = d.counters();
     assert_eq!(counters, ctx.counters());
@@ -214,9 +220,10 @@ fn hangs_timeouts_and_resets_lose_nothing_on<A: Asic>() {
     assert_eq!(counters.device_in_reset, t(&tally.in_reset));
     assert_eq!(counters.total(), t(&tally.queue_full) + t(&tally.in_reset));
     assert!(t(&waiters_returned) > 0);
-    // Every fence released: the ring lets go, no handle is left.
-    ctx.retire_signalled();
-    assert_eq!(ctx.live_fences(), 0);
+    // Every fence released: closing the context lets the ring go, no handle is left.
+    Arc::try_unwrap(ctx).expect("every thread joined").close();
+    assert_eq!(d.live_fences(), 0);
+    assert_eq!(d.stats(), s, "closing an idle context changes nothing");
     eprintln!("{s:?}\n{counters}");
 }
 
@@ -246,9 +253,10 @@ fn hangs_timeouts_and_resets_lose_nothing() {
 fn more_in_flight_than_the_handoff_rings_hold() {
     for (cs_count, jobs_per_cs) in [(3_000u64, 1usize), (1_000, 4)] {
         let d = Device::<Gaudi>::new(DeviceConfig::for_asic::<Gaudi>()).expect("config");
+        let ctx = d.open().expect("a free context");
         let jobs = vec![Job::new(completing_queues::<Gaudi>()[0]); jobs_per_cs];
         for expected in 1..=cs_count {
-            let seq = d.submit(CTX, &CsSubmit::new(&jobs)).expect("room");
+            let seq = ctx.submit(&CsSubmit::new(&jobs)).expect("room");
             assert_eq!(seq, expected);
         }
         let stats = d.stats();
@@ -261,7 +269,7 @@ fn more_in_flight_than_the_handoff_rings_hold() {
         assert!(!d.busy_engines().is_idle());
         d.run_until_idle();
         for seq in 1..=cs_count {
-            let status = d.wait_cs(CTX, seq, Duration::ZERO, None);
+            let status = ctx.wait_cs(seq, Duration::ZERO, None);
             assert!(
                 matches!(status, Ok(WaitStatus::Completed { gone: false, .. })),
                 "{jobs_per_cs} jobs per CS, seq {seq}: {status:?}"
@@ -289,20 +297,21 @@ fn a_parking_worker_misses_no_submission() {
         ..SimConfig::default()
     };
     let d = Device::<Gaudi>::new(cfg).expect("config");
+    let ctx = d.open().expect("a free context");
     let runner = Runner::start(&d).expect("threads");
     let queues = completing_queues::<Gaudi>();
     thread::scope(|s| {
         for t in 0..2 {
-            let (d, queue) = (&d, queues[t % queues.len()]);
+            let (ctx, queue) = (&ctx, queues[t % queues.len()]);
             s.spawn(move || {
                 let jobs = [Job::new(queue)];
                 let mut window = std::collections::VecDeque::new();
                 for _ in 0..PER_SUBMITTER {
-                    window.push_back(d.submit(CTX, &CsSubmit::new(&jobs)).expect("room"));
+                    window.push_back(ctx.submit(&CsSubmit::new(&jobs)).expect("room"));
                     if window.len() == 4
                         && let Some(seq) = window.pop_front()
                     {
-                        let status = d.wait_cs(CTX, seq, FOREVER, None);
+                        let status = ctx.wait_cs(seq, FOREVER, None);
                         assert!(
                             matches!(status, Ok(WaitStatus::Completed { .. })),
                             "{status:?}"
@@ -310,7 +319,7 @@ fn a_parking_worker_misses_no_submission() {
                     }
                 }
                 for seq in window {
-                    let status = d.wait_cs(CTX, seq, FOREVER, None);
+                    let status = ctx.wait_cs(seq, FOREVER, None);
                     assert!(
                         matches!(status, Ok(WaitStatus::Completed { .. })),
                         "{status:?}"
@@ -335,6 +344,7 @@ fn a_sleeping_worker_does_not_delay_a_new_cs_tdr() {
     let mut cfg = DeviceConfig::for_asic::<Goya>();
     cfg.clock = ClockMode::Real;
     let d = Device::<Goya>::new(cfg).expect("config");
+    let ctx = d.open().expect("a free context");
     let _runner = Runner::start(&d).expect("threads");
     let external = common::two_external::<Goya>().expect("external queues").0.0;
     let internal = common::internal_queue::<Goya>().expect("an internal queue");
@@ -342,8 +352,8 @@ fn a_sleeping_worker_does_not_delay_a_new_cs_tdr() {
         Job::new(external).with_work(Work::Run(Duration::from_millis(1))),
         Job::new(internal).with_work(Work::Run(Duration::from_secs(1))),
     ];
-    let seq = d.submit(CTX, &CsSubmit::new(&a)).expect("room");
-    let status = d.wait_cs(CTX, seq, FOREVER, None);
+    let seq = ctx.submit(&CsSubmit::new(&a)).expect("room");
+    let status = ctx.wait_cs(seq, FOREVER, None);
     assert!(
         matches!(status, Ok(WaitStatus::Completed { .. })),
         "{status:?}"
@@ -352,9 +362,9 @@ fn a_sleeping_worker_does_not_delay_a_new_cs_tdr() {
     thread::sleep(Duration::from_millis(50));
     let b = [Job::new(external).with_work(Work::Run(Duration::from_millis(1200)))];
     let cs = CsSubmit::new(&b).with_timeout(Duration::from_millis(500));
-    let seq = d.submit(CTX, &cs).expect("room");
+    let seq = ctx.submit(&cs).expect("room");
     assert_eq!(
-        d.wait_cs(CTX, seq, FOREVER, None),
+        ctx.wait_cs(seq, FOREVER, None),
         Err(CsWaitError::TimedOut { seq })
     );
 }
@@ -367,6 +377,7 @@ fn a_device_can_be_run_again_after_its_runner_stops() {
     let mut cfg = DeviceConfig::for_asic::<Gaudi>();
     cfg.clock = ClockMode::Real;
     let d = Device::<Gaudi>::new(cfg).expect("config");
+    let ctx = d.open().expect("a free context");
     let jobs = [Job::new(completing_queues::<Gaudi>()[0])];
     for round in 1..=3u64 {
         let runner = Runner::start(&d).expect("threads");
@@ -374,9 +385,9 @@ fn a_device_can_be_run_again_after_its_runner_stops() {
             Runner::start(&d),
             Err(asicgen_runtime::RunnerError::AlreadyStarted)
         ));
-        let seq = d.submit(CTX, &CsSubmit::new(&jobs)).expect("room");
+        let seq = ctx.submit(&CsSubmit::new(&jobs)).expect("room");
         assert_eq!(seq, round);
-        let status = d.wait_cs(CTX, seq, FOREVER, None);
+        let status = ctx.wait_cs(seq, FOREVER, None);
         assert!(
             matches!(status, Ok(WaitStatus::Completed { .. })),
             "{status:?}"

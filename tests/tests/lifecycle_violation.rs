@@ -7,7 +7,7 @@ use asicgen_generated::goya::Goya;
 use asicgen_runtime::asic::{
     Asic, CsEvent, EngineProps, Features, FenceOutcome, Limits, QueueProps, Transition,
 };
-use asicgen_runtime::{ContextId, CsSubmit, Device, DeviceConfig, Job, Work};
+use asicgen_runtime::{CsSubmit, Device, DeviceConfig, Job, Work};
 use std::time::Duration;
 
 /// Goya with a broken lifecycle.
@@ -60,15 +60,14 @@ impl Asic for Broken {
 )]
 fn release_in_a_non_terminal_state_is_caught() {
     let d = Device::<Broken>::new(DeviceConfig::for_asic::<Broken>()).expect("config");
-    let ctx = ContextId(0);
-    let seq = d
-        .submit(
-            ctx,
-            &CsSubmit::new(&[Job::new(0).with_work(Work::Run(Duration::ZERO))]),
-        )
+    let ctx = d.open().expect("a free context");
+    let seq = ctx
+        .submit(&CsSubmit::new(&[
+            Job::new(0).with_work(Work::Run(Duration::ZERO))
+        ]))
         .expect("submitted");
     d.advance(Duration::ZERO);
     // Release builds only: the completion is not lost, it is an error.
     assert_eq!(d.stats().lifecycle_violations, 1);
-    assert!(d.wait_cs(ctx, seq, Duration::ZERO, None).is_err());
+    assert!(ctx.wait_cs(seq, Duration::ZERO, None).is_err());
 }

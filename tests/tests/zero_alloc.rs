@@ -8,9 +8,7 @@
 
 use asicgen_generated::{example::Example, gaudi::Gaudi, goya::Goya};
 use asicgen_runtime::asic::Asic;
-use asicgen_runtime::{
-    ClockMode, ContextId, CsSubmit, Device, DeviceConfig, Job, Runner, WaitStatus, Work,
-};
+use asicgen_runtime::{ClockMode, CsSubmit, Device, DeviceConfig, Job, Runner, WaitStatus, Work};
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
@@ -55,7 +53,6 @@ unsafe impl GlobalAlloc for Counting {
 #[global_allocator]
 static GLOBAL: Counting = Counting;
 
-const CTX: ContextId = ContextId(0);
 const WARM_UP: usize = 2_000;
 const MEASURED: usize = 5_000;
 
@@ -73,12 +70,13 @@ fn allocations_per_cycles<A: Asic>(clock: ClockMode) -> u64 {
     cfg.clock = clock;
     cfg.sim.latency = Duration::ZERO;
     let d = Device::<A>::new(cfg).expect("config");
+    let ctx = d.open().expect("a free context");
     let runner = (clock == ClockMode::Real).then(|| Runner::start(&d).expect("threads"));
     let jobs = [Job::new(queue::<A>()).with_work(Work::Default)];
     let cs = CsSubmit::new(&jobs).with_timestamp();
     let cycle = || {
-        let seq = d.submit(CTX, &cs).expect("submitted");
-        let status = d.wait_cs(CTX, seq, Duration::from_secs(60), None);
+        let seq = ctx.submit(&cs).expect("submitted");
+        let status = ctx.wait_cs(seq, Duration::from_secs(60), None);
         assert!(
             matches!(status, Ok(WaitStatus::Completed { .. })),
             "{status:?}"

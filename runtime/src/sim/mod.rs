@@ -3,7 +3,7 @@
 //!
 //! A job written to a queue becomes a `SimJob` with a due time, handed to its engine's *lane*
 //! (a ring, then a min-heap by due time on the completion side). In virtual mode nothing runs by
-//! itself: the caller advances the clock ([`Device::advance`](crate::device::Device::advance),
+//! itself: the caller advances the clock ([`Device::advance`](crate::Device::advance),
 //! or a wait with a timeout), and due jobs and TDR expiries are processed in time order, one per
 //! completion-lock hold. In real mode each lane has a worker thread that sleeps until its next
 //! due job, and a TDR thread sleeps until the armed deadline ([`Runner`]).
@@ -13,24 +13,26 @@
 //! its inputs. (Submitting from one thread while another advances the virtual clock is allowed
 //! but not reproducible: a submission reads the clock without waiting for an advance.)
 
+mod engines;
 mod rng;
-mod runner;
+pub(crate) mod runner;
 
+pub use crate::driver::config::ClockMode;
+pub use engines::SimEngines;
 pub use rng::XorShift;
 pub use runner::{Runner, RunnerError};
 
-use std::cmp::Ordering;
-use std::time::Duration;
-
-/// Where the device's time comes from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-pub enum ClockMode {
-    /// A virtual clock that only moves when the caller advances it; no threads, no sleeps.
-    #[default]
-    Virtual,
-    /// `CLOCK_MONOTONIC`; jobs and the TDR run on threads started with [`Runner::start`].
-    Real,
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn pinning_to_a_cpu_past_the_end_is_an_error() {
+        for cpu in [usize::MAX, usize::MAX - 1, 1 << 20] {
+            let err = super::pin_current_thread(cpu).expect_err("no such CPU");
+            assert_eq!(err.raw_os_error(), Some(libc::EINVAL), "cpu {cpu}");
+        }
+    }
 }
+use std::time::Duration;
 
 /// How the simulated engines behave.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -39,7 +41,7 @@ pub struct SimConfig {
     pub latency: Duration,
     /// Up to this much extra latency, drawn per job.
     pub jitter: Duration,
-    /// Chance, in parts per million, that a [`Work::Default`](crate::submit::Work) job hangs.
+    /// Chance, in parts per million, that a [`Work::Default`](crate::driver::submit::Work) job hangs.
     pub hang_ppm: u32,
     /// Chance, in parts per million, that a default job raises an engine error.
     pub fault_ppm: u32,
@@ -62,7 +64,11 @@ pub struct SimConfig {
 
 /// Pin the calling thread to `cpu` (`sched_setaffinity`).
 pub fn pin_current_thread(cpu: usize) -> std::io::Result<()> {
-    set_affinity(cpu..cpu + 1)
+    // why: `usize::MAX + 1` would overflow; no such CPU exists, which is EINVAL.
+    let end = cpu
+        .checked_add(1)
+        .ok_or_else(|| std::io::Error::from_raw_os_error(libc::EINVAL))?;
+    set_affinity(cpu..end)
 }
 
 /// Let the calling thread run on every online CPU again.
@@ -113,102 +119,4 @@ impl Default for SimConfig {
             lane_cpu: None,
         }
     }
-}
-
-/// What a simulated job does when it comes due.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum JobEnd {
-    /// Completes normally.
-    Complete,
-    /// Raises an engine error.
-    Fault,
-    /// Never comes due (the job hung, or its engine had): handed to the lane only so that its CS
-    /// reaches the mirror list and the TDR can time it out.
-    Hang,
-}
-
-/// A job on an engine lane.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct SimJob {
-    /// Device-clock ns at which it finishes.
-    pub(crate) due: u64,
-    /// Tie-break: submission order (keeps equal due times deterministic).
-    pub(crate) order: u64,
-    /// Record index of its CS.
-    pub(crate) record: u32,
-    /// Seq of its CS (a stale job after a reset is recognised by a seq mismatch).
-    pub(crate) seq: u64,
-    /// Position of its queue in `A::QUEUES`.
-    pub(crate) queue: u16,
-    /// Position of its engine in `A::ENGINES`, if the queue has one.
-    pub(crate) engine: Option<u16>,
-    /// The job reports its own completion (external and H/W queues).
-    pub(crate) completes: bool,
-    pub(crate) end: JobEnd,
-}
-
-impl PartialEq for SimJob {
-    fn eq(&self, other: &Self) -> bool {
-        (self.due, self.order) == (other.due, other.order)
-    }
-}
-
-impl Eq for SimJob {}
-
-impl PartialOrd for SimJob {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl Ord for SimJob {
-    /// Reversed, so that `BinaryHeap` (a max-heap) pops the earliest job first.
-    fn cmp(&self, other: &Self) -> Ordering {
-        (other.due, other.order).cmp(&(self.due, self.order))
-    }
-}
-
-/// Whether a job comes due `latency` after `now`, never, or faults.
-pub(crate) enum Drawn {
-    Run { latency: u64, end: JobEnd },
-    Hang,
-}
-
-/// Decide what a job does, from its [`Work`](crate::submit::Work) and the configuration.
-pub(crate) fn draw(work: crate::submit::Work, cfg: &SimConfig, rng: &mut XorShift) -> Drawn {
-    use crate::submit::Work;
-    let base = duration_ns(cfg.latency);
-    let jitter = |rng: &mut XorShift| rng.below(duration_ns(cfg.jitter).saturating_add(1));
-    match work {
-        Work::Run(d) => Drawn::Run {
-            latency: duration_ns(d),
-            end: JobEnd::Complete,
-        },
-        Work::Hang => Drawn::Hang,
-        Work::Fault => Drawn::Run {
-            latency: base,
-            end: JobEnd::Fault,
-        },
-        Work::Default => {
-            if rng.chance_ppm(cfg.hang_ppm) {
-                Drawn::Hang
-            } else {
-                let end = if rng.chance_ppm(cfg.fault_ppm) {
-                    JobEnd::Fault
-                } else {
-                    JobEnd::Complete
-                };
-                let extra = if cfg.jitter.is_zero() { 0 } else { jitter(rng) };
-                Drawn::Run {
-                    latency: base.saturating_add(extra),
-                    end,
-                }
-            }
-        }
-    }
-}
-
-/// A duration in ns, saturating.
-pub(crate) fn duration_ns(d: Duration) -> u64 {
-    u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
 }

@@ -12,12 +12,13 @@
 //! The TDR thread parks until the armed deadline; arming an earlier one unparks it.
 
 use crate::asic::Asic;
-use crate::device::{Device, ThreadSlot};
-use crate::effects::Effects;
-use crate::sim::ClockMode;
-use crate::spin::SpinBudget;
+use crate::driver::config::ClockMode;
+use crate::driver::core::{Core, ThreadSlot};
+use crate::driver::effects::Effects;
+use crate::sync::channel::Doorbell;
+use crate::sync::spin::SpinBudget;
 use std::fmt;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::thread::{self, JoinHandle};
 use std::time::Duration;
 
@@ -46,6 +47,8 @@ pub enum RunnerError {
     AlreadyStarted,
     /// The OS refused to start a thread.
     Spawn,
+    /// The device was torn down (its last handle dropped).
+    DeviceGone,
     /// A lane worker could not be pinned to its CPU (`SimConfig::lane_cpu`).
     Affinity {
         /// The CPU it was to run on.
@@ -59,6 +62,7 @@ impl fmt::Display for RunnerError {
             RunnerError::VirtualClock => "a virtual-clock device has no threads to run",
             RunnerError::AlreadyStarted => "the device's threads are already running",
             RunnerError::Spawn => "could not start a device thread",
+            RunnerError::DeviceGone => "the device was torn down",
             RunnerError::Affinity { cpu } => {
                 return write!(f, "could not pin an engine lane to CPU {cpu}");
             }
@@ -81,6 +85,8 @@ trait Threads: Send + Sync {
     fn shutdown(&self);
     /// Every thread has been joined: forget them, so threads can be started again.
     fn stopped(&self);
+    /// Roll back whatever is still in flight.
+    fn engines_stopped(&self);
 }
 
 impl fmt::Debug for Runner {
@@ -92,8 +98,11 @@ impl fmt::Debug for Runner {
 }
 
 impl Runner {
-    /// Start one worker per engine lane and the TDR thread.
-    pub fn start<A: Asic>(device: &Device<A>) -> Result<Runner, RunnerError> {
+    /// Start the threads of `device` (see [`Runner::start`](Runner::start), in `device.rs`).
+    pub(crate) fn start_core<A: Asic>(device: &Core<A>) -> Result<Runner, RunnerError> {
+        if device.shared.handoff_ref().is_dead() {
+            return Err(RunnerError::DeviceGone);
+        }
         if device.config().clock != ClockMode::Real {
             return Err(RunnerError::VirtualClock);
         }
@@ -138,7 +147,9 @@ impl Runner {
         Ok(runner)
     }
 
-    /// Stop the threads and wait for them.
+    /// Stop the threads and wait for them. Every CS still in flight is then rolled back
+    /// (outcome aborted): with the engines stopped nothing would ever complete it, and its
+    /// waiters must return.
     pub fn stop(mut self) {
         self.join();
     }
@@ -150,6 +161,7 @@ impl Runner {
             let _ = t.join();
         }
         self.device.stopped();
+        self.device.engines_stopped();
     }
 }
 
@@ -165,14 +177,13 @@ fn register(slot: &ThreadSlot, handle: &JoinHandle<()>) {
     handle.thread().unpark();
 }
 
-impl<A: Asic> Threads for Device<A> {
+impl<A: Asic> Threads for Core<A> {
     fn shutdown(&self) {
-        let w = &self.shared.wakers;
-        w.shutdown.store(true, Ordering::Release);
-        for slot in w.lanes.iter() {
-            slot.unpark();
-        }
-        w.tdr.unpark();
+        self.stop_threads();
+    }
+
+    fn engines_stopped(&self) {
+        Core::engines_stopped(self);
     }
 
     fn stopped(&self) {
@@ -189,32 +200,33 @@ impl<A: Asic> Threads for Device<A> {
     }
 }
 
-impl<A: Asic> Device<A> {
+impl<A: Asic> Core<A> {
     fn shutting_down(&self) -> bool {
         self.shared.wakers.shutdown.load(Ordering::Acquire)
     }
 
     fn lane_worker(&self, lane: usize) {
         let wakers = &self.shared.wakers;
-        if let Some(first) = self.config().sim.lane_cpu {
-            let cpu = (usize::from(first) + lane) % super::online_cpus();
-            if super::pin_current_thread(cpu).is_err() {
+        if let Some(first) = self.config().lane_cpu {
+            let cpu = (usize::from(first) + lane) % crate::sim::online_cpus();
+            if crate::sim::pin_current_thread(cpu).is_err() {
                 wakers.unpinned.store(cpu, Ordering::Release);
             }
         }
         wakers.running.fetch_add(1, Ordering::Release);
-        let budget = SpinBudget::new(self.config().sim.poll_spins);
+        let budget = SpinBudget::new(self.config().poll_spins);
         let handoff = self.shared.handoff_ref();
         let pushed = &handoff.lane_pushed[lane];
         let sleep = &handoff.lane_sleep[lane];
-        let mut out = Effects::with_capacity(BATCH);
+        let mut fx = Effects::with_capacity(BATCH);
         while !self.shutting_down() {
             sleep.awake();
-            let seen = pushed.load(Ordering::Acquire);
+            let seen = pushed.rings();
+            let mut out = self.defer_with(fx);
             let (done, next_due, now) = self.lock().run_lane(lane, BATCH, &mut out);
-            self.apply(&mut out);
+            fx = out.finish();
             if done > 0 {
-                handoff.progress.fetch_add(1, Ordering::Relaxed);
+                handoff.progress.bump();
                 continue;
             }
             let wait = next_due.map(|due| due.saturating_sub(now));
@@ -223,11 +235,11 @@ impl<A: Asic> Device<A> {
                 continue;
             }
             let (spins, mut spun) = (budget.get(), 0);
-            while spun < spins && pushed.load(Ordering::Acquire) == seen && !self.shutting_down() {
+            while spun < spins && pushed.rings() == seen && !self.shutting_down() {
                 pause(PAUSES_PER_LOOK);
                 spun += PAUSES_PER_LOOK;
             }
-            if pushed.load(Ordering::Acquire) != seen {
+            if pushed.rings() != seen {
                 // why: spin only once it pays (a submitter on another CPU), and coalesce only
                 // then: a coalescing spin on the submitter's own CPU waits for pushes that
                 // cannot come until it stops.
@@ -270,16 +282,16 @@ impl<A: Asic> Device<A> {
     /// so one completion-lock hold and one pass over the rings serve a batch rather than one
     /// job. Drain once `COALESCE_JOBS` were pushed, the pushes go quiet for `COALESCE_QUIET`
     /// looks, or somebody waits for a CS.
-    fn coalesce(&self, pushed: &AtomicU64, seen: u64) {
+    fn coalesce(&self, pushed: &Doorbell, seen: u64) {
         let waiting = &self.shared.wakers.waiting.0;
-        let mut last = pushed.load(Ordering::Acquire);
+        let mut last = pushed.rings();
         let mut quiet = 0;
         while last.wrapping_sub(seen) < COALESCE_JOBS
             && quiet < COALESCE_QUIET
             && waiting.load(Ordering::Relaxed) == 0
         {
             pause(PAUSES_PER_LOOK);
-            let now = pushed.load(Ordering::Acquire);
+            let now = pushed.rings();
             if now == last {
                 quiet += 1;
             } else {
@@ -291,8 +303,8 @@ impl<A: Asic> Device<A> {
 
     fn tdr_worker(&self) {
         self.shared.wakers.running.fetch_add(1, Ordering::Release);
-        let mut out = Effects::default();
         while !self.shutting_down() {
+            let mut out = self.defer();
             let wait = {
                 let mut st = self.lock();
                 // A CS handed over to an empty mirror list arms the timer here at the latest.
@@ -306,7 +318,7 @@ impl<A: Asic> Device<A> {
                 st.tdr_sleep_until = next.unwrap_or(u64::MAX);
                 next.map(|d| d.saturating_sub(now))
             };
-            self.apply(&mut out);
+            drop(out);
             match wait {
                 Some(0) => {}
                 Some(ns) => thread::park_timeout(Duration::from_nanos(ns)),

@@ -3,23 +3,22 @@
 #![allow(dead_code)] // each test binary uses its own subset
 
 use asicgen_runtime::asic::{Asic, QueueType};
-use asicgen_runtime::{ContextId, CsSubmit, Device, DeviceConfig, Job, Work};
+use asicgen_runtime::{Context, CsSubmit, Device, DeviceConfig, Job, Work};
 use std::time::Duration;
 
-/// The one context of the test devices.
-pub const CTX: ContextId = ContextId(0);
-
-/// A virtual-clock device with the spec's defaults.
-pub fn device<A: Asic>() -> Device<A> {
+/// A virtual-clock device with the spec's defaults, and a context opened on it.
+pub fn device<A: Asic>() -> (Device<A>, Context<A>) {
     device_with::<A>(|_| {})
 }
 
-/// A virtual-clock device with the spec's defaults changed by `f`.
-pub fn device_with<A: Asic>(f: impl FnOnce(&mut DeviceConfig)) -> Device<A> {
+/// A virtual-clock device with the spec's defaults changed by `f`, and a context opened on it.
+pub fn device_with<A: Asic>(f: impl FnOnce(&mut DeviceConfig)) -> (Device<A>, Context<A>) {
     let mut cfg = DeviceConfig::for_asic::<A>();
     cfg.sim.latency = Duration::from_micros(10);
     f(&mut cfg);
-    Device::new(cfg).expect("valid config")
+    let d = Device::new(cfg).expect("valid config");
+    let ctx = d.open().expect("a free context");
+    (d, ctx)
 }
 
 /// Queues a user may submit to whose jobs report their own completion (external, H/W).
@@ -68,8 +67,8 @@ pub fn two_external<A: Asic>() -> Option<((u32, u32), (u32, u32))> {
 }
 
 /// Submit one job on `queue` doing `work`; returns its seq.
-pub fn submit_one<A: Asic>(d: &Device<A>, queue: u32, work: Work) -> u64 {
-    d.submit(CTX, &CsSubmit::new(&[Job::new(queue).with_work(work)]))
+pub fn submit_one<A: Asic>(ctx: &Context<A>, queue: u32, work: Work) -> u64 {
+    ctx.submit(&CsSubmit::new(&[Job::new(queue).with_work(work)]))
         .expect("submitted")
 }
 

@@ -1,7 +1,7 @@
 //! [`CancelToken`]: what a pending Unix signal is to the kernel's interruptible waits.
 //!
 //! `Completion::wait_interruptible` and the fence equivalents return
-//! [`WaitError::Interrupted`](crate::completion::WaitError::Interrupted) once the token is
+//! [`WaitError::Interrupted`](crate::fence::completion::WaitError::Interrupted) once the token is
 //! cancelled, and cancelling *wakes* a waiter that is already asleep: the token remembers which
 //! completion its waiter sleeps on and kicks that completion's wake word.
 //!
@@ -24,7 +24,7 @@
 //! within [`CancelToken::SHARED_POLL`] (they sleep in slices of that length). Give each waiting
 //! thread its own token (clones share the cancellation) for immediate wake-ups.
 
-use crate::completion::Completion;
+use crate::fence::completion::Completion;
 use crate::sync::{Arc, AtomicUsize, Ordering, spin_hint};
 use std::fmt;
 use std::time::Duration;

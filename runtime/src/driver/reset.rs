@@ -13,16 +13,15 @@
 //! (`Effects::reset`); the device stops taking work at once and runs the reset as soon as that
 //! lock is dropped, as the driver queues its reset work. In that short window, as in the
 //! driver: submissions and waits get "device not operational", another lane may still complete
-//! CSs normally, and a [`Device::mark_needs_reset`](crate::device::Device::mark_needs_reset)
+//! CSs normally, and a [`Device::mark_needs_reset`](crate::Device::mark_needs_reset)
 //! made meanwhile is cleared by the reset that follows. A reset that some other caller ran in
 //! the window is not repeated.
 
 use crate::asic::{Asic, CsEvent};
-use crate::cs::{self, NIL};
-use crate::effects::Effects;
-use crate::hw_queues::HwQueues;
-use crate::state::State;
-use std::sync::atomic::Ordering;
+use crate::driver::cs::{self, NIL};
+use crate::driver::effects::Effects;
+use crate::driver::hw_queues::HwQueues;
+use crate::driver::state::State;
 
 impl<A: Asic> State<A> {
     /// Reset the device; `hw` is the submission side, locked by the caller.
@@ -49,13 +48,14 @@ impl<A: Asic> State<A> {
         self.tdr = None;
         // hl_hw_queue_reset.
         for ci in self.handoff.ci.iter() {
-            ci.store(0, Ordering::Relaxed);
+            ci.clear();
         }
         for released in self.handoff.cq_released.iter() {
-            released.store(0, Ordering::Relaxed);
+            released.clear();
         }
         hw.reset();
         self.needs_reset = false;
-        self.set_operational(true);
+        // A device torn down (`Core::fini`) stays out of service.
+        self.set_operational(!self.handoff.is_dead());
     }
 }

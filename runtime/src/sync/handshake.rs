@@ -13,7 +13,7 @@
 //! last look is seen by the worker or gets it unparked.
 
 #[cfg(not(loom))]
-use crate::membarrier::AsymmetricFence;
+use crate::sync::membarrier::AsymmetricFence;
 use crate::sync::{AtomicU64, Ordering};
 
 /// One lane's side of the handshake.

@@ -14,7 +14,7 @@
 //! sleepers of that word in one system call. The waker never takes a lock, so there is no wake
 //! chain and no lock hand-off among woken threads (`parking_lot`'s broadcast requeues waiters
 //! one by one onto a mutex, which is why it is ~3x slower for 8 waiters in
-//! `reference/peer_baseline.md`). `parking_lot_core` would also work but adds a global hash
+//! `docs/peer-baseline.md`). `parking_lot_core` would also work but adds a global hash
 //! table, a bucket lock on every park and unpark, and a dependency; the futex word is embedded in
 //! the object, costs nothing when unused, and `FUTEX_WAIT` with a relative timeout and
 //! `FUTEX_WAKE` with `FUTEX_PRIVATE_FLAG` have existed since Linux 2.6.22, so they run on any
@@ -24,6 +24,16 @@
 //! same contract (compare-and-sleep is atomic with respect to wake), so loom can model it. A timed
 //! park under loom never sleeps: it reports "timed out" at once, which is the most adversarial
 //! timing loom can explore for the timeout paths (loom has no clock).
+
+// The driver's concurrency helpers (std threads only, plus their loom models).
+#[cfg(any(not(loom), test))]
+pub(crate) mod channel;
+#[cfg(any(not(loom), test))]
+pub(crate) mod handshake;
+#[cfg(not(loom))]
+pub(crate) mod membarrier;
+#[cfg(not(loom))]
+pub(crate) mod spin;
 
 #[cfg(not(loom))]
 pub(crate) use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering, fence};

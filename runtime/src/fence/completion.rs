@@ -40,7 +40,7 @@
 //! for the whole `complete_all(&self)` call (the signaller holds a reference, an `Arc` or, for a
 //! [`Fence`](crate::fence::Fence), a kref), and `FUTEX_WAKE` never dereferences the word.
 
-use crate::cancel::{CancelToken, RegisterError};
+use crate::fence::cancel::{CancelToken, RegisterError};
 use crate::sync::{AtomicU32, Ordering, Park, Parker, earliest};
 use std::fmt;
 use std::time::{Duration, Instant};

@@ -7,22 +7,26 @@
 //! drains it itself under the completion lock, in the driver's lock order.
 
 use crate::asic::{Asic, CsEvent, QueueType};
-use crate::context::Context;
-use crate::cs::{self, CsRecord};
-use crate::device::DeviceConfig;
-use crate::effects::Effects;
+use crate::driver::backend::{
+    EngineJob, Engines, JobEnd, JobStart, NEVER_NS, Started, duration_ns,
+};
+use crate::driver::config::{ClockMode, DriverConfig};
+use crate::driver::context::Ring;
+use crate::driver::cs::{self, CsRecord};
+use crate::driver::effects::Effects;
+use crate::driver::handoff::{Handoff, Rings, Submitted};
+use crate::driver::locks::CompletionLock;
+use crate::driver::queue::{CompletionQueue, HwQueue};
+use crate::driver::state::{Released, engine_index, queue_index};
+use crate::driver::submit::{CbChoice, CsSubmit, Job, QueueRejection, SubmitError};
 use crate::fence::{Fence, Timestamp};
-use crate::handoff::{Handoff, Rings, Submitted};
-use crate::queue::{CompletionQueue, HwQueue};
-use crate::sim::{self, ClockMode, Drawn, JobEnd, SimJob, XorShift};
-use crate::state::{Released, State, engine_index, queue_index};
-use crate::submit::{CbChoice, CsSubmit, Job, QueueRejection, SubmitError};
-use crate::sync::lock;
-use std::sync::atomic::Ordering;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+use std::time::Duration;
 
 pub(crate) struct HwQueues<A: Asic> {
-    cfg: DeviceConfig,
+    cfg: DriverConfig,
+    /// The engines behind the seam (`backend.rs`).
+    engines: Box<dyn Engines>,
     pub(crate) handoff: Arc<Handoff>,
     /// The producing ends of the submission log and the lane rings.
     rings: Rings,
@@ -31,16 +35,16 @@ pub(crate) struct HwQueues<A: Asic> {
     /// Free entries as last counted, and the completion side's released count then.
     cqs: Box<[CompletionQueue]>,
     cq_seen: Box<[u32]>,
-    /// Jobs per queue of the CS being scheduled, and the queues it touches.
-    scratch: Box<[u16]>,
+    /// Jobs per queue of the CS being scheduled, and the queues it touches. A `u32`: one CS may
+    /// put up to `max_jobs_per_cs` jobs on one queue, and a spec may allow 65,536 or more.
+    scratch: Box<[u32]>,
     touched: Vec<u16>,
-    /// Per engine, when it finishes its last queued job (in-order mode); `u64::MAX` once hung.
-    busy_until: Box<[u64]>,
     /// Per queue, its engine's position and lane.
     lane_of: Box<[(Option<u16>, u16)]>,
     ring_len: u32,
-    rng: XorShift,
     order: u64,
+    /// The last CS ticket handed out (`EngineJob::ticket`).
+    tickets: u64,
     /// CSs written to their queues, hung jobs drawn.
     pub(crate) submitted: u64,
     pub(crate) hangs: u64,
@@ -50,11 +54,17 @@ pub(crate) struct HwQueues<A: Asic> {
 }
 
 impl<A: Asic> HwQueues<A> {
-    pub(crate) fn new(cfg: DeviceConfig, handoff: Arc<Handoff>, rings: Rings) -> HwQueues<A> {
+    pub(crate) fn new(
+        cfg: DriverConfig,
+        engines: Box<dyn Engines>,
+        handoff: Arc<Handoff>,
+        rings: Rings,
+    ) -> HwQueues<A> {
         let lanes = rings.lanes.len().max(1);
         let cq_len = A::LIMITS.cq_length.max(1);
         HwQueues {
             cfg,
+            engines,
             queues: A::QUEUES.iter().map(HwQueue::new).collect(),
             cqs: (0..A::completion_queue_count())
                 .map(|_| CompletionQueue::new(cq_len))
@@ -62,7 +72,6 @@ impl<A: Asic> HwQueues<A> {
             cq_seen: vec![0; A::completion_queue_count() as usize].into_boxed_slice(),
             scratch: vec![0; A::QUEUES.len()].into_boxed_slice(),
             touched: Vec::with_capacity(A::QUEUES.len()),
-            busy_until: vec![0; A::ENGINES.len()].into_boxed_slice(),
             lane_of: A::QUEUES
                 .iter()
                 .map(|q| {
@@ -74,8 +83,8 @@ impl<A: Asic> HwQueues<A> {
                 })
                 .collect(),
             ring_len: A::LIMITS.max_pending_cs,
-            rng: XorShift::new(cfg.sim.seed),
             order: 0,
+            tickets: 0,
             submitted: 0,
             hangs: 0,
             released: Released::default(),
@@ -85,17 +94,10 @@ impl<A: Asic> HwQueues<A> {
         }
     }
 
-    fn now(&self) -> u64 {
-        match self.cfg.clock {
-            ClockMode::Virtual => self.handoff.virtual_now.load(Ordering::Relaxed),
-            ClockMode::Real => Timestamp::now().as_nanos(),
-        }
-    }
-
     /// Queue `q` with `ci` as the completion side has it now.
     pub(crate) fn queue(&self, q: usize) -> HwQueue {
         let mut hq = self.queues[q];
-        hq.observe_ci(self.handoff.ci[q].load(Ordering::Acquire));
+        hq.observe_ci(self.handoff.ci[q].read());
         hq
     }
 
@@ -110,7 +112,7 @@ impl<A: Asic> HwQueues<A> {
         let Some(released) = self.handoff.cq_released.get(cq) else {
             return;
         };
-        let now = released.load(Ordering::Acquire);
+        let now = released.read();
         let delta = now.wrapping_sub(self.cq_seen[cq]);
         self.cq_seen[cq] = now;
         self.cqs[cq].release(delta);
@@ -120,10 +122,10 @@ impl<A: Asic> HwQueues<A> {
     /// the allocation the CS is released here as not submitted (its seq is used up).
     pub(crate) fn submit(
         &mut self,
-        ctx: &Context,
+        ctx: &Ring,
         ctx_index: usize,
         cs: &CsSubmit<'_>,
-        completion: &Mutex<State<A>>,
+        completion: &CompletionLock<'_, A>,
         out: &mut Effects,
     ) -> Result<u64, SubmitError> {
         let (seq, fence) = ctx
@@ -134,6 +136,8 @@ impl<A: Asic> HwQueues<A> {
             })?;
         let slot = (seq & u64::from(self.ring_len - 1)) as usize;
         let record = (ctx_index * self.ring_len as usize + slot) as u32;
+        self.tickets += 1;
+        let ticket = self.tickets;
         let result = self.validate(seq, cs.jobs);
         let result = result.and_then(|completion_jobs| {
             self.reserve(seq)?;
@@ -141,7 +145,7 @@ impl<A: Asic> HwQueues<A> {
         });
         let result = match result {
             Ok(pending) => {
-                self.commit(record, seq, fence, cs, pending, completion, out);
+                self.commit(record, seq, ticket, fence, cs, pending, completion, out);
                 Ok(seq)
             }
             Err(e) => {
@@ -210,7 +214,7 @@ impl<A: Asic> HwQueues<A> {
         self.touched.sort_unstable();
         for k in 0..self.touched.len() {
             let q = self.touched[k] as usize;
-            let n = u32::from(self.scratch[q]);
+            let n = self.scratch[q];
             let checked = self.check_queue(q, n).and_then(|()| {
                 let hq = self.queues[q];
                 match hq.cq() {
@@ -236,9 +240,9 @@ impl<A: Asic> HwQueues<A> {
         Ok(())
     }
 
-    fn check_queue(&mut self, q: usize, n: u32) -> Result<(), crate::queue::SpaceError> {
+    fn check_queue(&mut self, q: usize, n: u32) -> Result<(), crate::driver::queue::SpaceError> {
         self.queues[q].check_space(n).or_else(|_| {
-            let ci = self.handoff.ci[q].load(Ordering::Acquire);
+            let ci = self.handoff.ci[q].read();
             self.queues[q].observe_ci(ci);
             self.queues[q].check_space(n)
         })
@@ -250,7 +254,7 @@ impl<A: Asic> HwQueues<A> {
         for &q in &self.touched[..k] {
             let hq = self.queues[q as usize];
             if let (QueueType::External, Some(cq)) = (hq.queue_type(), hq.cq()) {
-                self.cqs[cq as usize].release(u32::from(self.scratch[q as usize]));
+                self.cqs[cq as usize].release(self.scratch[q as usize]);
             }
         }
     }
@@ -262,10 +266,11 @@ impl<A: Asic> HwQueues<A> {
         &mut self,
         record: u32,
         seq: u64,
+        ticket: u64,
         fence: Fence,
         cs: &CsSubmit<'_>,
         pending: u32,
-        completion: &Mutex<State<A>>,
+        completion: &CompletionLock<'_, A>,
         out: &mut Effects,
     ) {
         // why: a borrow, not an `Arc` clone: two locked instructions per CS showed in the profile.
@@ -273,22 +278,19 @@ impl<A: Asic> HwQueues<A> {
         let base = record as usize * h.stride;
         for (k, &q) in self.touched.iter().enumerate() {
             let n = self.scratch[q as usize];
-            // Relaxed: published by the log push below (Release) and read after its pop.
-            h.uses[base + k].store((u32::from(q) << 16) | u32::from(n), Ordering::Relaxed);
-            self.queues[q as usize].produce(u32::from(n));
+            // Carried by the log push below and read after its pop.
+            h.uses[base + k].put((u64::from(q) << 32) | u64::from(n));
+            self.queues[q as usize].produce(n);
         }
-        let device_timeout = self.cfg.tdr_timeout.map(sim::duration_ns);
         let mut entry = Submitted {
             record,
             seq,
+            ticket,
             fence,
-            // why: device TDR off switches every timer off; a per-CS timeout of zero switches
-            // off only this CS's (the driver would fire it at once, which no user wants).
-            timeout_ns: device_timeout.and_then(|dflt| match cs.timeout {
-                None => Some(dflt),
-                Some(t) if t.is_zero() => None,
-                Some(t) => Some(sim::duration_ns(t)),
-            }),
+            // why: device TDR off switches every timer off; a per-CS timeout replaces the
+            // device's; zero fires at once and "forever" means no timer, as in the driver.
+            timeout_ns: tdr_ns(self.cfg.tdr_timeout)
+                .and_then(|dflt| cs.timeout.map_or(Some(dflt), |t| tdr_ns(Some(t)))),
             pending,
             uses: self.touched.len() as u16,
             wants_timestamp: cs.timestamp,
@@ -296,7 +298,7 @@ impl<A: Asic> HwQueues<A> {
         while let Err(rtrb::PushError::Full(back)) = self.rings.log.push(entry) {
             // The workers are held up and the log is full: take it in ourselves.
             entry = back;
-            lock(completion).drain(out);
+            completion.lock().drain(out);
         }
         // The clock is read only if a job's due time depends on it (a zero-latency job is due
         // at once, whenever "now" is): one clock read is a tenth of a submission's cost.
@@ -304,7 +306,7 @@ impl<A: Asic> HwQueues<A> {
         for (i, job) in cs.jobs.iter().enumerate() {
             // why: validated above, so the lookup cannot fail; skipping is the safe answer.
             if let Some(q) = queue_index::<A>(job.queue) {
-                let (sim_job, lane) = self.start_job(record, seq, q, job, &mut now);
+                let (sim_job, lane) = self.start_job(record, ticket, q, job, &mut now);
                 // The first job's lane worker takes the CS in (mirror list, TDR armed from then),
                 // so it must not sleep on: a worker parked until a later job of an earlier CS
                 // would otherwise start this CS's TDR clock only then.
@@ -314,74 +316,56 @@ impl<A: Asic> HwQueues<A> {
         self.submitted += 1;
     }
 
-    /// Draw what one job does and when it comes due; returns it with its lane. `now` caches the
-    /// clock for the CS's jobs.
+    /// Start one job on the engines (`backend.rs`): when it comes due and how it ends; returns
+    /// it with its lane. `now` caches the clock for the CS's jobs.
     fn start_job(
         &mut self,
         record: u32,
-        seq: u64,
+        ticket: u64,
         q: usize,
         job: &Job,
         now: &mut Option<u64>,
-    ) -> (SimJob, u16) {
+    ) -> (EngineJob, u16) {
         let props = &A::QUEUES[q];
         let (engine, lane) = self.lane_of[q];
-        let drawn = sim::draw(job.work, &self.cfg.sim, &mut self.rng);
         let order = self.order;
         self.order += 1;
-        let mut sim_job = SimJob {
-            due: u64::MAX,
+        let start = JobStart {
+            queue: q,
+            engine: engine.map(usize::from),
+            work: job.work,
+        };
+        let (clock, handoff) = (self.cfg.clock, &self.handoff);
+        let mut read_clock = || *now.get_or_insert_with(|| clock_now(clock, handoff));
+        let (due, end) = match self.engines.start(&start, &mut read_clock) {
+            Started::Due { at, end } => (at, end),
+            Started::Hang => {
+                self.hangs += 1;
+                (u64::MAX, JobEnd::Hang)
+            }
+            Started::Stuck => (u64::MAX, JobEnd::Hang),
+        };
+        let engine_job = EngineJob {
+            due,
             order,
             record,
-            seq,
+            ticket,
             queue: q as u16,
             engine,
             completes: props.queue_type.has_completion(),
-            end: JobEnd::Hang,
+            end,
         };
-        let in_order = !self.cfg.sim.out_of_order;
-        match drawn {
-            Drawn::Hang => {
-                self.hangs += 1;
-                if let (Some(e), true) = (engine, in_order) {
-                    // The engine locks up: everything queued behind it waits for a reset.
-                    self.busy_until[e as usize] = u64::MAX;
-                }
-            }
-            Drawn::Run { latency, end } => {
-                let now = if latency == 0 {
-                    0
-                } else {
-                    *now.get_or_insert_with(|| self.now())
-                };
-                match engine {
-                    Some(e) if in_order => {
-                        let busy = &mut self.busy_until[e as usize];
-                        if *busy != u64::MAX {
-                            let due = (*busy).max(now).saturating_add(latency);
-                            *busy = due;
-                            sim_job.due = due;
-                            sim_job.end = end;
-                        }
-                    }
-                    _ => {
-                        sim_job.due = now.saturating_add(latency);
-                        sim_job.end = end;
-                    }
-                }
-            }
-        }
-        (sim_job, lane)
+        (engine_job, lane)
     }
 
     /// Push a job to its lane ring and decide whether its worker needs waking: if it sleeps
     /// past the job's due time, or at all when the job is `urgent`.
     fn hand_over(
         &mut self,
-        job: SimJob,
+        job: EngineJob,
         lane: usize,
         urgent: bool,
-        completion: &Mutex<State<A>>,
+        completion: &CompletionLock<'_, A>,
         out: &mut Effects,
     ) {
         let h = &self.handoff;
@@ -389,11 +373,10 @@ impl<A: Asic> HwQueues<A> {
         while let Err(rtrb::PushError::Full(back)) = self.rings.lanes[lane].push(job) {
             // The worker is held up and its ring is full: move the ring into the lane's heap.
             job = back;
-            lock(completion).drain(out);
+            completion.lock().drain(out);
         }
         // The doorbell: only submitters write it, one at a time under this lock.
-        let pushed = &h.lane_pushed[lane];
-        pushed.store(pushed.load(Ordering::Relaxed) + 1, Ordering::Release);
+        h.lane_pushed[lane].ring();
         let due = if urgent { 0 } else { job.due };
         if h.lane_sleep[lane].must_wake(due) {
             out.wake_lanes |= 1 << lane;
@@ -420,8 +403,21 @@ impl<A: Asic> HwQueues<A> {
             cq.reset();
             *seen = 0;
         }
-        for busy in self.busy_until.iter_mut() {
-            *busy = 0;
-        }
+        self.engines.reset();
     }
+}
+
+/// The device clock in ns: the virtual clock, or `CLOCK_MONOTONIC`.
+pub(crate) fn clock_now(clock: ClockMode, handoff: &Handoff) -> u64 {
+    match clock {
+        ClockMode::Virtual => handoff.virtual_now.now(),
+        ClockMode::Real => Timestamp::now().as_nanos(),
+    }
+}
+
+/// A TDR timeout in ns: `None` (no timer) for TDR off or a timeout of [`NEVER_NS`] or
+/// more (the driver's `MAX_SCHEDULE_TIMEOUT`), which would otherwise push the virtual clock to
+/// the end of time; zero stays zero (the timer fires at once).
+pub(crate) fn tdr_ns(timeout: Option<Duration>) -> Option<u64> {
+    timeout.map(duration_ns).filter(|&ns| ns < NEVER_NS)
 }

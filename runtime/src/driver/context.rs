@@ -1,4 +1,5 @@
-//! [`Context`]: a user context's CS sequence numbers and its pending-CS ring (§3).
+//! A context's CS sequence numbers and its pending-CS ring (`Ring`, `docs/driver-semantics.md`
+//! §3), and the wait-only fence handle ([`CsFence`]) a lookup gives out.
 //!
 //! Seqs start at 1 and are handed out in order; the fence of CS `seq` lives in ring slot
 //! `seq & (N - 1)` of a [`FencePool`] (N = `max_pending_cs`). A new CS cannot take a slot whose
@@ -14,14 +15,98 @@
 //! Deviation, documented: the driver looks seq 0 up like any other (its slot is empty right
 //! after init, so it reads as gone); the uapi says 0 is never a valid seq and so do we.
 
-use crate::counters::{AtomicCsCounters, CsCounters, DropCounter};
-use crate::fence::{Fence, Signalled};
-use crate::fence_pool::{AllocError, FencePool, PoolError, PoolStats};
+use crate::driver::counters::{AtomicCsCounters, CsCounters, DropCounter};
+use crate::fence::cancel::CancelToken;
+use crate::fence::completion::WaitError;
+use crate::fence::pool::{AllocError, FencePool, PoolError, PoolStats};
+use crate::fence::{Fence, Outcome, Signalled};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
-/// Identifies a context of a device.
+/// Names an open context of a device (its ASID slot). Only the device makes one: it cannot be
+/// used to reach a context, only to tell contexts apart.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct ContextId(pub u32);
+pub struct ContextId(pub(crate) u32);
+
+impl ContextId {
+    /// The slot number, `0..DeviceConfig::contexts`.
+    pub const fn index(self) -> u32 {
+        self.0
+    }
+}
+
+/// A wait-only handle to a CS's fence, as a lookup hands it out (`hl_ctx_get_fence`): it can be
+/// polled and waited on, never signalled. Only the driver completes a CS's fence, in its release
+/// (`cs_do_release`), so a waiter can never see "completed" for a CS that is still running.
+///
+/// ```compile_fail
+/// # fn f(fence: asicgen_runtime::CsFence) {
+/// fence.signal(asicgen_runtime::Outcome::Ok); // no such method: only the driver signals
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct CsFence(Fence);
+
+impl CsFence {
+    /// The CS's seq.
+    #[inline]
+    pub fn seq(&self) -> u64 {
+        self.0.seq()
+    }
+
+    /// Whether the CS was released (`completion_done`).
+    #[inline]
+    pub fn is_signalled(&self) -> bool {
+        self.0.is_signalled()
+    }
+
+    /// The outcome if the CS was released, without waiting.
+    #[inline]
+    pub fn poll(&self) -> Option<Outcome> {
+        self.0.poll()
+    }
+
+    /// Outcome and timestamp if the CS was released, without waiting.
+    #[inline]
+    pub fn signalled(&self) -> Option<Signalled> {
+        self.0.signalled()
+    }
+
+    /// Wait until the CS is released; returns its outcome.
+    pub fn wait(&self) -> Outcome {
+        self.0.wait()
+    }
+
+    /// Wait at most `timeout` (zero polls).
+    pub fn wait_timeout(&self, timeout: Duration) -> Result<Outcome, WaitError> {
+        self.0.wait_timeout(timeout)
+    }
+
+    /// Wait until released, `token` is cancelled or `deadline` passes.
+    pub fn wait_signalled(
+        &self,
+        deadline: Option<Instant>,
+        token: Option<&CancelToken>,
+    ) -> Result<Signalled, WaitError> {
+        self.0.wait_signalled(deadline, token)
+    }
+
+    /// The fence itself, for the driver's own polls.
+    pub(crate) fn into_fence(self) -> Fence {
+        self.0
+    }
+
+    /// The fence's reference count (`kref_read`): a snapshot, for tests and debugging.
+    pub fn ref_count(&self) -> u32 {
+        self.0.ref_count()
+    }
+}
+
+impl std::fmt::Debug for CsFence {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
 
 /// What a seq names in a context right now.
 #[derive(Debug)]
@@ -33,11 +118,11 @@ pub enum Lookup {
     },
     /// Older than the ring: completed long ago (or its slot moved on after it completed).
     Gone,
-    /// The CS's fence, with a reference of its own.
-    Fence(Fence),
+    /// The CS's fence (wait-only), with a reference of its own.
+    Fence(CsFence),
 }
 
-/// [`Context::lookup_for_wait`]'s answer.
+/// [`Ring::lookup_for_wait`]'s answer.
 pub(crate) enum WaitLookup {
     Invalid { next_seq: u64 },
     Gone,
@@ -45,9 +130,10 @@ pub(crate) enum WaitLookup {
     Pending(Fence),
 }
 
-/// A context: its seq counter, its ring of pending fences and its drop counters.
-pub struct Context {
-    id: ContextId,
+/// A context's driver-side state: its seq counter, its ring of pending fences and its drop
+/// counters. Reached only through the owned [`Context`](crate::Context) handle of whoever opened
+/// it.
+pub(crate) struct Ring {
     pool: FencePool,
     /// The next seq to hand out (`ctx->cs_sequence`). Written only under the submission lock,
     /// together with the ring slot; read lock-free by lookups.
@@ -55,31 +141,25 @@ pub struct Context {
     counters: AtomicCsCounters,
 }
 
-impl Context {
-    /// A context with a ring of `max_pending_cs` slots.
-    pub fn new(id: ContextId, max_pending_cs: u32) -> Result<Context, PoolError> {
-        Ok(Context {
-            id,
+impl Ring {
+    /// A ring of `max_pending_cs` slots.
+    pub(crate) fn new(max_pending_cs: u32) -> Result<Ring, PoolError> {
+        Ok(Ring {
             pool: FencePool::new(max_pending_cs as usize)?,
             next_seq: AtomicU64::new(1),
             counters: AtomicCsCounters::default(),
         })
     }
 
-    /// This context's id.
-    pub fn id(&self) -> ContextId {
-        self.id
-    }
-
     /// The next seq to be handed out.
-    pub fn next_seq(&self) -> u64 {
+    pub(crate) fn next_seq(&self) -> u64 {
         // Acquire: pairs with the Release store in `allocate`, so a seq below this one has its
         // fence installed in the ring.
         self.next_seq.load(Ordering::Acquire)
     }
 
     /// Ring size N.
-    pub fn ring_len(&self) -> u64 {
+    pub(crate) fn ring_len(&self) -> u64 {
         self.pool.capacity() as u64
     }
 
@@ -115,14 +195,14 @@ impl Context {
     }
 
     /// Look `seq` up with the ring rules (module docs).
-    pub fn lookup(&self, seq: u64) -> Lookup {
+    pub(crate) fn lookup(&self, seq: u64) -> Lookup {
         if let Err(early) = self.in_ring(seq) {
             return early;
         }
         // why: `get` checks that the slot still holds `seq`; if a later CS took the slot, this
         // CS's fence had been signalled first, so "gone" (completed) is the truth.
         match self.pool.get(seq) {
-            Some(fence) => Lookup::Fence(fence),
+            Some(fence) => Lookup::Fence(CsFence(fence)),
             None => Lookup::Gone,
         }
     }
@@ -149,32 +229,35 @@ impl Context {
     }
 
     /// This context's drop counters.
-    pub fn counters(&self) -> CsCounters {
+    pub(crate) fn counters(&self) -> CsCounters {
         self.counters.snapshot()
     }
 
     /// The fence pool's counters.
-    pub fn pool_stats(&self) -> PoolStats {
+    pub(crate) fn pool_stats(&self) -> PoolStats {
         self.pool.stats()
     }
 
     /// Fences allocated and not yet released, the ring's references included.
-    pub fn live_fences(&self) -> u64 {
+    pub(crate) fn live_fences(&self) -> u64 {
         self.pool.live()
     }
 
-    /// `hl_ctx_fini` for signalled fences: drop the ring's reference to every slot whose fence
-    /// is signalled. Returns how many slots were emptied. After this, and once every handle is
-    /// dropped, [`live_fences`](Self::live_fences) is 0 when every CS was released.
-    pub fn retire_signalled(&self) -> usize {
-        self.pool.retire_signalled()
+    /// `hl_ctx_fini`, once every CS of the context was released: drop the ring's reference to
+    /// every slot (all are signalled then), so the next context opened in this slot starts
+    /// empty, at seq one. Only the context teardown calls this: on a live context it would turn
+    /// the outcome of a released CS (aborted, timed out) into "gone", read as completed.
+    pub(crate) fn fini(&self) -> usize {
+        let retired = self.pool.retire_signalled();
+        self.next_seq.store(1, Ordering::Release);
+        self.counters.clear();
+        retired
     }
 }
 
-impl std::fmt::Debug for Context {
+impl std::fmt::Debug for Ring {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Context")
-            .field("id", &self.id)
+        f.debug_struct("Ring")
             .field("next_seq", &self.next_seq())
             .field("counters", &self.counters())
             .finish()
@@ -188,7 +271,7 @@ mod tests {
 
     #[test]
     fn goya_example_from_the_reference() {
-        let ctx = Context::new(ContextId(0), 64).expect("ctx");
+        let ctx = Ring::new(64).expect("ctx");
         let mut fences = Vec::new();
         for expected in 1..=100 {
             let (seq, fence) = ctx.allocate().expect("slot free");
@@ -211,7 +294,7 @@ mod tests {
 
     #[test]
     fn busy_slot_refuses() {
-        let ctx = Context::new(ContextId(0), 2).expect("ctx");
+        let ctx = Ring::new(2).expect("ctx");
         let (_, f1) = ctx.allocate().expect("1");
         let (_, f2) = ctx.allocate().expect("2");
         assert_eq!(ctx.allocate().err(), Some(1));

@@ -6,8 +6,8 @@
 //! such a CS is released as not submitted and a wait on its seq reports it completed, while the
 //! ioctl hands the user `u64::MAX` (§3).
 
-use crate::counters::DropCounter;
-use crate::queue::SpaceError;
+use crate::driver::counters::DropCounter;
+use crate::driver::queue::SpaceError;
 use std::fmt;
 use std::time::Duration;
 
@@ -76,8 +76,11 @@ impl Job {
 pub struct CsSubmit<'a> {
     /// The jobs, in chunk order.
     pub jobs: &'a [Job],
-    /// `HL_CS_FLAGS_CUSTOM_TIMEOUT`: this CS's TDR timeout instead of the device's. Zero means
-    /// this CS is never timed (see the crate's TDR notes).
+    /// `HL_CS_FLAGS_CUSTOM_TIMEOUT`: this CS's TDR timeout instead of the device's. Zero fires
+    /// the TDR as soon as the CS is the oldest in flight, as the driver's zero-delay work does;
+    /// [`NEVER_TIMED`](crate::NEVER_TIMED) or more (about 146 years, e.g. `Duration::MAX`)
+    /// means the CS is never timed, as the driver's `MAX_SCHEDULE_TIMEOUT`. With the device's
+    /// TDR off no CS is timed.
     pub timeout: Option<Duration>,
     /// `HL_CS_FLAGS_TIMESTAMP`: record the completion time on the fence.
     pub timestamp: bool,
@@ -141,11 +144,6 @@ impl fmt::Display for QueueRejection {
 /// and its fence is signalled "not submitted".
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum SubmitError {
-    /// No context has this id (`-EINVAL`).
-    UnknownContext {
-        /// The context asked for.
-        context: u32,
-    },
     /// The device is in reset or needs one (`hl_cs_sanity_checks`: `-EBUSY`).
     DeviceNotOperational,
     /// A default CS with no jobs (`-EINVAL`).
@@ -208,8 +206,7 @@ impl SubmitError {
         const EAGAIN: i32 = -11;
         const EPERM: i32 = -1;
         match self {
-            SubmitError::UnknownContext { .. }
-            | SubmitError::NoJobs
+            SubmitError::NoJobs
             | SubmitError::TooManyJobs { .. }
             | SubmitError::InvalidQueue { .. }
             | SubmitError::OnlyInternalJobs { .. } => EINVAL,
@@ -240,12 +237,11 @@ impl SubmitError {
     /// The drop counter this failure bumped (per device and per context).
     pub const fn counter(&self) -> Option<DropCounter> {
         match self {
-            SubmitError::UnknownContext { .. } => None,
-            SubmitError::DeviceNotOperational | SubmitError::DeviceInReset { .. } => {
-                Some(DropCounter::DeviceInReset)
-            }
-            SubmitError::NoJobs
-            | SubmitError::TooManyJobs { .. }
+            // why: `hl_cs_sanity_checks` refuses these before any counter is touched; only the
+            // schedule-time check (`DeviceInReset`, seq used up) bumps `device_in_reset`.
+            SubmitError::DeviceNotOperational | SubmitError::NoJobs => None,
+            SubmitError::DeviceInReset { .. } => Some(DropCounter::DeviceInReset),
+            SubmitError::TooManyJobs { .. }
             | SubmitError::InvalidQueue { .. }
             | SubmitError::OnlyInternalJobs { .. } => Some(DropCounter::Validation),
             SubmitError::TooManyInFlight { .. } => Some(DropCounter::MaxCsInFlight),
@@ -257,7 +253,6 @@ impl SubmitError {
 impl fmt::Display for SubmitError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            SubmitError::UnknownContext { context } => write!(f, "no context {context}"),
             SubmitError::DeviceNotOperational => {
                 f.write_str("device is not operational (in reset or needs one)")
             }

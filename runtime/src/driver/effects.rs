@@ -44,13 +44,23 @@ pub(crate) struct Effects {
     pub(crate) reset: Option<u64>,
 }
 
+impl Drop for Effects {
+    fn drop(&mut self) {
+        // why: a fence dropped here unsignalled would leave its waiters waiting forever; every
+        // collection goes through `Core::defer`, whose guard applies it. Debug builds check.
+        debug_assert!(
+            std::thread::panicking() || (self.first.is_none() && self.reset.is_none()),
+            "effects dropped without being applied"
+        );
+    }
+}
+
 impl Effects {
     /// With room for `n` signals beyond the first (worker threads reuse one of these).
     pub(crate) fn with_capacity(n: usize) -> Effects {
-        Effects {
-            rest: Vec::with_capacity(n),
-            ..Effects::default()
-        }
+        let mut fx = Effects::default();
+        fx.rest.reserve_exact(n);
+        fx
     }
 
     pub(crate) fn signal(&mut self, fence: Fence, outcome: Outcome, timestamp: Option<Timestamp>) {

@@ -108,6 +108,13 @@ impl AtomicCsCounters {
         self.counts[which.index()].fetch_add(1, Ordering::Relaxed);
     }
 
+    /// Every count back to 0 (a context slot opened again).
+    pub(crate) fn clear(&self) {
+        for c in &self.counts {
+            c.store(0, Ordering::Relaxed);
+        }
+    }
+
     pub(crate) fn snapshot(&self) -> CsCounters {
         let get = |which: DropCounter| self.counts[which.index()].load(Ordering::Relaxed);
         CsCounters {

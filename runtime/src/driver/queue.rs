@@ -1,5 +1,5 @@
 //! Hardware queues and completion queues: pointer arithmetic and space checks (§6 of
-//! `reference/driver_semantics.md`).
+//! `docs/driver-semantics.md`).
 //!
 //! `pi` and `ci` move through `[0, 2L)` (`hl_hw_queue_add_ptr` masks with `2L - 1`), so a full
 //! queue (`pi - ci == L`) and an empty one (`pi == ci`) differ. The entry slot is `pi & (L - 1)`.

@@ -10,16 +10,16 @@
 //! - On expiry (`cs_timedout`): a CS that is gone or done is left alone; otherwise it is marked
 //!   timed out, [`CsEvent::TimeoutDetected`] is fired, and the reset policy runs: a reset at once
 //!   with `reset_on_lockup` (the default), else the device needs a reset and stops taking work
-//!   until [`Device::reset`](crate::device::Device::reset). The TDR never signals the fence
+//!   until [`Device::reset`](crate::Device::reset). The TDR never signals the fence
 //!   itself; the CS is released, timed out, by the reset or by a late completion.
 //!
 //! A consequence kept from the driver: after a CS timed out without a reset, its release arms
 //! nothing; the next release of a CS that did not time out arms the head again.
 
 use crate::asic::{Asic, CsEvent};
-use crate::cs::{self, NIL};
-use crate::effects::Effects;
-use crate::state::{Armed, State};
+use crate::driver::cs::{self, NIL};
+use crate::driver::effects::Effects;
+use crate::driver::state::{Armed, State};
 
 impl<A: Asic> State<A> {
     /// Arm the device timer for record `idx`, `timeout` after `now`.
@@ -33,6 +33,7 @@ impl<A: Asic> State<A> {
         self.tdr = Some(Armed {
             record: idx,
             seq: rec.seq,
+            ticket: rec.ticket,
             deadline,
         });
         if deadline < self.tdr_sleep_until {
@@ -45,7 +46,7 @@ impl<A: Asic> State<A> {
     /// device time `now`.
     pub(crate) fn handle_tdr(&mut self, idx: u32, now: u64, out: &mut Effects) {
         let rec = &mut self.records[idx as usize];
-        if self.cfg.tdr_timeout.is_none() || rec.timed_out {
+        if crate::driver::hw_queues::tdr_ns(self.cfg.tdr_timeout).is_none() || rec.timed_out {
             return;
         }
         if rec.tdr_active {
@@ -73,7 +74,7 @@ impl<A: Asic> State<A> {
             return;
         };
         let rec = &mut self.records[armed.record as usize];
-        if rec.seq != armed.seq || !rec.submitted {
+        if rec.ticket != armed.ticket || !rec.submitted {
             return;
         }
         rec.timed_out = true;
@@ -83,7 +84,7 @@ impl<A: Asic> State<A> {
         self.set_operational(false);
         if self.cfg.reset_on_lockup {
             // Reset once this lock is dropped (it takes the submission lock first).
-            out.reset = Some(self.resets);
+            self.request_reset(out);
         } else {
             // reset_info.needs_reset: not operational until someone resets the device.
             self.needs_reset = true;

@@ -20,6 +20,8 @@ pub(crate) const NIL: u32 = u32::MAX;
 pub(crate) struct CsRecord<S> {
     /// The CS's seq; 0 while the row is free.
     pub(crate) seq: u64,
+    /// The CS's ticket, unique per device; 0 while the row is free.
+    pub(crate) ticket: u64,
     pub(crate) state: S,
     /// The CS's own fence reference (`cs->fence`), taken at release to signal it.
     pub(crate) fence: Option<Fence>,
@@ -53,6 +55,7 @@ impl<S: Copy> CsRecord<S> {
     pub(crate) fn empty(initial: S) -> CsRecord<S> {
         CsRecord {
             seq: 0,
+            ticket: 0,
             state: initial,
             fence: None,
             pending: 0,

@@ -64,11 +64,6 @@ pub enum CsWaitError {
         /// The next seq the context will hand out.
         next_seq: u64,
     },
-    /// No context has this id (`-EINVAL`).
-    UnknownContext {
-        /// The context asked for.
-        context: u32,
-    },
     /// The TDR fired for the CS (`-ETIMEDOUT`, status TIMEDOUT).
     TimedOut {
         /// The CS that timed out.
@@ -98,9 +93,7 @@ impl CsWaitError {
     /// The driver's (negative) errno.
     pub const fn errno(&self) -> i32 {
         match self {
-            CsWaitError::InvalidSeq { .. }
-            | CsWaitError::UnknownContext { .. }
-            | CsWaitError::BadSeqCount { .. } => -22,
+            CsWaitError::InvalidSeq { .. } | CsWaitError::BadSeqCount { .. } => -22,
             CsWaitError::TimedOut { .. } => -110,
             CsWaitError::Aborted { .. } => -5,
             CsWaitError::Interrupted => -4,
@@ -118,7 +111,6 @@ impl fmt::Display for CsWaitError {
                 f,
                 "can't wait on CS {seq} because current CS is at seq {next_seq}"
             ),
-            CsWaitError::UnknownContext { context } => write!(f, "no context {context}"),
             CsWaitError::TimedOut { seq } => write!(f, "CS {seq} timed out (TDR)"),
             CsWaitError::Aborted { seq } => write!(f, "CS {seq} was aborted by a reset"),
             CsWaitError::Interrupted => f.write_str("wait interrupted"),

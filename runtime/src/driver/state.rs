@@ -8,22 +8,23 @@
 //! leaves signals, wake-ups and a requested reset in [`Effects`].
 
 use crate::asic::{Asic, CompletionMode, CsEvent, QueueType};
-use crate::cs::{self, CsRecord, NIL};
-use crate::device::{DeviceConfig, DeviceStats};
-use crate::effects::Effects;
-use crate::engine::EngineMask;
+use crate::driver::backend::{EngineJob, JobEnd};
+use crate::driver::config::ClockMode;
+use crate::driver::config::{DeviceStats, DriverConfig};
+use crate::driver::cs::{self, CsRecord, NIL};
+use crate::driver::effects::Effects;
+use crate::driver::engine::EngineMask;
+use crate::driver::handoff::{Handoff, RingEnds, Submitted};
 use crate::fence::{Outcome, Timestamp};
-use crate::handoff::{Handoff, RingEnds, Submitted};
-use crate::sim::{ClockMode, JobEnd, SimJob};
 use std::collections::BinaryHeap;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 
 /// The armed TDR timer: one per device, on the oldest in-flight CS that needs one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Armed {
     pub(crate) record: u32,
     pub(crate) seq: u64,
+    pub(crate) ticket: u64,
     pub(crate) deadline: u64,
 }
 
@@ -76,7 +77,7 @@ impl Released {
 }
 
 pub(crate) struct State<A: Asic> {
-    pub(crate) cfg: DeviceConfig,
+    pub(crate) cfg: DriverConfig,
     pub(crate) handoff: Arc<Handoff>,
     /// The consuming ends of the submission log and the lane rings.
     rings: RingEnds,
@@ -89,10 +90,12 @@ pub(crate) struct State<A: Asic> {
     /// Per engine, jobs queued or running on it (the busy mask).
     pub(crate) engine_jobs: Box<[u32]>,
     /// Per lane, its jobs by due time.
-    pub(crate) heaps: Box<[BinaryHeap<SimJob>]>,
+    pub(crate) heaps: Box<[BinaryHeap<EngineJob>]>,
     pub(crate) released: Released,
     pub(crate) tdr_fired: u64,
     pub(crate) resets: u64,
+    /// Reset requests served by another reset (`DeviceStats::resets_merged`).
+    pub(crate) resets_merged: u64,
     pub(crate) engine_faults: u64,
     pub(crate) needs_reset: bool,
 }
@@ -130,7 +133,7 @@ pub(crate) fn use_stride<A: Asic>() -> usize {
 }
 
 impl<A: Asic> State<A> {
-    pub(crate) fn new(cfg: DeviceConfig, handoff: Arc<Handoff>, rings: RingEnds) -> State<A> {
+    pub(crate) fn new(cfg: DriverConfig, handoff: Arc<Handoff>, rings: RingEnds) -> State<A> {
         let records_len = A::LIMITS.max_pending_cs as usize * cfg.contexts as usize;
         State {
             cfg,
@@ -145,13 +148,14 @@ impl<A: Asic> State<A> {
             engine_jobs: vec![0; A::ENGINES.len()].into_boxed_slice(),
             // why: room for every job the queues of a lane can hold at once (capped), so the
             // heap stops growing after warm-up; beyond that it grows once and keeps its capacity.
-            heaps: lane_capacities::<A>(cfg.sim.lanes)
+            heaps: lane_capacities::<A>(cfg.lanes)
                 .into_iter()
                 .map(|cap| BinaryHeap::with_capacity(cap.min(1 << 14)))
                 .collect(),
             released: Released::default(),
             tdr_fired: 0,
             resets: 0,
+            resets_merged: 0,
             engine_faults: 0,
             needs_reset: false,
             handoff,
@@ -162,13 +166,24 @@ impl<A: Asic> State<A> {
     /// The device clock in ns.
     pub(crate) fn now(&self) -> u64 {
         match self.cfg.clock {
-            ClockMode::Virtual => self.handoff.virtual_now.load(Ordering::Relaxed),
+            ClockMode::Virtual => self.handoff.virtual_now.now(),
             ClockMode::Real => Timestamp::now().as_nanos(),
         }
     }
 
     pub(crate) fn set_operational(&self, on: bool) {
         self.handoff.set_operational(on);
+    }
+
+    /// Ask for a reset once the completion lock is dropped (it takes the submission lock
+    /// first). A request while one is already pending here is served by that one: counted as
+    /// merged.
+    pub(crate) fn request_reset(&mut self, out: &mut Effects) {
+        if out.reset.is_some() {
+            self.resets_merged += 1;
+        } else {
+            out.reset = Some(self.resets);
+        }
     }
 
     /// Take over what submitters handed over: jobs into their lanes' heaps first, then the CSs
@@ -219,6 +234,7 @@ impl<A: Asic> State<A> {
         let idx = s.record;
         let rec = &mut self.records[idx as usize];
         rec.start(s.seq, A::INITIAL_STATE, s.fence);
+        rec.ticket = s.ticket;
         rec.wants_timestamp = s.wants_timestamp;
         rec.timeout_ns = s.timeout_ns;
         rec.uses = s.uses;
@@ -234,7 +250,7 @@ impl<A: Asic> State<A> {
     /// A job came due: the engine finished it (the CQ interrupt, `job_finish`, or per-CS
     /// `cs_finish` once the last job of the CS is done). `now` is the device clock read once for
     /// the whole batch of completions (one interrupt, one timestamp), not once per job.
-    pub(crate) fn complete_job(&mut self, job: SimJob, now: u64, out: &mut Effects) {
+    pub(crate) fn complete_job(&mut self, job: EngineJob, now: u64, out: &mut Effects) {
         if let Some(e) = job.engine {
             let jobs = &mut self.engine_jobs[e as usize];
             *jobs = jobs.saturating_sub(1);
@@ -245,7 +261,7 @@ impl<A: Asic> State<A> {
             // orders its locks).
             self.engine_faults += 1;
             self.set_operational(false);
-            out.reset = Some(self.resets);
+            self.request_reset(out);
             return;
         }
         if !job.completes {
@@ -254,19 +270,12 @@ impl<A: Asic> State<A> {
         let per_job = A::LIMITS.completion == CompletionMode::PerJob;
         let idx = job.record as usize;
         let rec = &self.records[idx];
-        if rec.seq != job.seq || !rec.submitted || rec.pending == 0 {
+        if rec.ticket != job.ticket || !rec.submitted || rec.pending == 0 {
             return; // stale: the CS was rolled back before its job came due
         }
         if per_job {
-            let q = job.queue as usize;
-            self.consume(q, 1);
-            let props = &A::QUEUES[q];
-            if let (QueueType::External, Some(cq)) = (props.queue_type, props.cq)
-                && let Some(released) = self.handoff.cq_released.get(cq as usize)
-            {
-                // Release: the submitter that reads the count may reuse the entry.
-                released.fetch_add(1, Ordering::Release);
-            }
+            // job_finish: this job's queue moves on by one.
+            self.consume_one(idx, job.queue as usize);
         }
         let rec = &mut self.records[idx];
         rec.pending -= 1;
@@ -282,26 +291,76 @@ impl<A: Asic> State<A> {
         self.release(job.record, now, out);
     }
 
-    /// Advance `ci` of the CS's queues that `which` selects by their recorded job counts.
+    /// Advance `ci` of the CS's queues that `which` selects by the job counts still recorded
+    /// for them, and record them as consumed.
     fn consume_uses(&mut self, idx: usize, which: impl Fn(QueueType) -> bool) {
         let base = idx * self.handoff.stride;
         for k in 0..self.records[idx].uses as usize {
-            // Relaxed: the log entry's pop (Acquire) made the submitter's store visible.
-            let packed = self.handoff.uses[base + k].load(Ordering::Relaxed);
-            let (q, n) = ((packed >> 16) as usize, packed & 0xFFFF);
-            if which(A::QUEUES[q].queue_type) {
+            let entry = &self.handoff.uses[base + k];
+            // The log entry's pop made the submitter's word visible; only this side writes the
+            // entry afterwards, under its lock.
+            let packed = entry.get();
+            let (q, n) = ((packed >> 32) as usize, packed as u32);
+            if n > 0 && which(A::QUEUES[q].queue_type) {
+                entry.put(packed & !u64::from(u32::MAX));
                 self.consume(q, n);
             }
         }
     }
 
-    /// Advance `ci` of queue `q` by `n` (`hl_hw_queue_add_ptr`, in `[0, 2L)`).
+    /// One job of record `idx` on queue `q` finished on its own (`job_finish`): the queue moves
+    /// on by one, and the CS's recorded count for it goes down by one.
+    fn consume_one(&mut self, idx: usize, q: usize) {
+        let base = idx * self.handoff.stride;
+        for k in 0..self.records[idx].uses as usize {
+            let entry = &self.handoff.uses[base + k];
+            let packed = entry.get();
+            if (packed >> 32) as usize == q && packed as u32 > 0 {
+                entry.put(packed - 1);
+                break;
+            }
+        }
+        self.consume(q, 1);
+    }
+
+    /// Advance `ci` of queue `q` by `n` (`hl_hw_queue_add_ptr`, in `[0, 2L)`); an external
+    /// queue also gives its `n` completion-queue entries back (the CQ interrupt handler's
+    /// `free_slots_cnt` increment), in either completion mode.
     fn consume(&self, q: usize, n: u32) {
-        let len = A::QUEUES[q].pq_len.max(1);
+        let props = &A::QUEUES[q];
+        let len = props.pq_len.max(1);
         let ci = &self.handoff.ci[q];
-        let next = ci.load(Ordering::Relaxed).wrapping_add(n) & (2 * len - 1);
-        // Release: a submitter that sees the new `ci` may overwrite the consumed entries.
-        ci.store(next, Ordering::Release);
+        // A submitter that sees the new `ci` may overwrite the consumed entries.
+        ci.advance_to(ci.own().wrapping_add(n) & (2 * len - 1));
+        if let (QueueType::External, Some(cq)) = (props.queue_type, props.cq)
+            && let Some(released) = self.handoff.cq_released.get(cq as usize)
+        {
+            // The submitter that reads the count may reuse the entries.
+            released.add(n);
+        }
+    }
+
+    /// `hl_ctx_fini` with CSs in flight: roll back every CS of context slot `index` (the
+    /// caller holds both locks, so everything handed over is in the mirror list). Each is
+    /// marked aborted, gets `Reset` and is released, so its waiters return; its jobs leave
+    /// their queues with it (their `ci` and CQ entries move on now; a job still on an engine
+    /// is ignored when it comes due).
+    pub(crate) fn rollback_context(&mut self, index: usize, out: &mut Effects) {
+        let ring_len = A::LIMITS.max_pending_cs as usize;
+        let mine = index * ring_len..(index + 1) * ring_len;
+        let now = self.now();
+        let mut cur = self.mirror_head;
+        while cur != NIL {
+            let next = self.records[cur as usize].next;
+            if mine.contains(&(cur as usize)) {
+                self.consume_uses(cur as usize, |_| true);
+                let rec = &mut self.records[cur as usize];
+                rec.aborted = true;
+                cs::fire::<A>(rec, CsEvent::Reset);
+                self.release(cur, now, out);
+            }
+            cur = next;
+        }
     }
 
     /// `cs_do_release`: internal-queue `ci`, leave the mirror list, hand the TDR on, and signal
@@ -326,6 +385,7 @@ impl<A: Asic> State<A> {
         };
         let fence = rec.fence.take();
         rec.seq = 0;
+        rec.ticket = 0;
         rec.submitted = false;
         rec.pending = 0;
         rec.uses = 0;
@@ -396,8 +456,7 @@ impl<A: Asic> State<A> {
         if at > limit {
             return false;
         }
-        let now = self.handoff.virtual_now.load(Ordering::Relaxed).max(at);
-        self.handoff.virtual_now.store(now, Ordering::Relaxed);
+        let now = self.handoff.virtual_now.advance_to(at);
         match lane {
             Some(l) => {
                 if let Some(job) = self.heaps[l].pop() {

@@ -22,11 +22,12 @@
 //!
 //! A reset takes both locks (submission first, the driver's order) and resets all of it.
 
+use crate::driver::backend::EngineJob;
 use crate::fence::Fence;
-use crate::handshake::SleepHandshake;
-use crate::sim::SimJob;
+use crate::sync::channel::{Carried, Cursor, Doorbell, Hint, VirtualClock};
+use crate::sync::handshake::SleepHandshake;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Most entries a ring holds before a submitter drains it itself (taking the completion lock).
 /// The workers drain continuously, so a ring only fills while they are held up; a small ring
@@ -39,13 +40,13 @@ const RING_MAX: usize = 1 << 10;
 /// when the cached one says full or empty).
 pub(crate) struct Rings {
     pub(crate) log: rtrb::Producer<Submitted>,
-    pub(crate) lanes: Box<[rtrb::Producer<SimJob>]>,
+    pub(crate) lanes: Box<[rtrb::Producer<EngineJob>]>,
 }
 
 /// The consuming ends of [`Rings`].
 pub(crate) struct RingEnds {
     pub(crate) log: rtrb::Consumer<Submitted>,
-    pub(crate) lanes: Box<[rtrb::Consumer<SimJob>]>,
+    pub(crate) lanes: Box<[rtrb::Consumer<EngineJob>]>,
 }
 
 /// A submission log with room for `records` CSs and a job ring per lane.
@@ -72,6 +73,8 @@ pub(crate) struct Submitted {
     /// Record index (context ring slot).
     pub(crate) record: u32,
     pub(crate) seq: u64,
+    /// Unique per device (`EngineJob::ticket`).
+    pub(crate) ticket: u64,
     /// The CS's own fence reference (`cs->fence`).
     pub(crate) fence: Fence,
     /// TDR timeout in ns, `None` for no timer.
@@ -91,21 +94,24 @@ pub(crate) struct Handoff {
     pub(crate) lane_sleep: Box<[SleepHandshake]>,
     /// Per lane, jobs pushed so far: the doorbell a spinning worker watches. Written only under
     /// the submission lock, so a plain store (no locked instruction on the submit path).
-    pub(crate) lane_pushed: Box<[AtomicU64]>,
+    pub(crate) lane_pushed: Box<[Doorbell]>,
     /// Completion batches run so far (real mode): a spinning waiter that sees this move knows
     /// a worker is running on another CPU, even if its own CS is not done yet.
-    pub(crate) progress: AtomicU64,
+    pub(crate) progress: Hint,
     /// Per queue (position in `A::QUEUES`), `ci` in `[0, 2L)`.
-    pub(crate) ci: Box<[AtomicU32]>,
+    pub(crate) ci: Box<[Cursor]>,
     /// Per completion queue, entries given back since the last reset (wrapping).
-    pub(crate) cq_released: Box<[AtomicU32]>,
-    /// Per record, `stride` packed `(queue index << 16) | job count` pairs.
-    pub(crate) uses: Box<[AtomicU32]>,
+    pub(crate) cq_released: Box<[Cursor]>,
+    /// Per record, `stride` packed `(queue index << 32) | job count` pairs: the jobs of the CS
+    /// on each of its queues whose `ci` has not moved on yet.
+    pub(crate) uses: Box<[Carried]>,
     pub(crate) stride: usize,
     /// The virtual clock (ns); moved only by the completion side.
-    pub(crate) virtual_now: AtomicU64,
+    pub(crate) virtual_now: VirtualClock,
     /// Whether the device takes work; written with the completion lock held.
     pub(crate) operational: Arc<AtomicBool>,
+    /// The device was torn down: it never takes work again.
+    dead: AtomicBool,
 }
 
 impl Handoff {
@@ -119,14 +125,15 @@ impl Handoff {
     ) -> Handoff {
         Handoff {
             lane_sleep: (0..lanes).map(|_| SleepHandshake::new()).collect(),
-            lane_pushed: (0..lanes).map(|_| AtomicU64::new(0)).collect(),
-            progress: AtomicU64::new(0),
-            ci: (0..queues).map(|_| AtomicU32::new(0)).collect(),
-            cq_released: (0..cqs).map(|_| AtomicU32::new(0)).collect(),
-            uses: (0..records * stride).map(|_| AtomicU32::new(0)).collect(),
+            lane_pushed: (0..lanes).map(|_| Doorbell::new()).collect(),
+            progress: Hint::new(),
+            ci: (0..queues).map(|_| Cursor::new()).collect(),
+            cq_released: (0..cqs).map(|_| Cursor::new()).collect(),
+            uses: (0..records * stride).map(|_| Carried::new()).collect(),
             stride,
-            virtual_now: AtomicU64::new(0),
+            virtual_now: VirtualClock::new(),
             operational,
+            dead: AtomicBool::new(false),
         }
     }
 
@@ -134,6 +141,16 @@ impl Handoff {
         // Release: a submitter that sees `true` again sees the reset queues (it takes the
         // submission lock anyway before touching them; this only orders the early `-EBUSY`).
         self.operational.store(on, Ordering::Release);
+    }
+
+    /// Take the device out of service for good (device fini).
+    pub(crate) fn kill(&self) {
+        self.dead.store(true, Ordering::Release);
+        self.set_operational(false);
+    }
+
+    pub(crate) fn is_dead(&self) -> bool {
+        self.dead.load(Ordering::Acquire)
     }
 
     pub(crate) fn is_operational(&self) -> bool {

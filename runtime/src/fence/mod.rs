@@ -6,7 +6,7 @@
 //! - **kref**: [`Fence`] is a counted handle. `Clone` is `kref_get` (Relaxed increment),
 //!   `Drop` is `kref_put` (Release decrement, Acquire fence on the last one), and the release
 //!   runs exactly once, when the count reaches zero: a standalone fence ([`Fence::new`]) is
-//!   freed; a pooled fence (see [`fence_pool`](crate::fence_pool)) becomes reusable by its pool.
+//!   freed; a pooled fence (see [`fence_pool`](crate::fence::pool)) becomes reusable by its pool.
 //!   [`Fence::ref_count`] observes the count.
 //! - **Signalled exactly once**: [`Fence::signal`] sets the completion's `ALL` bit and the
 //!   outcome in the same CAS of the completion's state word, so with nobody waiting a signal is
@@ -24,8 +24,12 @@
 //! (`FenceInner`: kref 4 B + completion 8 B + seq 8 B + timestamp 8 B) is 32 bytes; both are
 //! pinned by `tests/size.rs`. The heap block of a standalone fence is exactly that object.
 
-use crate::cancel::CancelToken;
-use crate::completion::{ALL, Completion, TAG_MASK, TAG_SHIFT, WaitError, deadline_after};
+pub mod cancel;
+pub mod completion;
+pub mod pool;
+
+use crate::fence::cancel::CancelToken;
+use crate::fence::completion::{ALL, Completion, TAG_MASK, TAG_SHIFT, WaitError, deadline_after};
 use crate::sync::{AtomicU32, AtomicU64, Ordering, fence, spin_hint};
 use std::fmt;
 use std::marker::PhantomData;
@@ -257,7 +261,7 @@ impl Fence {
     pub const SHARED_OBJECT_SIZE: usize = std::mem::size_of::<FenceInner>();
 
     /// A new, unsignalled standalone (heap) fence for CS `seq`, with a count of 1.
-    /// For the context ring use [`FencePool`](crate::fence_pool::FencePool), which recycles.
+    /// For the context ring use [`FencePool`](crate::fence::pool::FencePool), which recycles.
     pub fn new(seq: u64) -> Fence {
         // SAFETY: a fresh allocation with count 1, owned by the returned handle.
         unsafe { Fence::from_owned(FenceInner::alloc(seq, 1)) }

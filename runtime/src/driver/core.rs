@@ -1,0 +1,841 @@
+//! The driver core: contexts, queues, the CS lifecycle, TDR and reset, generic over the
+//! generated `A: Asic`. The public faces are [`Device`](crate::Device) and the owned
+//! [`Context`](crate::Context) (`device.rs`); this module is what they share.
+//!
+//! Two locks, as in the driver: submission runs under the submission lock (`hw_queues.rs`, the
+//! driver's `hw_queues_lock`), completion and the TDR under the completion lock (`state.rs`,
+//! `tdr.rs`, its `cs_mirror_lock`); the two sides meet lock-free (`handoff.rs`), so a submitter
+//! and the engine workers never wait for each other. A reset takes both, submission first
+//! (`reset.rs`). Fences are signalled after the locks are dropped (`effects.rs`). Waits take
+//! neither: they look the seq up in the context's ring and wait on the fence.
+
+use crate::asic::Asic;
+use crate::driver::backend::{Engines, duration_ns};
+use crate::driver::config::{
+    ClockMode, DeviceError, DeviceStats, DriverConfig, MAX_LANES, MULTI_CS_MAX_LEN, MULTI_CS_SLOTS,
+    OpenError,
+};
+use crate::driver::context::{Lookup, Ring, WaitLookup};
+use crate::driver::counters::{AtomicCsCounters, CsCounters};
+use crate::driver::effects::Effects;
+use crate::driver::engine::EngineMask;
+use crate::driver::handoff::{self, Handoff};
+use crate::driver::hw_queues::HwQueues;
+use crate::driver::locks::{CompletionGuard, Locks, SubmissionGuard};
+use crate::driver::queue::HwQueue;
+use crate::driver::state::{self, State, queue_index};
+use crate::driver::submit::{CsSubmit, SubmitError};
+use crate::driver::wait::{CsWaitError, MultiWaitStatus, WaitStatus};
+use crate::fence::cancel::CancelToken;
+use crate::fence::completion::{Completion, WaitError};
+use crate::fence::{Fence, Outcome, Signalled, Timestamp};
+use crate::sync::lock;
+use crate::sync::spin::SpinBudget;
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::Thread;
+use std::time::{Duration, Instant};
+
+/// Real mode: most times `wait_cs` re-checks its fence (spinning) before it sleeps on it.
+const WAIT_SPINS: u32 = 300;
+
+/// Effects collected under the locks ([`Effects`]), applied when this guard drops (see
+/// [`Core::defer`]).
+#[must_use = "effects are applied when this guard drops; bind it before taking the locks"]
+pub(crate) struct Deferred<'c, A: Asic> {
+    core: &'c Core<A>,
+    fx: Effects,
+}
+
+impl<A: Asic> Deferred<'_, A> {
+    /// Apply now and give the (empty) buffer back for reuse.
+    pub(crate) fn finish(mut self) -> Effects {
+        self.core.apply(&mut self.fx);
+        std::mem::take(&mut self.fx)
+    }
+}
+
+impl<A: Asic> std::ops::Deref for Deferred<'_, A> {
+    type Target = Effects;
+
+    fn deref(&self) -> &Effects {
+        &self.fx
+    }
+}
+
+impl<A: Asic> std::ops::DerefMut for Deferred<'_, A> {
+    fn deref_mut(&mut self) -> &mut Effects {
+        &mut self.fx
+    }
+}
+
+impl<A: Asic> Drop for Deferred<'_, A> {
+    fn drop(&mut self) {
+        self.core.apply(&mut self.fx);
+    }
+}
+
+/// A multi-CS wait's completion structure (`struct multi_cs_completion`).
+struct MultiSlot {
+    in_use: AtomicBool,
+    completion: Completion,
+}
+
+/// Worker and TDR thread handles, for wake-ups (real mode).
+pub(crate) struct Wakers {
+    pub(crate) lanes: Box<[ThreadSlot]>,
+    pub(crate) tdr: ThreadSlot,
+    pub(crate) shutdown: AtomicBool,
+    pub(crate) started: AtomicBool,
+    /// Threads of the runner that have begun running (`Runner::start` waits for all of them).
+    pub(crate) running: AtomicU32,
+    /// A CPU a lane worker could not be pinned to (`usize::MAX`: none).
+    pub(crate) unpinned: AtomicUsize,
+    /// Real mode: threads inside `wait_cs` now. An engine worker that is coalescing completions
+    /// drains at once while this is non-zero, so a waiter never waits for a batch to fill.
+    pub(crate) waiting: Padded<AtomicU32>,
+    /// Real mode: how long `wait_cs` spins on a fence before sleeping (adapts, `spin.rs`).
+    pub(crate) wait_spins: SpinBudget,
+}
+
+/// The running thread of a lane or the TDR, for unparking it; empty while no runner runs.
+#[derive(Default)]
+pub(crate) struct ThreadSlot(Mutex<Option<Thread>>);
+
+impl ThreadSlot {
+    pub(crate) fn set(&self, thread: Option<Thread>) {
+        *lock(&self.0) = thread;
+    }
+
+    pub(crate) fn unpark(&self) {
+        if let Some(thread) = lock(&self.0).as_ref() {
+            thread.unpark();
+        }
+    }
+}
+
+/// A value on a cache line of its own: the waiter count is written by the submitting thread
+/// while the worker polls its neighbours (`shutdown`, `pushed`) in a tight loop.
+#[repr(align(64))]
+pub(crate) struct Padded<T>(pub(crate) T);
+
+pub(crate) struct Shared<A: Asic> {
+    /// The submission side (`hw_queues_lock`) and the completion side (`cs_mirror_lock`), in
+    /// that lock order (`locks.rs`).
+    locks: Locks<A>,
+    handoff: Arc<Handoff>,
+    /// One slot per context the device can have open (the ASID limit).
+    contexts: Box<[ContextSlot]>,
+    /// [`Device`](crate::Device) handles alive; the last one dropped tears the device down.
+    pub(crate) handles: AtomicUsize,
+    counters: AtomicCsCounters,
+    operational: Arc<AtomicBool>,
+    config: DriverConfig,
+    multi: [MultiSlot; MULTI_CS_SLOTS],
+    pub(crate) wakers: Wakers,
+}
+
+/// A context slot: whether a user holds it open, and its ring.
+pub(crate) struct ContextSlot {
+    open: AtomicBool,
+    pub(crate) ring: Ring,
+}
+
+impl<A: Asic> Shared<A> {
+    pub(crate) fn handoff_ref(&self) -> &Handoff {
+        &self.handoff
+    }
+}
+
+/// The driver core of one device: a shared reference that the facade, the open contexts and the
+/// runner's threads hold. Holding one does not keep the device alive for users: the device is
+/// torn down when its last [`Device`](crate::Device) handle goes.
+pub(crate) struct Core<A: Asic> {
+    pub(crate) shared: Arc<Shared<A>>,
+}
+
+impl<A: Asic> Clone for Core<A> {
+    fn clone(&self) -> Self {
+        Core {
+            shared: Arc::clone(&self.shared),
+        }
+    }
+}
+
+impl<A: Asic> Core<A> {
+    /// A device with `config`, operational, every queue empty, no context open.
+    /// The engines behind the seam are `engines`.
+    pub(crate) fn new(
+        config: DriverConfig,
+        engines: Box<dyn Engines>,
+    ) -> Result<Core<A>, DeviceError> {
+        if config.contexts == 0 {
+            return Err(DeviceError::NoContexts);
+        }
+        let lanes = config.lanes;
+        if lanes == 0 || lanes > MAX_LANES {
+            return Err(DeviceError::BadLaneCount { lanes });
+        }
+        let contexts = (0..config.contexts)
+            .map(|_| {
+                Ring::new(A::LIMITS.max_pending_cs).map(|ring| ContextSlot {
+                    open: AtomicBool::new(false),
+                    ring,
+                })
+            })
+            .collect::<Result<Box<[_]>, _>>()
+            .map_err(DeviceError::Ring)?;
+        let operational = Arc::new(AtomicBool::new(true));
+        let records = A::LIMITS.max_pending_cs as usize * config.contexts as usize;
+        let handoff = Arc::new(Handoff::new(
+            records,
+            state::use_stride::<A>(),
+            lanes,
+            A::QUEUES.len(),
+            A::completion_queue_count() as usize,
+            Arc::clone(&operational),
+        ));
+        let (rings, ring_ends) = handoff::rings(records, &state::lane_capacities::<A>(lanes));
+        let hw = HwQueues::new(config, engines, Arc::clone(&handoff), rings);
+        let state = State::new(config, Arc::clone(&handoff), ring_ends);
+        let new_slot = || MultiSlot {
+            in_use: AtomicBool::new(false),
+            completion: Completion::new(),
+        };
+        Ok(Core {
+            shared: Arc::new(Shared {
+                locks: Locks::new(hw, state),
+                handoff,
+                contexts,
+                handles: AtomicUsize::new(1),
+                counters: AtomicCsCounters::default(),
+                operational,
+                config,
+                multi: [new_slot(), new_slot()],
+                wakers: Wakers {
+                    lanes: (0..lanes).map(|_| ThreadSlot::default()).collect(),
+                    tdr: ThreadSlot::default(),
+                    shutdown: AtomicBool::new(false),
+                    started: AtomicBool::new(false),
+                    running: AtomicU32::new(0),
+                    unpinned: AtomicUsize::new(usize::MAX),
+                    waiting: Padded(AtomicU32::new(0)),
+                    wait_spins: SpinBudget::new(WAIT_SPINS),
+                },
+            }),
+        })
+    }
+
+    /// The configuration.
+    pub(crate) fn config(&self) -> &DriverConfig {
+        &self.shared.config
+    }
+
+    /// The ring of context slot `index` (always in range: only an open handle names one).
+    pub(crate) fn ring(&self, index: usize) -> &Ring {
+        &self.shared.contexts[index].ring
+    }
+
+    /// `hl_ctx_init`: claim a free context slot; its ring starts empty at seq 1.
+    pub(crate) fn open(&self) -> Result<usize, OpenError> {
+        if self.shared.handoff.is_dead() {
+            return Err(OpenError::DeviceGone);
+        }
+        self.shared
+            .contexts
+            .iter()
+            .position(|slot| {
+                // Acquire: the previous holder's teardown (ring emptied) happened before.
+                slot.open
+                    .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
+                    .is_ok()
+            })
+            .ok_or(OpenError::NoFreeContext {
+                limit: self.shared.config.contexts,
+            })
+    }
+
+    /// Open contexts now.
+    pub(crate) fn open_contexts(&self) -> usize {
+        self.shared
+            .contexts
+            .iter()
+            .filter(|s| s.open.load(Ordering::Relaxed))
+            .count()
+    }
+
+    /// `hl_ctx_fini` for slot `index`: roll back its CSs in flight (each released as a reset
+    /// releases it, so every waiter returns), give back their queue space, empty the ring, and
+    /// free the slot.
+    pub(crate) fn close(&self, index: usize) {
+        let mut out = self.defer();
+        {
+            // Both locks: no submission runs meanwhile, everything handed over is taken in.
+            let (_hw, mut st) = self.lock_both(&mut out);
+            st.rollback_context(index, &mut out);
+        }
+        // The rolled-back CSs' fences are signalled now, so the ring can let every slot go.
+        drop(out);
+        let slot = &self.shared.contexts[index];
+        slot.ring.fini();
+        // Release: the next opener sees the emptied ring.
+        slot.open.store(false, Ordering::Release);
+    }
+
+    /// Device fini (the last [`Device`](crate::Device) handle went): stop taking work for good,
+    /// roll back every CS in flight (outcome aborted, every waiter returns) and stop the
+    /// runner's threads.
+    pub(crate) fn fini(&self) {
+        self.shared.handoff.kill();
+        let mut out = self.defer();
+        {
+            let (mut hw, mut st) = self.lock_both(&mut out);
+            st.reset(&mut hw, &mut out);
+        }
+        drop(out);
+        self.stop_threads();
+    }
+
+    /// Ask the engine and TDR threads, if any run, to stop, and wake them (their runner joins
+    /// them).
+    pub(crate) fn stop_threads(&self) {
+        let w = &self.shared.wakers;
+        w.shutdown.store(true, Ordering::Release);
+        for slot in w.lanes.iter() {
+            slot.unpark();
+        }
+        w.tdr.unpark();
+    }
+
+    /// The engines stopped (the runner's threads were joined): nothing would ever complete
+    /// the CSs in flight, so roll them back as a reset does (outcome aborted, waiters return).
+    /// Does nothing when nothing is in flight.
+    pub(crate) fn engines_stopped(&self) {
+        let mut out = self.defer();
+        {
+            let (mut hw, mut st) = self.lock_both(&mut out);
+            if st.in_flight > 0 {
+                st.reset(&mut hw, &mut out);
+            }
+        }
+    }
+
+    /// Fences not yet released over every context slot (ring-held ones included).
+    pub(crate) fn live_fences(&self) -> u64 {
+        self.shared
+            .contexts
+            .iter()
+            .map(|s| s.ring.live_fences())
+            .sum()
+    }
+
+    /// The completion side alone.
+    pub(crate) fn lock(&self) -> CompletionGuard<'_, A> {
+        self.shared.locks.completion()
+    }
+
+    /// The submission side (and through it, in order, the completion side).
+    fn lock_hw(&self) -> SubmissionGuard<'_, A> {
+        self.shared.locks.submission()
+    }
+
+    /// Both sides, in lock order, with everything handed over taken in: what an inspection
+    /// sees then is what every finished `submit` call did.
+    fn lock_both(&self, out: &mut Effects) -> (SubmissionGuard<'_, A>, CompletionGuard<'_, A>) {
+        let hw = self.lock_hw();
+        let mut st = hw.completion();
+        st.drain(out);
+        (hw, st)
+    }
+
+    /// Effects to collect under the locks, applied when the returned guard drops: declared
+    /// before the lock guards, it drops after them, so fences are signalled with no lock held,
+    /// and it cannot be forgotten.
+    pub(crate) fn defer(&self) -> Deferred<'_, A> {
+        self.defer_with(Effects::default())
+    }
+
+    /// [`defer`](Self::defer) reusing `fx`'s buffer (worker threads: no allocation per batch).
+    pub(crate) fn defer_with(&self, fx: Effects) -> Deferred<'_, A> {
+        Deferred { core: self, fx }
+    }
+
+    /// Run a reset asked for under the completion lock, then signal collected fences, then wake
+    /// multi-CS waiters and engine or TDR threads. Only [`Deferred`] calls this.
+    fn apply(&self, out: &mut Effects) {
+        if let Some(resets_then) = out.reset.take() {
+            let mut hw = self.lock_hw();
+            let mut st = hw.completion();
+            // why: a reset that ran since the request already did the work.
+            if st.resets == resets_then {
+                st.reset(&mut hw, out);
+            } else {
+                st.resets_merged += 1;
+            }
+        }
+        if out.fire_signals() > 0 {
+            // SeqCst fence, paired with the one a multi-CS waiter runs between claiming its slot
+            // (or re-initialising its completion) and polling the fences: a store-load pattern
+            // on two locations, so either the waiter's poll sees our signal or we see its claim
+            // and our `complete_all` lands after its re-init.
+            std::sync::atomic::fence(Ordering::SeqCst);
+            for slot in &self.shared.multi {
+                if slot.in_use.load(Ordering::Relaxed) {
+                    slot.completion.complete_all();
+                }
+            }
+        }
+        let wakers = &self.shared.wakers;
+        let mut wake = std::mem::take(&mut out.wake_lanes);
+        while wake != 0 {
+            let lane = wake.trailing_zeros() as usize;
+            wake &= wake - 1;
+            if let Some(slot) = wakers.lanes.get(lane) {
+                slot.unpark();
+            }
+        }
+        if std::mem::take(&mut out.wake_tdr) {
+            wakers.tdr.unpark();
+        }
+    }
+
+    /// Whether the device takes work (not in reset, no reset pending).
+    pub(crate) fn is_operational(&self) -> bool {
+        self.shared.operational.load(Ordering::Acquire)
+    }
+
+    /// Submit a CS on context slot `index` (`hl_cs_ioctl` for a default CS); returns its seq.
+    /// See [`Context::submit`](crate::Context::submit).
+    pub(crate) fn submit(&self, index: usize, cs: &CsSubmit<'_>) -> Result<u64, SubmitError> {
+        let ring = self.ring(index);
+        let result = self.submit_checked(ring, index, cs);
+        if let Err(e) = &result
+            && let Some(which) = e.counter()
+        {
+            self.shared.counters.bump(which);
+            ring.bump(which);
+        }
+        result
+    }
+
+    fn submit_checked(
+        &self,
+        context: &Ring,
+        ctx_index: usize,
+        cs: &CsSubmit<'_>,
+    ) -> Result<u64, SubmitError> {
+        if !self.is_operational() {
+            return Err(SubmitError::DeviceNotOperational);
+        }
+        if cs.jobs.is_empty() {
+            return Err(SubmitError::NoJobs);
+        }
+        let max = A::LIMITS.max_jobs_per_cs;
+        if cs.jobs.len() > max as usize {
+            return Err(SubmitError::TooManyJobs {
+                jobs: cs.jobs.len(),
+                max,
+            });
+        }
+        let mut out = self.defer();
+        let mut guard = self.lock_hw();
+        let (hw, completion) = guard.split();
+        let result = hw.submit(context, ctx_index, cs, &completion, &mut out);
+        drop(guard);
+        result
+    }
+
+    /// Wait for CS `seq` of context slot `index` (`hl_cs_ioctl` wait); see
+    /// [`Context::wait_cs`](crate::Context::wait_cs).
+    pub(crate) fn wait_cs(
+        &self,
+        index: usize,
+        seq: u64,
+        timeout: Duration,
+        cancel: Option<&CancelToken>,
+    ) -> Result<WaitStatus, CsWaitError> {
+        let context = self.ring(index);
+        if !self.is_operational() {
+            return Err(CsWaitError::DeviceNotOperational);
+        }
+        let fence = match context.lookup_for_wait(seq) {
+            WaitLookup::Invalid { next_seq } => {
+                return Err(CsWaitError::InvalidSeq { seq, next_seq });
+            }
+            WaitLookup::Gone => {
+                return Ok(WaitStatus::Completed {
+                    gone: true,
+                    timestamp: None,
+                });
+            }
+            // Already signalled (the pipelined case): no reference taken, no clock read, no
+            // need to tell the worker.
+            WaitLookup::Signalled(signalled) => return wait_status(seq, Ok(signalled)),
+            WaitLookup::Pending(fence) => fence,
+        };
+        let waited = match (self.shared.config.clock, fence.signalled()) {
+            (_, Some(signalled)) => Ok(signalled),
+            // A poll never sleeps, so a pending signal cannot interrupt it: the driver's
+            // `completion_done` check answers busy.
+            (ClockMode::Real, None) if timeout.is_zero() => Err(WaitError::TimedOut),
+            (ClockMode::Real, None) => {
+                let waiting = &self.shared.wakers.waiting.0;
+                // Relaxed: a hint for the coalescing worker; a late look only delays its drain
+                // by its bounded quiet period.
+                waiting.fetch_add(1, Ordering::Relaxed);
+                // A coalescing worker drains as soon as it sees us; give it that moment before
+                // sleeping, so a CS finished a few hundred ns from now costs no futex round trip.
+                let budget = &self.shared.wakers.wait_spins;
+                let spins = if timeout.is_zero() { 0 } else { budget.get() };
+                let progress = &self.shared.handoff.progress;
+                let before = progress.read();
+                let mut spun = 0;
+                while spun < spins && !fence.is_signalled() {
+                    std::hint::spin_loop();
+                    spun += 1;
+                }
+                // why: a worker that completed anything while we spun runs on another CPU, so
+                // spinning pays even if our CS was further back; one that did nothing may be
+                // waiting for our CPU. Judging by our own CS alone, a budget shrunk while the
+                // workers were parked never grows back (measured: 2.1 instead of 6 M CS/s).
+                if spins > 0 {
+                    if fence.is_signalled() || progress.read() != before {
+                        budget.paid_off();
+                    } else {
+                        budget.wasted();
+                    }
+                }
+                // A spin that saw the signal needs no deadline (and no clock read).
+                let r = match fence.signalled() {
+                    Some(signalled) => Ok(signalled),
+                    None => fence.wait_signalled(Instant::now().checked_add(timeout), cancel),
+                };
+                waiting.fetch_sub(1, Ordering::Relaxed);
+                r
+            }
+            (ClockMode::Virtual, None) => self.wait_virtual(&fence, timeout, cancel),
+        };
+        wait_status(seq, waited)
+    }
+
+    /// Run virtual time for a waiter on `fence`.
+    fn wait_virtual(
+        &self,
+        fence: &Fence,
+        timeout: Duration,
+        cancel: Option<&CancelToken>,
+    ) -> Result<Signalled, WaitError> {
+        let limit = self.virtual_limit(timeout);
+        loop {
+            if let Some(s) = fence.signalled() {
+                return Ok(s);
+            }
+            // A poll is never interrupted (see `wait_cs`).
+            if !timeout.is_zero() && cancel.is_some_and(CancelToken::is_cancelled) {
+                return Err(WaitError::Interrupted);
+            }
+            let stepped = self.step_virtual(limit);
+            if !stepped {
+                return fence.signalled().ok_or(WaitError::TimedOut);
+            }
+        }
+    }
+
+    /// `now + timeout` on the virtual clock, or `None` for "forever".
+    fn virtual_limit(&self, timeout: Duration) -> Option<u64> {
+        let now = self.shared.handoff.virtual_now.now();
+        let t = duration_ns(timeout);
+        // why: beyond ~146 years a timeout is "forever"; moving the clock there would break
+        // every later deadline.
+        (t < u64::MAX / 2).then(|| now.saturating_add(t))
+    }
+
+    /// Process one virtual event due by `limit` (`None`: any); at the end of time, move the
+    /// clock to `limit`. `false` when no event was due.
+    fn step_virtual(&self, limit: Option<u64>) -> bool {
+        let mut out = self.defer();
+        let mut st = self.lock();
+        let stepped = st.step(limit.unwrap_or(u64::MAX), &mut out);
+        if !stepped && let Some(limit) = limit {
+            st.handoff.virtual_now.advance_to(limit);
+        }
+        stepped
+    }
+
+    /// Wait for any of up to 32 CSs of context slot `index` (`hl_multi_cs_wait_ioctl`); see
+    /// [`Context::wait_multi`](crate::Context::wait_multi).
+    ///
+    /// Every entry is looked up under one hold of the submission lock (no CS can be allocated
+    /// in between); an invalid seq fails the whole call. The driver wakes a multi-CS waiter only
+    /// for CSs on its stream-master queues; here any release wakes it and it re-polls, which
+    /// also covers CSs with no stream-master queue.
+    pub(crate) fn wait_multi(
+        &self,
+        index: usize,
+        seqs: &[u64],
+        timeout: Duration,
+        cancel: Option<&CancelToken>,
+    ) -> Result<MultiWaitStatus, CsWaitError> {
+        if !A::FEATURES.multi_cs_wait {
+            return Err(CsWaitError::NotSupported);
+        }
+        if seqs.is_empty() || seqs.len() > MULTI_CS_MAX_LEN {
+            return Err(CsWaitError::BadSeqCount { len: seqs.len() });
+        }
+        let context = self.ring(index);
+        if !self.is_operational() {
+            return Err(CsWaitError::DeviceNotOperational);
+        }
+        let mut fences: [Option<Fence>; MULTI_CS_MAX_LEN] = std::array::from_fn(|_| None);
+        let mut gone = 0u32;
+        {
+            let _allocations_stopped = self.lock_hw();
+            for (i, &seq) in seqs.iter().enumerate() {
+                match context.lookup(seq) {
+                    Lookup::Invalid { next_seq } => {
+                        return Err(CsWaitError::InvalidSeq { seq, next_seq });
+                    }
+                    Lookup::Gone => gone |= 1 << i,
+                    Lookup::Fence(f) => fences[i] = Some(f.into_fence()),
+                }
+            }
+        }
+        let slot = MultiSlotGuard::claim(&self.shared.multi).ok_or(CsWaitError::NoMultiWaitSlot)?;
+        let fences = &fences[..seqs.len()];
+        let deadline = Instant::now().checked_add(timeout);
+        let limit = match self.shared.config.clock {
+            ClockMode::Virtual => self.virtual_limit(timeout),
+            ClockMode::Real => None,
+        };
+        loop {
+            // Re-init before polling: a release after the poll completes it and we do not sleep.
+            let _ = slot.completion().reinit();
+            // Pairs with the SeqCst fence in `apply` (see there).
+            std::sync::atomic::fence(Ordering::SeqCst);
+            if let Some(status) = poll_multi(fences, gone)? {
+                return Ok(status);
+            }
+            if timeout.is_zero() {
+                return Ok(MultiWaitStatus::Busy);
+            }
+            match self.shared.config.clock {
+                ClockMode::Virtual => {
+                    if cancel.is_some_and(CancelToken::is_cancelled) {
+                        return Err(CsWaitError::Interrupted);
+                    }
+                    if !self.step_virtual(limit) {
+                        return Ok(poll_multi(fences, gone)?.unwrap_or(MultiWaitStatus::Busy));
+                    }
+                }
+                ClockMode::Real => {
+                    let waited = match (cancel, deadline) {
+                        (Some(token), Some(d)) => {
+                            slot.completion().wait_interruptible_deadline(token, d)
+                        }
+                        (Some(token), None) => slot.completion().wait_interruptible(token),
+                        (None, Some(d)) => slot.completion().wait_deadline(d),
+                        (None, None) => {
+                            slot.completion().wait();
+                            Ok(())
+                        }
+                    };
+                    match waited {
+                        Ok(()) => {}
+                        Err(WaitError::Interrupted) => return Err(CsWaitError::Interrupted),
+                        Err(_) => {
+                            return Ok(poll_multi(fences, gone)?.unwrap_or(MultiWaitStatus::Busy));
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Reset the device now (as after an engine error or a TDR without `reset_on_lockup`):
+    /// every in-flight CS is rolled back and its waiters woken, queue pointers go back to 0, and
+    /// the device takes work again.
+    pub(crate) fn reset(&self) {
+        let mut out = self.defer();
+        {
+            let (mut hw, mut st) = self.lock_both(&mut out);
+            st.reset(&mut hw, &mut out);
+        }
+    }
+
+    /// Stop taking work until [`reset`](Self::reset), as the driver does when a reset is
+    /// needed but not done yet (`needs_reset`). Submissions get
+    /// [`SubmitError::DeviceNotOperational`] and waits [`CsWaitError::DeviceNotOperational`].
+    pub(crate) fn mark_needs_reset(&self) {
+        let mut st = self.lock();
+        st.needs_reset = true;
+        st.set_operational(false);
+    }
+
+    /// Virtual mode: let `d` of virtual time pass, processing every job completion and TDR
+    /// expiry due in it, in time order. Does nothing in real mode.
+    pub(crate) fn advance(&self, d: Duration) {
+        if self.shared.config.clock != ClockMode::Virtual {
+            return;
+        }
+        let limit = self.virtual_limit(d);
+        while self.step_virtual(limit) {}
+    }
+
+    /// Virtual mode: process events until none is pending (a hung CS with TDR off stays in
+    /// flight). Returns the number of events processed. Does nothing in real mode.
+    pub(crate) fn run_until_idle(&self) -> u64 {
+        if self.shared.config.clock != ClockMode::Virtual {
+            return 0;
+        }
+        let mut n = 0;
+        while self.step_virtual(None) {
+            n += 1;
+        }
+        n
+    }
+
+    /// The device clock: virtual time, or `CLOCK_MONOTONIC`.
+    pub(crate) fn now(&self) -> Timestamp {
+        Timestamp::from_nanos(match self.shared.config.clock {
+            ClockMode::Virtual => self.shared.handoff.virtual_now.now(),
+            ClockMode::Real => Timestamp::now().as_nanos(),
+        })
+    }
+
+    /// The device's drop counters (the sum over its contexts).
+    pub(crate) fn counters(&self) -> CsCounters {
+        self.shared.counters.snapshot()
+    }
+
+    /// CS statistics.
+    pub(crate) fn stats(&self) -> DeviceStats {
+        let mut out = self.defer();
+        let stats = {
+            let (hw, st) = self.lock_both(&mut out);
+            let mut stats = DeviceStats {
+                submitted: hw.submitted,
+                in_flight: st.in_flight,
+                tdr_fired: st.tdr_fired,
+                resets: st.resets,
+                resets_merged: st.resets_merged,
+                engine_faults: st.engine_faults,
+                hangs: hw.hangs,
+                needs_reset: st.needs_reset,
+                ..DeviceStats::default()
+            };
+            hw.released.add_to(&mut stats);
+            st.released.add_to(&mut stats);
+            stats
+        };
+        drop(out);
+        stats
+    }
+
+    /// The busy-engines mask (`is_device_idle`).
+    pub(crate) fn busy_engines(&self) -> EngineMask {
+        let mut out = self.defer();
+        let mask = self.lock_both(&mut out).1.busy_engines();
+        drop(out);
+        mask
+    }
+
+    /// The pointers of the queue with raw id `queue`.
+    pub(crate) fn queue(&self, queue: u32) -> Option<HwQueue> {
+        let q = queue_index::<A>(queue)?;
+        Some(self.lock_hw().queue(q))
+    }
+
+    /// Free entries of completion queue `cq`.
+    pub(crate) fn completion_queue_free(&self, cq: u32) -> Option<u32> {
+        self.lock_hw().completion_queue_free(cq as usize)
+    }
+
+    /// The seq whose TDR timer is armed and its deadline (device clock), if any.
+    pub(crate) fn armed_tdr(&self) -> Option<(u64, Timestamp)> {
+        let mut out = self.defer();
+        let armed = self.lock_both(&mut out).1.tdr;
+        drop(out);
+        armed.map(|a| (a.seq, Timestamp::from_nanos(a.deadline)))
+    }
+}
+
+/// What `hl_cs_wait_ioctl` reports for CS `seq` after its fence wait ended with `waited`.
+fn wait_status(seq: u64, waited: Result<Signalled, WaitError>) -> Result<WaitStatus, CsWaitError> {
+    match waited {
+        Ok(Signalled { outcome, timestamp }) => match outcome {
+            Outcome::TimedOut => Err(CsWaitError::TimedOut { seq }),
+            Outcome::Aborted => Err(CsWaitError::Aborted { seq }),
+            // Ok, and not submitted (reported as completed, without a timestamp).
+            _ => Ok(WaitStatus::Completed {
+                gone: false,
+                timestamp,
+            }),
+        },
+        Err(WaitError::Interrupted) => Err(CsWaitError::Interrupted),
+        Err(_) => Ok(WaitStatus::Busy),
+    }
+}
+
+/// Poll every fence once: `Some(Completed)` if any entry is done, an error if a polled fence
+/// says timed out or aborted, `None` if nothing is done.
+///
+/// The timestamp and the GONE flag follow `hl_multi_cs_wait_ioctl`: the timestamp is the
+/// earliest of the completed CSs' fence timestamps, where a fence without one counts as 0 and a
+/// gone entry cancels the timestamp; with no timestamp left the GONE flag is set (the driver
+/// sets it "if timestamp is 0", whether or not an entry was gone).
+fn poll_multi(fences: &[Option<Fence>], gone: u32) -> Result<Option<MultiWaitStatus>, CsWaitError> {
+    let mut bitmap = gone;
+    let mut earliest: Option<Timestamp> = None;
+    let mut untimed = gone != 0;
+    for (i, fence) in fences.iter().enumerate() {
+        let Some(fence) = fence else { continue };
+        let Some(s) = fence.signalled() else { continue };
+        match s.outcome {
+            Outcome::TimedOut => return Err(CsWaitError::TimedOut { seq: fence.seq() }),
+            Outcome::Aborted => return Err(CsWaitError::Aborted { seq: fence.seq() }),
+            _ => {
+                bitmap |= 1 << i;
+                match s.timestamp {
+                    Some(ts) => earliest = Some(earliest.map_or(ts, |e| e.min(ts))),
+                    None => untimed = true,
+                }
+            }
+        }
+    }
+    let timestamp = if untimed { None } else { earliest };
+    Ok((bitmap != 0).then_some(MultiWaitStatus::Completed {
+        bitmap,
+        timestamp,
+        gone: timestamp.is_none(),
+    }))
+}
+
+/// A claimed multi-CS completion structure, given back on drop.
+struct MultiSlotGuard<'a> {
+    slot: &'a MultiSlot,
+}
+
+impl<'a> MultiSlotGuard<'a> {
+    fn claim(slots: &'a [MultiSlot]) -> Option<MultiSlotGuard<'a>> {
+        slots
+            .iter()
+            .find(|s| {
+                // Acquire: the previous holder is done with the completion; the poll is ordered
+                // after the claim by the SeqCst fence in the wait loop.
+                s.in_use
+                    .compare_exchange(false, true, Ordering::AcqRel, Ordering::Relaxed)
+                    .is_ok()
+            })
+            .map(|slot| MultiSlotGuard { slot })
+    }
+
+    fn completion(&self) -> &Completion {
+        &self.slot.completion
+    }
+}
+
+impl Drop for MultiSlotGuard<'_> {
+    fn drop(&mut self) {
+        self.slot.in_use.store(false, Ordering::Release);
+    }
+}
