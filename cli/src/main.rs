@@ -10,6 +10,7 @@ mod emit;
 mod graph;
 mod new;
 mod simulate;
+mod trace;
 
 /// Describe an accelerator generation in a spec; get its driver state code.
 #[derive(Parser)]
