@@ -16,6 +16,8 @@ mod graph;
 mod new;
 #[cfg(all(feature = "simulate", target_os = "linux"))]
 mod simulate;
+#[cfg(all(feature = "simulate", target_os = "linux"))]
+mod trace;
 
 /// Describe an accelerator generation in a spec; get its driver state code.
 #[derive(Parser)]

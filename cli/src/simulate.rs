@@ -1,12 +1,13 @@
 //! `asicgen simulate`: command submissions on a simulated device, with a progress bar and a
 //! summary.
 
+use crate::trace::{Trace, TracedEngines};
 use asicgen_generated::{AsicVisitor, NAMES};
 use asicgen_runtime::asic::Asic;
 use asicgen_runtime::sim::XorShift;
 use asicgen_runtime::{
     ClockMode, Context, CsSubmit, CsWaitError, Device, DeviceConfig, DeviceStats, Job, MAX_LANES,
-    Runner, SimConfig, SubmitError, WaitStatus,
+    Runner, SimConfig, SimEngines, SubmitError, WaitStatus,
 };
 use clap::builder::PossibleValuesParser;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -85,6 +86,12 @@ pub struct Args {
     /// Run on a deterministic virtual clock instead of real threads.
     #[arg(long = "virtual")]
     virtual_clock: bool,
+    /// Write a timeline of the run to FILE: Chrome-trace JSON that ui.perfetto.dev and
+    /// chrome://tracing open (a track per engine lane, a span per CS, TDR and reset instants,
+    /// a CSs-in-flight counter), on the device's clock. Meant for runs of up to some 100,000
+    /// CSs: the timeline is kept in memory until the run ends.
+    #[arg(long, value_name = "FILE")]
+    pub trace: Option<std::path::PathBuf>,
 }
 
 /// Parse `0`, `<n>ns`, `<n>us`, `<n>µs`, `<n>ms` or `<n>s`.
@@ -218,7 +225,23 @@ fn simulate<A: Asic>(args: &Args) -> Result<(), String> {
         lane_cpu: args.lane_cpu,
         ..SimConfig::default()
     };
-    let device = Device::<A>::new(cfg).map_err(|e| e.to_string())?;
+    // The trace file is created before the run, so a bad path fails at once, not after it.
+    let trace_file = match &args.trace {
+        Some(path) => Some(
+            std::fs::File::create(path)
+                .map_err(|e| format!("cannot create trace file `{}`: {e}", path.display()))?,
+        ),
+        None => None,
+    };
+    let trace = trace_file.as_ref().map(|_| Trace::default());
+    let device = match &trace {
+        Some(trace) => {
+            let engines = SimEngines::new(cfg.sim, A::ENGINES.len());
+            Device::<A>::with_engines(cfg, TracedEngines::new(engines, trace.clone()))
+        }
+        None => Device::<A>::new(cfg),
+    }
+    .map_err(|e| e.to_string())?;
     let ctx = device.open().map_err(|e| e.to_string())?;
     let queues: Vec<u32> = A::QUEUES
         .iter()
@@ -258,7 +281,8 @@ fn simulate<A: Asic>(args: &Args) -> Result<(), String> {
             .map(|id| {
                 let share = args.cs / threads as u64 + u64::from(id < args.cs % threads as u64);
                 let (device, ctx, queues, bar) = (&device, &ctx, &queues, &bar);
-                s.spawn(move || submitter(device, ctx, id, share, queues, args, bar))
+                let trace = trace.as_ref();
+                s.spawn(move || submitter(device, ctx, id, share, queues, args, bar, trace))
             })
             .collect();
         handles
@@ -294,6 +318,10 @@ fn simulate<A: Asic>(args: &Args) -> Result<(), String> {
         stuck,
     );
     let stats = device.stats();
+    if let (Some(trace), Some(file), Some(path)) = (&trace, trace_file, &args.trace) {
+        trace.counters(stats.tdr_fired, stats.resets, device.now().as_nanos());
+        write_trace::<A>(trace, file, path, args)?;
+    }
     if stats.lifecycle_violations > 0 || stuck > 0 {
         return Err(format!(
             "{} lifecycle violation(s), {stuck} CS(s) never finished",
@@ -312,6 +340,7 @@ fn submitter<A: Asic>(
     queues: &[u32],
     args: &Args,
     bar: &ProgressBar,
+    trace: Option<&Trace>,
 ) -> Result<Tally, String> {
     let mut rng = XorShift::new(args.seed ^ (id + 1).wrapping_mul(0x9E37_79B9));
     let mut tally = Tally {
@@ -333,8 +362,15 @@ fn submitter<A: Asic>(
         }
         loop {
             let t0 = device.now().as_nanos();
-            match ctx.submit(&CsSubmit::new(&jobs).with_timestamp()) {
+            let submitted = ctx.submit(&CsSubmit::new(&jobs).with_timestamp());
+            if let (Some(trace), Err(_)) = (trace, &submitted) {
+                trace.submit_failed();
+            }
+            match submitted {
                 Ok(seq) => {
+                    if let Some(trace) = trace {
+                        trace.submitted(seq, t0);
+                    }
                     window.push_back((seq, t0));
                     break;
                 }
@@ -346,7 +382,7 @@ fn submitter<A: Asic>(
                     // A full queue: the failed attempt used a seq (released "not submitted");
                     // make room by finishing our oldest CS, then retry.
                     match window.pop_front() {
-                        Some(oldest) => finish(device, ctx, oldest, &mut tally, args, bar),
+                        Some(oldest) => finish(device, ctx, oldest, &mut tally, args, bar, trace),
                         None => thread::yield_now(),
                     }
                 }
@@ -357,11 +393,11 @@ fn submitter<A: Asic>(
         if window.len() >= limit
             && let Some(oldest) = window.pop_front()
         {
-            finish(device, ctx, oldest, &mut tally, args, bar);
+            finish(device, ctx, oldest, &mut tally, args, bar, trace);
         }
     }
     while let Some(oldest) = window.pop_front() {
-        finish(device, ctx, oldest, &mut tally, args, bar);
+        finish(device, ctx, oldest, &mut tally, args, bar, trace);
     }
     Ok(tally)
 }
@@ -396,6 +432,39 @@ fn wait_released<A: Asic>(
     }
 }
 
+/// Writes the recorded timeline to `path`.
+fn write_trace<A: Asic>(
+    trace: &Trace,
+    file: std::fs::File,
+    path: &std::path::Path,
+    args: &Args,
+) -> Result<(), String> {
+    let mut out = std::io::BufWriter::new(file);
+    let clock = if args.virtual_clock {
+        "virtual clock"
+    } else {
+        "CLOCK_MONOTONIC"
+    };
+    let title = format!("asicgen simulate: {} ({clock})", A::NAME);
+    let queue_name = |i: usize| {
+        A::QUEUES
+            .get(i)
+            .and_then(|q| A::QueueId::try_from(q.id).ok())
+            .map_or_else(|| format!("queue #{i}"), |q| q.to_string())
+    };
+    let engine_name = |i: usize| {
+        A::ENGINES
+            .get(i)
+            .and_then(|e| A::EngineId::try_from(e.id).ok())
+            .map_or_else(|| format!("engine #{i}"), |e| e.to_string())
+    };
+    let events = trace
+        .write(&mut out, &title, &queue_name, &engine_name)
+        .map_err(|e| format!("cannot write trace file `{}`: {e}", path.display()))?;
+    println!("  trace          {events} events in {}", path.display());
+    Ok(())
+}
+
 /// Wait for a CS of ours until it reaches a terminal state.
 fn finish<A: Asic>(
     device: &Device<A>,
@@ -404,8 +473,25 @@ fn finish<A: Asic>(
     tally: &mut Tally,
     args: &Args,
     bar: &ProgressBar,
+    trace: Option<&Trace>,
 ) {
-    match wait_released(device, ctx, seq, args.virtual_clock) {
+    let status = wait_released(device, ctx, seq, args.virtual_clock);
+    if let Some(trace) = trace {
+        let now = device.now().as_nanos();
+        let (at, outcome) = match &status {
+            Ok(WaitStatus::Completed { timestamp, .. }) => {
+                (timestamp.map_or(now, |t| t.as_nanos()), "completed")
+            }
+            Ok(WaitStatus::Busy) => (now, "stuck"),
+            Err(CsWaitError::TimedOut { .. }) => (now, "timed_out"),
+            Err(CsWaitError::Aborted { .. }) => (now, "aborted"),
+            Err(_) => (now, "error"),
+        };
+        trace.released(seq, at, outcome);
+        let stats = device.stats();
+        trace.counters(stats.tdr_fired, stats.resets, now);
+    }
+    match status {
         Ok(WaitStatus::Completed { timestamp, .. }) => {
             if let Some(ts) = timestamp {
                 tally
