@@ -4,7 +4,7 @@ mod support;
 
 use std::path::PathBuf;
 
-use support::asicgen;
+use support::{asicgen, workspace};
 
 fn scratch(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("asicgen-fmt-{}-{name}", std::process::id()));
@@ -70,5 +70,17 @@ fn files_that_cannot_be_formatted_exit_2_and_stay_untouched() {
     assert_eq!(
         std::fs::read_to_string(dir.join("broken.asic")).unwrap(),
         broken
+    );
+}
+
+#[test]
+fn the_shipped_specs_are_formatted() {
+    let out = asicgen(&["fmt", "--check"], &workspace());
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
     );
 }
