@@ -358,6 +358,7 @@ impl<'s> Printer<'s> {
                 Rule::engines_block | Rule::queues_block => self.table_block(section),
                 Rule::sync_manager_block => self.sync_manager_block(section),
                 Rule::binning_block => self.binning_block(section),
+                Rule::kernel_block => self.kernel_block(section),
                 _ => {}
             }
         }
@@ -649,6 +650,47 @@ impl<'s> Printer<'s> {
                         .collect::<Vec<_>>()
                         .join(" ");
                     self.braced(text, span_of(&head), item.clone(), sync_counts);
+                }
+                _ => {}
+            }
+        }
+        self.close(end);
+    }
+
+    /// `kernel { settings and dma_channel lines }`: settings aligned, a channel line as
+    /// `dma_channel A..B -> C..D`.
+    fn kernel_block(&mut self, block: Pair<'s, Rule>) {
+        let end = block.as_span().end();
+        let (docs, rest) = split_docs(block);
+        self.docs(&docs);
+        let Some((keyword, items)) = rest.split_first() else {
+            return;
+        };
+        self.open(
+            keyword.as_str().to_string(),
+            keyword.as_span().start(),
+            self.find(keyword.as_span().end(), b'{'),
+        );
+        let width = items
+            .iter()
+            .filter(|p| p.as_rule() == Rule::setting)
+            .filter_map(|s| s.clone().into_inner().find(|p| p.as_rule() == Rule::ident))
+            .map(|k| k.as_str().len())
+            .max()
+            .unwrap_or(0);
+        for item in items {
+            match item.as_rule() {
+                Rule::setting => self.setting(item.clone(), width),
+                Rule::dma_channel => {
+                    let (docs, rest) = split_docs(item.clone());
+                    self.docs(&docs);
+                    let ranges: Vec<String> = rest
+                        .iter()
+                        .filter(|p| p.as_rule() == Rule::name_range)
+                        .map(words)
+                        .collect();
+                    let (start, end) = span_of(&rest);
+                    self.line(format!("dma_channel {}", ranges.join(" -> ")), start, end);
                 }
                 _ => {}
             }

@@ -33,7 +33,10 @@ pub struct KernelRow {
 /// compiles with `gcc -std=gnu11 -Wall -Wextra -Werror` after the kernel's declarations and the
 /// uapi header ([`crate::c_header`]).
 pub fn kernel_header(model: &Model) -> String {
-    with_final_newline(render::render(&tables::tables(model), &preamble(model)))
+    crate::provenance::seal(&with_final_newline(render::render(
+        &tables::tables(model),
+        &preamble(model),
+    )))
 }
 
 /// Every fact the kernel header states, as rows (see [`KernelRow`]), in header order.
