@@ -45,7 +45,8 @@ pub fn run(name: &str, prefix: Option<&str>, dir: &Path) -> ExitCode {
          3. add to the `generations!` list in generated/src/lib.rs:\n       \
          /// {name}, from `specs/{module}.asic`.\n       \
          pub mod {module} {{ asicgen_macros::asic!(\"../specs/{module}.asic\"); }} => {name};\n  \
-         4. `cargo insta test --accept` and commit the spec, the snapshots and generated/review/{module}.*"
+         4. `INSTA_UPDATE=always cargo test -p asicgen-generated` and commit the spec and \
+         generated/review/{module}.*"
     );
     ExitCode::SUCCESS
 }
