@@ -166,6 +166,22 @@ fn specs_checked_together_must_not_share_a_name_or_prefix() {
         "{stderr}"
     );
     assert!(!stderr.contains("same ASIC name"), "{stderr}");
+    assert!(
+        stderr.contains("error[E0114]: b.asic and a.asic"),
+        "{stderr}"
+    );
+
+    let json = asicgen(
+        &["check", "--message-format", "json", "a.asic", "b.asic"],
+        &dir,
+    );
+    let stdout = String::from_utf8_lossy(&json.stdout);
+    assert_eq!(json.status.code(), Some(1));
+    assert_eq!(stdout.lines().count(), 1, "{stdout}");
+    assert!(
+        stdout.starts_with("{\"file\":\"b.asic\",") && stdout.contains("\"code\":\"E0114\""),
+        "{stdout}"
+    );
 }
 
 #[test]

@@ -43,7 +43,7 @@ fn a_bad_spec_exits_1_with_diagnostics_on_stderr_and_nothing_on_stdout() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(
-        stderr.contains("error: the spec has no `limits` block"),
+        stderr.contains("error[E0101]: the spec has no `limits` block"),
         "{stderr}"
     );
     assert!(out.stdout.is_empty());

@@ -134,7 +134,23 @@ impl Report {
         out
     }
 
-    /// One diagnostic, rendered alone (no summary): what `asic!` turns into one `compile_error!`.
+    /// Each diagnostic as the message of one rustc error (what `asic!` puts in a
+    /// `compile_error!` each): rustc prints `error: ` and the first line, so the first line is
+    /// the headline with its code, and the rest is the plain rendering (`--> file:line:col`, the
+    /// source line, the carets, the help), without the summary rustc gives itself.
+    pub fn for_rustc(&self) -> Vec<String> {
+        let renderer = Renderer::plain();
+        self.diagnostics
+            .iter()
+            .map(|d| {
+                let rendered = self.render_one(d, &renderer);
+                let body = rendered.split_once('\n').map_or("", |(_, rest)| rest);
+                format!("{} ({})\n{}", d.message, d.code(), body.trim_end())
+            })
+            .collect()
+    }
+
+    /// One diagnostic, rendered alone (no summary).
     pub fn render_one(&self, d: &Diagnostic, renderer: &Renderer) -> String {
         // The primary span's file first, then the files the notes point into, each once, with
         // its annotations: rustc's layout (`-->` for the first, `:::` for the others).

@@ -94,7 +94,8 @@ pub trait Asic: Copy + Default + fmt::Debug + Send + Sync + 'static {
     const NAME: &'static str;
     /// Prefix of the C uapi names (e.g. `"GAUDI"` gives `GAUDI_QUEUE_ID_DMA_0_0`).
     const UAPI_PREFIX: &'static str;
-    /// Where the generated code came from: spec path, content hash and generator version.
+    /// Where the generated code came from: generator version, spec path and the hash of the
+    /// generated module's own text.
     const PROVENANCE: &'static str;
     /// PCI vendor id (0x1da3 for Habana).
     const PCI_VENDOR: u16;

@@ -15,8 +15,9 @@ use syn::LitStr;
 /// `asicgen_runtime::asic::Asic`.
 ///
 /// Cargo rebuilds the caller when the spec or any lifecycle file it uses changes. A spec with
-/// errors fails the build with one error carrying the full rustc-style diagnostic, plus
-/// placeholder items so that code using the module reports nothing else.
+/// errors fails the build with one rustc error per spec error (headline and code, then the
+/// rustc-style snippet of the `.asic` line), plus placeholder items so that code using the
+/// module reports nothing else.
 #[proc_macro]
 pub fn asic(input: TokenStream) -> TokenStream {
     let lit = syn::parse_macro_input!(input as LitStr);
@@ -44,15 +45,15 @@ pub fn asic(input: TokenStream) -> TokenStream {
     let items = match loaded.result {
         Ok(model) => asicgen_codegen::rust_module(&model),
         Err(report) => {
-            let rendered = report.to_string();
-            // why: rustc prefixes the message with "error: " itself.
-            let msg = rendered
-                .strip_prefix("error: ")
-                .unwrap_or(&rendered)
-                .trim_end();
+            // why: one rustc error per spec error, so rustc's count is right and each reads on
+            // its own; a stable proc-macro cannot point into the `.asic` file, so each sits on
+            // the path literal and names its `file:line:col` on its second line.
+            let errors = report
+                .for_rustc()
+                .into_iter()
+                .map(|msg| quote_spanned!(lit.span()=> ::core::compile_error!(#msg);));
             let fallback = asicgen_codegen::fallback_module(&display);
-            let error = quote_spanned!(lit.span()=> ::core::compile_error!(#msg););
-            quote!(#fallback #error)
+            quote!(#fallback #(#errors)*)
         }
     };
     quote!(#(#tracked)* #items).into()

@@ -1,4 +1,4 @@
-//! A spec with errors fails the build with one error that carries every diagnostic; code that
+//! A spec with errors fails the build with one rustc error per spec error; code that
 //! uses the module reports nothing else.
 
 mod broken {
