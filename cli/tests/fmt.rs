@@ -53,7 +53,7 @@ fn files_that_cannot_be_formatted_exit_2_and_stay_untouched() {
     std::fs::write(dir.join("binary.asic"), [0xff, 0xfe, 0x00]).expect("write");
     std::fs::write(dir.join("x.txt"), "").expect("write");
     for (args, expect) in [
-        (&["fmt", "broken.asic"][..], "broken.asic:3:1"),
+        (&["fmt", "broken.asic"][..], "broken.asic:1:8"),
         (&["fmt", "binary.asic"][..], "not UTF-8"),
         (
             &["fmt", "x.txt"][..],

@@ -7,7 +7,8 @@
 //! table ([`markdown`]) and a test keeps it current.
 //!
 //! Ranges: `E00xx` files and syntax, `E01xx` the header, limits and settings, `E02xx` engines,
-//! queues and ids, `E03xx` lifecycles. `E0000` is an internal error (a bug in asicgen).
+//! queues and ids, `E03xx` lifecycles, `E04xx` the sync manager, binning and the kernel block.
+//! `E0000` is an internal error (a bug in asicgen).
 
 /// One kind of diagnostic.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -275,6 +276,201 @@ pub const CODES: &[Code] = &[
             "lifecycle `extends` chain is too deep",
         ],
         explanation: "An `extends` chain must end in a lifecycle that extends nothing.",
+    },
+    Code {
+        code: "E0007",
+        headlines: &["count too large", "`*` is too large"],
+        explanation: "A count in the sync manager does not fit the 32-bit value the driver keeps.",
+    },
+    Code {
+        code: "E0115",
+        headlines: &["`max_jobs_per_cs` (*) is more than 65535"],
+        explanation: "The runtime counts a queue's jobs in 16 bits, as the driver's per-queue counters do; more jobs per CS than that cannot be tracked.",
+    },
+    Code {
+        code: "E0217",
+        headlines: &["empty group"],
+        explanation: "A `group` declares nothing; put declarations inside its braces or remove it.",
+    },
+    Code {
+        code: "E0218",
+        headlines: &["groups repeat too many *s"],
+        explanation: "Nested group ranges multiply; this many engines or queues is certainly a mistake.",
+    },
+    Code {
+        code: "E0219",
+        headlines: &["`only` outside a group"],
+        explanation: "`only A, B` keeps a line to some names of the group around it; outside a group there is nothing to choose from.",
+    },
+    Code {
+        code: "E0220",
+        headlines: &["`@ N` inside a group of *"],
+        explanation: "An explicit id would be the same for every instance of a repeated group; pin the group's first line outside it or drop `@ N`.",
+    },
+    Code {
+        code: "E0221",
+        headlines: &["malformed `c_name` template"],
+        explanation: "A `c_name` template is text with `{prefix}`, `{group}` and `{name}` placeholders and nothing else in braces.",
+    },
+    Code {
+        code: "E0222",
+        headlines: &["`c_name` template without `{name}`"],
+        explanation: "Every member of the group would get the same C name; the template must say where the member's name goes.",
+    },
+    Code {
+        code: "E0223",
+        headlines: &["`*` is not a C identifier"],
+        explanation: "The C spelling a `c_name` template gives is not a valid C identifier.",
+    },
+    Code {
+        code: "E0224",
+        headlines: &["two *s are both spelled `*` in C"],
+        explanation: "Two engines or queues end up with the same C enumerator; change a name or the `c_name` template.",
+    },
+    Code {
+        code: "E0225",
+        headlines: &["reserved id range is too large"],
+        explanation: "A `reserved N..M` range would overflow the 32-bit id space.",
+    },
+    Code {
+        code: "E0226",
+        headlines: &["a cpu queue with streams"],
+        explanation: "The driver has one CPU queue; it has no streams.",
+    },
+    Code {
+        code: "E0227",
+        headlines: &["a cpu queue that is not `driver_only`"],
+        explanation: "Only the driver submits to the device CPU; user CSs naming the CPU queue are refused, so it must be `driver_only`.",
+    },
+    Code {
+        code: "E0228",
+        headlines: &["a `sync_stream` queue while the feature is off"],
+        explanation: "A queue flagged `sync_stream` in a generation whose `features` turn sync streams off.",
+    },
+    Code {
+        code: "E0229",
+        headlines: &["`*` takes a name or a name range"],
+        explanation: "This property takes an engine or completion-queue name, or a range of names.",
+    },
+    Code {
+        code: "E0230",
+        headlines: &["completion queue index too large"],
+        explanation: "A completion-queue index does not fit the driver's 32-bit CQ numbering.",
+    },
+    Code {
+        code: "E0231",
+        headlines: &["completion queue * is reserved twice"],
+        explanation: "Two `completion_queues` entries reserve the same index.",
+    },
+    Code {
+        code: "E0232",
+        headlines: &["completion queue * is reserved as `*`"],
+        explanation: "An external queue names, by number, a completion queue the driver reserves for itself.",
+    },
+    Code {
+        code: "E0233",
+        headlines: &["an external queue owns its completion queues"],
+        explanation: "External queues take their own completion queues (`cq = N`); only hw queues complete through a reserved one by name.",
+    },
+    Code {
+        code: "E0234",
+        headlines: &["an external queue with `completion = per_cs`"],
+        explanation: "With per-CS completion the hardware reports one completion per CS through a reserved CQ; external queues report per job, so the two cannot be combined.",
+    },
+    Code {
+        code: "E0235",
+        headlines: &["completion queue * is not reserved"],
+        explanation: "A hw queue completes through a reserved completion queue; declare it in `completion_queues`.",
+    },
+    Code {
+        code: "E0236",
+        headlines: &["* queue does not complete through a completion queue"],
+        explanation: "Only external and hw queues complete through a completion queue; remove `cq`.",
+    },
+    Code {
+        code: "E0401",
+        headlines: &["`uapi_name` must be upper-case letters, digits and `_`"],
+        explanation: "The sync manager's `uapi_name` becomes part of C macro names.",
+    },
+    Code {
+        code: "E0402",
+        headlines: &["range `*` is reserved twice"],
+        explanation: "Two `reserve` ranges of the sync manager have the same name.",
+    },
+    Code {
+        code: "E0403",
+        headlines: &["range `*` reserves nothing"],
+        explanation: "A `reserve` range reserves no SOB and no monitor; remove it.",
+    },
+    Code {
+        code: "E0404",
+        headlines: &["reserved * run past the sync manager"],
+        explanation: "The reserved ranges need more SOBs or monitors than the sync manager has.",
+    },
+    Code {
+        code: "E0411",
+        headlines: &["`max_faulty` must be from 1 to 64"],
+        explanation: "A binning rule's fuse mask is at most 64 bits, and a rule that allows no faulty unit bins nothing.",
+    },
+    Code {
+        code: "E0412",
+        headlines: &["binning rule `*` has no `*`"],
+        explanation: "A binning rule needs `units`, `max_faulty` and `substitutes`.",
+    },
+    Code {
+        code: "E0413",
+        headlines: &["* units in one rule"],
+        explanation: "One fuse mask covers at most 64 units.",
+    },
+    Code {
+        code: "E0414",
+        headlines: &["`max_faulty` is *, but the rule has * units"],
+        explanation: "A rule cannot allow more faulty units than it has.",
+    },
+    Code {
+        code: "E0415",
+        headlines: &["* substitutes for up to * faulty units"],
+        explanation: "Every faulty unit needs a spare: a rule needs at least `max_faulty` substitutes.",
+    },
+    Code {
+        code: "E0416",
+        headlines: &["substitute `*` serves no queue"],
+        explanation: "A substitute's queues become binned when it stands in; one with no queue would bin nothing.",
+    },
+    Code {
+        code: "E0417",
+        headlines: &["engine `*` is named twice"],
+        explanation: "An engine appears twice in one binning rule's list.",
+    },
+    Code {
+        code: "E0418",
+        headlines: &["too many names"],
+        explanation: "A binning list names more engines than a fuse mask can cover.",
+    },
+    Code {
+        code: "E0419",
+        headlines: &["`*` takes *"],
+        explanation: "A binning property has a value of the wrong shape; the message says what it takes.",
+    },
+    Code {
+        code: "E0421",
+        headlines: &["engine `*` is assigned to two DMA channels"],
+        explanation: "Each DMA engine stands behind at most one of the driver's DMA channels.",
+    },
+    Code {
+        code: "E0422",
+        headlines: &["`omit` would leave a hole in the queue → engine table"],
+        explanation: "The kernel's queue → engine table may only leave out queues at its end.",
+    },
+    Code {
+        code: "E0423",
+        headlines: &["* engines for * DMA channels"],
+        explanation: "A `dma_channel` line pairs channels and engines one to one; the two ranges must have the same length.",
+    },
+    Code {
+        code: "E0424",
+        headlines: &["`*` is * engine, not a DMA engine"],
+        explanation: "A DMA channel is served by a `dma` engine.",
     },
 ];
 
