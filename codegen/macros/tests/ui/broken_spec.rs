@@ -5,7 +5,7 @@ mod broken {
     asicgen_macros::asic!("specs/broken.asic");
 }
 
-use asicgen_runtime::asic::Asic;
+use asicgen_tables::Asic;
 
 fn main() {
     let _ = <broken::Broken as Asic>::QUEUES;

@@ -6,7 +6,7 @@ pub mod tiny {
     asicgen_macros::asic!("specs/tiny.asic");
 }
 
-use asicgen_runtime::asic::{Asic, CsEvent};
+use asicgen_tables::{Asic, CsEvent};
 
 fn main() {
     assert_eq!(<tiny::Tiny as Asic>::QUEUES.len(), 3);
