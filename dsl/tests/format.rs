@@ -115,7 +115,10 @@ fn every_file_in_the_repository_formats_idempotently_to_the_same_model() {
 fn a_syntax_error_is_reported_and_nothing_is_formatted() {
     let err = format("asic X {\n  uapi_prefix = \n", FileKind::Spec, "x.asic").unwrap_err();
     let text = err.to_string();
-    assert!(text.contains("unclosed `{`") && text.contains("x.asic:1:8"), "{text}");
+    assert!(
+        text.contains("unclosed `{`") && text.contains("x.asic:1:8"),
+        "{text}"
+    );
 }
 
 #[test]
