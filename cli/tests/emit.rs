@@ -12,7 +12,12 @@ fn review_copy(name: &str) -> String {
 
 #[test]
 fn emit_prints_the_review_copies() {
-    for (output, ext) in [("c", "h"), ("rust", "rs"), ("doc", "md")] {
+    for (output, ext) in [
+        ("c", "h"),
+        ("kernel", "kernel.h"),
+        ("rust", "rs"),
+        ("doc", "md"),
+    ] {
         let out = asicgen(&["emit", output, "specs/goya.asic"], &workspace());
         assert_eq!(
             out.status.code(),
@@ -57,5 +62,5 @@ fn a_bad_spec_exits_1_with_diagnostics_on_stderr_and_nothing_on_stdout() {
 fn an_unknown_output_is_a_usage_error() {
     let out = asicgen(&["emit", "python", "specs/goya.asic"], &workspace());
     assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("possible values: rust, c, doc"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("possible values: rust, c, kernel, doc"));
 }
