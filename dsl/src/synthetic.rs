@@ -8,8 +8,12 @@ use crate::{FileRef, Loaded, check_with};
 /// scaffolded specs name.
 pub const DEFAULT_LIFECYCLE: &str = include_str!("../../specs/lifecycle/default.lifecycle");
 
+/// The shipped per-CS lifecycle (Gaudi2's), which extends the default one.
+pub const PER_CS_LIFECYCLE: &str = include_str!("../../specs/lifecycle/per_cs.lifecycle");
+
 /// Checks the spec text `spec` from memory as `spec.asic`, serving [`DEFAULT_LIFECYCLE`] for
-/// `lifecycle/default.lifecycle` and "not found" for any other file. For benchmarks and tests
+/// `lifecycle/default.lifecycle`, [`PER_CS_LIFECYCLE`] for `lifecycle/per_cs.lifecycle` and
+/// "not found" for any other file. For benchmarks and tests
 /// that should not touch the file system.
 pub fn check(spec: &str) -> Loaded {
     check_with(
@@ -17,6 +21,7 @@ pub fn check(spec: &str) -> Loaded {
         &mut |f: &FileRef| match f.display.as_str() {
             "spec.asic" => Ok(spec.as_bytes().to_vec()),
             "lifecycle/default.lifecycle" => Ok(DEFAULT_LIFECYCLE.as_bytes().to_vec()),
+            "lifecycle/per_cs.lifecycle" => Ok(PER_CS_LIFECYCLE.as_bytes().to_vec()),
             _ => Err(std::io::Error::from(std::io::ErrorKind::NotFound)),
         },
     )

@@ -1,5 +1,6 @@
 //! Property test: mutate the real specs and lifecycles (delete, duplicate and swap lines,
-//! truncate, flip bytes, inject non-UTF-8, replace numbers with huge ones) and check that the
+//! truncate, flip bytes, inject non-UTF-8, replace numbers with huge ones, splice in pieces of
+//! the language's groups, C spellings, sync-manager and binning forms) and check that the
 //! checker returns a Model or diagnostics whose positions are inside the files, and that code
 //! generation turns every Model it returns into all three outputs: never a panic in either.
 //!
@@ -11,17 +12,34 @@ use std::path::Path;
 use asicgen_dsl::{FileRef, check_with};
 use proptest::prelude::*;
 
-const FILES: &[&str] = &[
-    "goya.asic",
-    "gaudi.asic",
-    "example.asic",
-    "lifecycle/default.lifecycle",
-    "lifecycle/per_cs.lifecycle",
-];
-
-fn originals() -> HashMap<String, Vec<u8>> {
+/// Every shipped spec, then every shipped lifecycle, as `specs/`-relative paths: a new
+/// generation is mutated too, with no list to edit.
+fn files() -> (Vec<String>, usize) {
     let specs = Path::new(env!("CARGO_MANIFEST_DIR")).join("../specs");
-    FILES
+    let list = |dir: &Path, ext: &str, prefix: &str| -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .expect("specs/")
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|x| x == ext))
+            .filter_map(|p| {
+                p.file_name()
+                    .map(|n| format!("{prefix}{}", n.to_string_lossy()))
+            })
+            .collect();
+        names.sort();
+        names
+    };
+    let asics = list(&specs, "asic", "");
+    let count = asics.len();
+    let mut all = asics;
+    all.extend(list(&specs.join("lifecycle"), "lifecycle", "lifecycle/"));
+    (all, count)
+}
+
+fn originals(files: &[String]) -> HashMap<String, Vec<u8>> {
+    let specs = Path::new(env!("CARGO_MANIFEST_DIR")).join("../specs");
+    files
         .iter()
         .map(|f| {
             let bytes = std::fs::read(specs.join(f)).expect("shipped spec");
@@ -29,6 +47,34 @@ fn originals() -> HashMap<String, Vec<u8>> {
         })
         .collect()
 }
+
+/// Every shipped file's path, how many of them are specs (they come first), and the bytes.
+type Shipped = (Vec<String>, usize, HashMap<String, Vec<u8>>);
+
+/// Pieces of the newer forms, spliced in anywhere: half-written groups, templates, selectors and
+/// sync-manager terms.
+const SNIPPETS: &[&str] = &[
+    "group ",
+    "group A0..A3 {",
+    "group B c_name \"{prefix}_{group}_ENGINE_ID_{name}\" {",
+    "c_name \"{name\"",
+    "c_name \"{prefix}\"",
+    " only DCORE0",
+    " only X, Y",
+    " in DCORE0..DCORE3",
+    "[tpc, DCORE0_TPC_6]",
+    "[A..B in C0..C1",
+    "reserve r { sobs = 1 per pending_cs }",
+    " per dec + 4294967295 per pending_cs",
+    "completion_queues { CS_COMPLETION = 0 }",
+    "binning { t { units = [tpc], max_faulty = 64, substitutes = [] } }",
+    "cq = CS_COMPLETION",
+    "NIC0_0..NIC99999_99999",
+    "A0_0_0..A9_9_9",
+    "}",
+    "{",
+    "@ 0",
+];
 
 #[derive(Clone, Debug)]
 enum Mutation {
@@ -40,6 +86,7 @@ enum Mutation {
     InjectBytes(usize, Vec<u8>),
     HugeNumber(usize, String),
     DeleteRange(usize, usize),
+    InjectText(usize, usize),
 }
 
 fn mutation() -> impl Strategy<Value = Mutation> {
@@ -72,6 +119,7 @@ fn mutation() -> impl Strategy<Value = Mutation> {
         )
             .prop_map(|(a, n)| Mutation::HugeNumber(a, n)),
         (idx.clone(), 1usize..64).prop_map(|(a, n)| Mutation::DeleteRange(a, n)),
+        (idx.clone(), 0..SNIPPETS.len()).prop_map(|(a, s)| Mutation::InjectText(a, s)),
     ]
 }
 
@@ -137,6 +185,11 @@ fn apply(bytes: &mut Vec<u8>, m: &Mutation) {
             }
             return;
         }
+        Mutation::InjectText(i, snippet) => {
+            let at = i % (bytes.len() + 1);
+            bytes.splice(at..at, SNIPPETS[*snippet].bytes());
+            return;
+        }
         Mutation::DeleteRange(i, len) => {
             let at = i % (bytes.len() + 1);
             let end = (at + len).min(bytes.len());
@@ -156,17 +209,25 @@ proptest! {
 
     #[test]
     fn mutated_specs_give_a_model_or_positioned_diagnostics(
-        spec in 0usize..3,
-        target in 0usize..FILES.len(),
+        spec in any::<prop::sample::Index>(),
+        target in any::<prop::sample::Index>(),
         mutations in prop::collection::vec(mutation(), 1..4),
     ) {
-        let mut files = originals();
-        let victim = format!("specs/{}", FILES[target]);
+        static SHIPPED: std::sync::OnceLock<Shipped> = std::sync::OnceLock::new();
+        let (names, asics, shipped) = SHIPPED.get_or_init(|| {
+            let (names, asics) = files();
+            let originals = originals(&names);
+            (names, asics, originals)
+        });
+        let (names, asics) = (names, *asics);
+        let mut files = shipped.clone();
+        let spec = spec.index(asics);
+        let victim = format!("specs/{}", names[target.index(names.len())]);
         let bytes = files.get_mut(&victim).expect("known file");
         for m in &mutations {
             apply(bytes, m);
         }
-        let spec = FileRef::new(format!("specs/{}", FILES[spec]));
+        let spec = FileRef::new(format!("specs/{}", names[spec]));
         let loaded = check_with(spec, &mut |f: &FileRef| {
             files
                 .get(&f.display)

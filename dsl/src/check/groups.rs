@@ -159,9 +159,7 @@ impl Walker<'_> {
                                 .help("put declarations inside the braces, or remove the group"),
                         );
                     }
-                    if let Some((template, span)) = &g.c_name
-                        && first_pass
-                    {
+                    if let (Some((template, span)), true) = (&g.c_name, first_pass) {
                         check_template(template, *span, what, diagnostics);
                     }
                     let instances = Instances {
