@@ -123,14 +123,16 @@ const NOT_IN_THE_HEADER: &[NotInHeader] = &[
         table: "kernel_define",
         index: "NUM_OF_SOB_IN_BLOCK",
         value: Some("?"),
-        why: "sync-manager size from register ranges: no spec block declares a sync manager yet",
+        why: "the block size the driver computes from register addresses; the reference has no \
+              value (`?`) to compare the sync manager's `sobs`/`monitors` with",
     },
     NotInHeader {
         asic: "gaudi",
         table: "kernel_define",
         index: "NUM_OF_MONITORS_IN_BLOCK",
         value: Some("?"),
-        why: "sync-manager size from register ranges: no spec block declares a sync manager yet",
+        why: "the block size the driver computes from register addresses; the reference has no \
+              value (`?`) to compare the sync manager's `sobs`/`monitors` with",
     },
     NotInHeader {
         asic: "gaudi",
