@@ -12,7 +12,12 @@ fn review_copy(name: &str) -> String {
 
 #[test]
 fn emit_prints_the_review_copies() {
-    for (output, ext) in [("c", "h"), ("rust", "rs"), ("doc", "md")] {
+    for (output, ext) in [
+        ("c", "h"),
+        ("kernel", "kernel.h"),
+        ("rust", "rs"),
+        ("doc", "md"),
+    ] {
         let out = asicgen(&["emit", output, "specs/goya.asic"], &workspace());
         assert_eq!(
             out.status.code(),

@@ -32,6 +32,8 @@ fuzz_target!(|data: &[u8]| {
         Ok(model) => {
             let _ = asicgen_codegen::rust_module(&model);
             let _ = asicgen_codegen::c_header(&model);
+            let _ = asicgen_codegen::kernel_header(&model);
+            let _ = asicgen_codegen::kernel_rows(&model);
             let _ = asicgen_codegen::markdown(&model);
         }
         Err(report) => {

@@ -5,8 +5,9 @@
 //! `tests/reference/kernel_tables.tsv` the header carries becomes a check in a C program,
 //! written with the kernel's own names (`gaudi_queue_type[GAUDI_QUEUE_ID_DMA_0_0] ==
 //! QUEUE_TYPE_EXT`), which gcc builds and the test runs. This checks the C text itself, not the
-//! rows the generator says it wrote. The stub's own constants are checked against the
-//! reference's `common` rows the same way.
+//! rows the generator says it wrote. Gaudi2's queue properties, sync layout and reserved CQs
+//! (`queue_props.tsv`, `sync_manager.tsv`) are checked the same way. The stub's own constants
+//! are checked against the reference's `common` rows.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -138,6 +139,64 @@ fn compile_and_run(stem: &str, uapi: &str, kernel: &str, checks: &[(String, Stri
     checks.len()
 }
 
+/// Gaudi2's facts as C checks: queue types and properties (`queue_props.tsv`), the sync layout
+/// and reserved CQs (`sync_manager.tsv`), and the queue → engine array ending before CPU_PQ.
+fn gaudi2_checks() -> Vec<(String, String)> {
+    let read = |file: &str| {
+        let path = root().join("tests/reference").join(file);
+        let text = fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        text.lines()
+            .skip(1)
+            .map(|l| {
+                l.split('\t')
+                    .map(|c| c.trim().to_string())
+                    .collect::<Vec<_>>()
+            })
+            .filter(|cols| cols.first().is_some_and(|a| a == "gaudi2"))
+            .collect::<Vec<_>>()
+    };
+    let mut checks = vec![(
+        "ARRAY_SIZE(gaudi2_queue_id_to_engine_id)".to_string(),
+        "GAUDI2_QUEUE_ID_CPU_PQ".to_string(),
+    )];
+    for cols in read("queue_props.tsv") {
+        let [_, q, queue_type, driver_only, sync_stream, other] = cols.as_slice() else {
+            panic!("malformed queue_props.tsv row: {cols:?}");
+        };
+        checks.push((format!("gaudi2_queue_type[{q}]"), queue_type.clone()));
+        let props = format!("gaudi2_hw_queues_props[{q}]");
+        checks.push((format!("{props}.type"), queue_type.clone()));
+        checks.push((format!("{props}.driver_only"), driver_only.clone()));
+        checks.push((format!("{props}.supports_sync_stream"), sync_stream.clone()));
+        if let Some(cb) = other
+            .split(';')
+            .find_map(|kv| kv.strip_prefix("cb_alloc_flags="))
+        {
+            checks.push((format!("{props}.cb_alloc_flags"), cb.to_string()));
+        }
+    }
+    for cols in read("sync_manager.tsv") {
+        let [_, item, value, ..] = cols.as_slice() else {
+            panic!("malformed sync_manager.tsv row: {cols:?}");
+        };
+        let exprs: &[&str] = match item.as_str() {
+            "sync_stream_first_sob" => {
+                &["GAUDI2_SYNC_STREAM_FIRST_SOB", "GAUDI2_RESERVED_SOB_NUMBER"]
+            }
+            "sync_stream_first_mon" => {
+                &["GAUDI2_SYNC_STREAM_FIRST_MON", "GAUDI2_RESERVED_MON_NUMBER"]
+            }
+            "first_available_user_sob" => &["GAUDI2_FIRST_AVAILABLE_USER_SOB"],
+            "first_available_user_mon" => &["GAUDI2_FIRST_AVAILABLE_USER_MON"],
+            "completion_queues_count" => &["NUMBER_OF_CMPLT_QUEUES", "GAUDI2_RESERVED_CQ_NUMBER"],
+            "first_available_cq" => &["GAUDI2_RESERVED_CQ_NUMBER"],
+            _ => &[],
+        };
+        checks.extend(exprs.iter().map(|e| (e.to_string(), value.clone())));
+    }
+    checks
+}
+
 fn check_spec(stem: &str, reference: bool) -> usize {
     let display = format!("specs/{stem}.asic");
     let model = match asicgen_dsl::load(&root().join(&display), &display).result {
@@ -170,6 +229,9 @@ fn check_spec(stem: &str, reference: bool) -> usize {
         assert!(rows.len() > 50, "{stem}: only {} rows to check", rows.len());
         checks.extend(rows);
     }
+    if stem == "gaudi2" {
+        checks.extend(gaudi2_checks());
+    }
     if !gcc_available() {
         eprintln!("gcc not found: skipping the compile of {stem}'s headers");
         return 0;
@@ -190,13 +252,21 @@ fn gaudi_headers_compile_and_hold_the_kernels_values() {
 }
 
 #[test]
+fn gaudi2_headers_compile_and_hold_the_kernels_values() {
+    let n = check_spec("gaudi2", false);
+    eprintln!("gaudi2: {n} checks passed in C");
+}
+
+#[test]
 fn every_other_spec_compiles() {
     for entry in fs::read_dir(root().join("specs")).expect("specs/") {
         let path = entry.expect("dir entry").path();
         let Some(stem) = path.file_stem().and_then(|s| s.to_str()) else {
             continue;
         };
-        if path.extension().is_some_and(|e| e == "asic") && !matches!(stem, "goya" | "gaudi") {
+        if path.extension().is_some_and(|e| e == "asic")
+            && !matches!(stem, "goya" | "gaudi" | "gaudi2")
+        {
             check_spec(stem, false);
         }
     }

@@ -123,14 +123,16 @@ const NOT_IN_THE_HEADER: &[NotInHeader] = &[
         table: "kernel_define",
         index: "NUM_OF_SOB_IN_BLOCK",
         value: Some("?"),
-        why: "sync-manager size from register ranges: no spec block declares a sync manager yet",
+        why: "the block size the driver computes from register addresses; the reference has no \
+              value (`?`) to compare the sync manager's `sobs`/`monitors` with",
     },
     NotInHeader {
         asic: "gaudi",
         table: "kernel_define",
         index: "NUM_OF_MONITORS_IN_BLOCK",
         value: Some("?"),
-        why: "sync-manager size from register ranges: no spec block declares a sync manager yet",
+        why: "the block size the driver computes from register addresses; the reference has no \
+              value (`?`) to compare the sync manager's `sobs`/`monitors` with",
     },
     NotInHeader {
         asic: "gaudi",
@@ -457,5 +459,54 @@ fn a_changed_row_is_reported_by_name() {
             "gaudi queue_id_to_engine_id [GAUDI_QUEUE_ID_MME_1_0]: kernel GAUDI_ENGINE_ID_MME_1, \
              generated GAUDI_ENGINE_ID_MME_2"
         ]
+    );
+}
+
+#[test]
+fn gaudi_sync_layout_follows_the_kernels_formulas() {
+    // gaudi_set_fixed_properties computes the layout from the collective and queue constants;
+    // the spec states the collective range as a number and the roles queue by queue, so the
+    // header's constants must agree with the kernel's formulas over its own defines.
+    let facts = facts();
+    let common = symbols(&facts, "common");
+    let constant = |name: &str| -> u64 {
+        *common
+            .get(name)
+            .unwrap_or_else(|| panic!("{name} not in the reference"))
+    };
+    let display = "specs/gaudi.asic";
+    let model = match load(&root().join(display), display).result {
+        Ok(model) => model,
+        Err(report) => panic!("{display} does not check:\n{report}"),
+    };
+    let rows = kernel_rows(&model);
+    let ours = |table: &str, index: &str| -> u64 {
+        rows.iter()
+            .find(|r| r.table == table && r.index == index)
+            .and_then(|r| number(&r.value))
+            .unwrap_or_else(|| panic!("no numeric {table} [{index}] in the header"))
+    };
+    let define = |name: &str| ours("kernel_define", name);
+    let per_monitor = constant("HL_MAX_SOBS_PER_MONITOR");
+    let aligned = define("NUMBER_OF_SOBS_IN_GRP").div_ceil(per_monitor) * per_monitor;
+    let first_sob = ours("sync_stream_first_sob", "-");
+    let first_mon = ours("sync_stream_first_mon", "-");
+    assert_eq!(
+        first_sob,
+        aligned * define("QMAN_STREAMS") * constant("HL_RSVD_SOBS")
+    );
+    assert_eq!(
+        first_mon,
+        define("NUMBER_OF_COLLECTIVE_QUEUES") * define("QMAN_STREAMS")
+            + define("NUMBER_OF_EXT_HW_QUEUES") * constant("HL_COLLECTIVE_RSVD_MSTR_MONS")
+    );
+    let queues = ours("num_sync_stream_queues", "-");
+    assert_eq!(
+        ours("first_available_user_sob", "0"),
+        first_sob + queues * constant("HL_RSVD_SOBS")
+    );
+    assert_eq!(
+        ours("first_available_user_mon", "0"),
+        first_mon + queues * constant("HL_RSVD_MONS")
     );
 }

@@ -237,6 +237,7 @@ proptest! {
         if let Ok(model) = &loaded.result {
             prop_assert!(!asicgen_codegen::rust_module(model).is_empty());
             prop_assert!(asicgen_codegen::c_header(model).contains("enum"));
+            prop_assert!(asicgen_codegen::kernel_header(model).contains("static const"));
             prop_assert!(!asicgen_codegen::markdown(model).is_empty());
         }
         if let Err(report) = loaded.result {

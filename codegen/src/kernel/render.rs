@@ -136,7 +136,7 @@ fn runs(entries: &[Entry]) -> Vec<&[Entry]> {
     let mut start = 0;
     for i in 1..=entries.len() {
         let breaks = i == entries.len()
-            || entries[i].index != entries[i - 1].index + 1
+            || entries[i - 1].index.checked_add(1) != Some(entries[i].index)
             || entries[i].value != entries[i - 1].value;
         if breaks {
             out.push(&entries[start..i]);

@@ -274,7 +274,8 @@ pub fn tables(model: &Model) -> Tables {
                 1 => enumerators.push((name, None, Some(first(range)))),
                 n => {
                     enumerators.push((format!("{name}_FIRST"), None, Some(first(range))));
-                    enumerators.push((format!("{name}_LAST"), None, Some(first(range) + n - 1)));
+                    let last = first(range).saturating_add(n - 1);
+                    enumerators.push((format!("{name}_LAST"), None, Some(last)));
                 }
             }
         }

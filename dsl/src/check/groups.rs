@@ -82,6 +82,7 @@ pub fn flatten<'a, D: Grouped>(
     let mut walker = Walker {
         what,
         budget: MAX_EXPANSION,
+        budget_reported: false,
         spellings: HashMap::new(),
     };
     let mut out = Vec::new();
@@ -100,6 +101,8 @@ struct Walker<'w> {
     what: &'w str,
     /// Names left before the table is too large.
     budget: u64,
+    /// Whether running out of `budget` was reported (once, wherever it happened).
+    budget_reported: bool,
     /// The `c_name` each group path was given: a group opened again later (`group DCORE0 { ... }`
     /// after `group DCORE0..DCORE3 c_name "..." { ... }`) keeps its spelling.
     spellings: HashMap<Vec<String>, (String, Span)>,
@@ -137,7 +140,7 @@ impl Walker<'_> {
                     };
                     let count = names.len() as u64;
                     if count > self.budget {
-                        if first_pass {
+                        if !std::mem::replace(&mut self.budget_reported, true) {
                             diagnostics.push(
                                 Diagnostic::error(
                                     g.names.span,

@@ -1034,6 +1034,8 @@ impl QueueProperties {
                     }
                 }
                 "engine" => {
+                    // Set even when the value is refused: its own diagnostic says what is wrong.
+                    props.engine_span = Some(prop.key.span);
                     let Some(range) = names_value(prop, diagnostics) else {
                         continue;
                     };
