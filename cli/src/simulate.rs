@@ -539,10 +539,12 @@ fn print_summary<A: Asic>(
         println!("  virtual time   {:>10}", format_ns(virtual_ns));
         match virtual_ns {
             0 => println!("  throughput            n/a  (no virtual time passed)"),
-            ns => println!(
-                "  throughput     {:>10.0} CS/s of virtual time",
-                s.released() as f64 / (ns as f64 / 1e9)
-            ),
+            ns => {
+                let rate = s.released() as f64 / (ns as f64 / 1e9);
+                // A run dominated by TDR timeouts can release less than one CS per second.
+                let digits = if rate < 100.0 { 3 } else { 0 };
+                println!("  throughput     {rate:>10.digits$} CS/s of virtual time");
+            }
         }
     } else {
         let secs = wall.as_secs_f64().max(1e-9);

@@ -199,6 +199,15 @@ impl<A: Asic> Device<A> {
 /// CSs. Dropping it (or [`close`](Self::close)) runs `hl_ctx_fini`: its CSs in flight are rolled
 /// back (outcome aborted, every waiter returns), their queue space is given back, and its slot
 /// can be opened again. Share it between threads by reference (it is `Sync`).
+///
+/// Emptying the ring of a live context is not offered: it would turn an aborted or timed-out
+/// CS into "gone", read as completed. Only the teardown does it.
+///
+/// ```compile_fail,E0599
+/// # fn f<A: asicgen_runtime::asic::Asic>(ctx: &asicgen_runtime::Context<A>) {
+/// ctx.retire_signalled();
+/// # }
+/// ```
 pub struct Context<A: Asic> {
     core: Core<A>,
     index: u32,

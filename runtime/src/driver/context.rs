@@ -25,6 +25,10 @@ use std::time::{Duration, Instant};
 
 /// Names an open context of a device (its ASID slot). Only the device makes one: it cannot be
 /// used to reach a context, only to tell contexts apart.
+///
+/// ```compile_fail,E0423
+/// let someone_elses = asicgen_runtime::ContextId(0); // not constructible outside the runtime
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ContextId(pub(crate) u32);
 
@@ -39,7 +43,7 @@ impl ContextId {
 /// polled and waited on, never signalled. Only the driver completes a CS's fence, in its release
 /// (`cs_do_release`), so a waiter can never see "completed" for a CS that is still running.
 ///
-/// ```compile_fail
+/// ```compile_fail,E0599
 /// # fn f(fence: asicgen_runtime::CsFence) {
 /// fence.signal(asicgen_runtime::Outcome::Ok); // no such method: only the driver signals
 /// # }

@@ -696,10 +696,7 @@ impl<A: Asic> Core<A> {
 
     /// The device clock: virtual time, or `CLOCK_MONOTONIC`.
     pub(crate) fn now(&self) -> Timestamp {
-        Timestamp::from_nanos(match self.shared.config.clock {
-            ClockMode::Virtual => self.shared.handoff.virtual_now.now(),
-            ClockMode::Real => Timestamp::now().as_nanos(),
-        })
+        Timestamp::from_nanos(self.shared.handoff.now(self.shared.config.clock))
     }
 
     /// The device's drop counters (the sum over its contexts).

@@ -23,7 +23,9 @@
 //! A reset takes both locks (submission first, the driver's order) and resets all of it.
 
 use crate::driver::backend::EngineJob;
+use crate::driver::config::ClockMode;
 use crate::fence::Fence;
+use crate::fence::Timestamp;
 use crate::sync::channel::{Carried, Cursor, Doorbell, Hint, VirtualClock};
 use crate::sync::handshake::SleepHandshake;
 use std::sync::Arc;
@@ -141,6 +143,15 @@ impl Handoff {
         // Release: a submitter that sees `true` again sees the reset queues (it takes the
         // submission lock anyway before touching them; this only orders the early `-EBUSY`).
         self.operational.store(on, Ordering::Release);
+    }
+
+    /// The device clock in ns: the virtual clock, or `CLOCK_MONOTONIC`. The one place the
+    /// clock mode is looked at.
+    pub(crate) fn now(&self, clock: ClockMode) -> u64 {
+        match clock {
+            ClockMode::Virtual => self.virtual_now.now(),
+            ClockMode::Real => Timestamp::now().as_nanos(),
+        }
     }
 
     /// Take the device out of service for good (device fini).

@@ -10,7 +10,7 @@ use crate::asic::{Asic, CsEvent, QueueType};
 use crate::driver::backend::{
     EngineJob, Engines, JobEnd, JobStart, NEVER_NS, Started, duration_ns,
 };
-use crate::driver::config::{ClockMode, DriverConfig};
+use crate::driver::config::DriverConfig;
 use crate::driver::context::Ring;
 use crate::driver::cs::{self, CsRecord};
 use crate::driver::effects::Effects;
@@ -19,7 +19,7 @@ use crate::driver::locks::CompletionLock;
 use crate::driver::queue::{CompletionQueue, HwQueue};
 use crate::driver::state::{Released, engine_index, queue_index};
 use crate::driver::submit::{CbChoice, CsSubmit, Job, QueueRejection, SubmitError};
-use crate::fence::{Fence, Timestamp};
+use crate::fence::Fence;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -336,7 +336,7 @@ impl<A: Asic> HwQueues<A> {
             work: job.work,
         };
         let (clock, handoff) = (self.cfg.clock, &self.handoff);
-        let mut read_clock = || *now.get_or_insert_with(|| clock_now(clock, handoff));
+        let mut read_clock = || *now.get_or_insert_with(|| handoff.now(clock));
         let (due, end) = match self.engines.start(&start, &mut read_clock) {
             Started::Due { at, end } => (at, end),
             Started::Hang => {
@@ -404,14 +404,6 @@ impl<A: Asic> HwQueues<A> {
             *seen = 0;
         }
         self.engines.reset();
-    }
-}
-
-/// The device clock in ns: the virtual clock, or `CLOCK_MONOTONIC`.
-pub(crate) fn clock_now(clock: ClockMode, handoff: &Handoff) -> u64 {
-    match clock {
-        ClockMode::Virtual => handoff.virtual_now.now(),
-        ClockMode::Real => Timestamp::now().as_nanos(),
     }
 }
 

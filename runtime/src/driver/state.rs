@@ -9,7 +9,6 @@
 
 use crate::asic::{Asic, CompletionMode, CsEvent, QueueType};
 use crate::driver::backend::{EngineJob, JobEnd};
-use crate::driver::config::ClockMode;
 use crate::driver::config::{DeviceStats, DriverConfig};
 use crate::driver::cs::{self, CsRecord, NIL};
 use crate::driver::effects::Effects;
@@ -165,10 +164,7 @@ impl<A: Asic> State<A> {
 
     /// The device clock in ns.
     pub(crate) fn now(&self) -> u64 {
-        match self.cfg.clock {
-            ClockMode::Virtual => self.handoff.virtual_now.now(),
-            ClockMode::Real => Timestamp::now().as_nanos(),
-        }
+        self.handoff.now(self.cfg.clock)
     }
 
     pub(crate) fn set_operational(&self, on: bool) {

@@ -26,7 +26,9 @@
 //! timing loom can explore for the timeout paths (loom has no clock).
 
 // The driver's concurrency helpers (std threads only, plus their loom models).
+// Under loom only the models use it (the driver is not built).
 #[cfg(any(not(loom), test))]
+#[cfg_attr(loom, allow(dead_code))]
 pub(crate) mod channel;
 #[cfg(any(not(loom), test))]
 pub(crate) mod handshake;
