@@ -1569,3 +1569,766 @@ fn no_partial_write_when_a_later_hw_queue_is_full() {
         assert_eq!(fence_of(&ctx, s).poll(), Some(Outcome::Ok));
     });
 }
+
+// ---------------------------------------------------------------------------------------------
+// Third round
+// ---------------------------------------------------------------------------------------------
+
+// hl_ctx_fini rolls a context's CSs back; a job of such a CS still on its engine must not
+// complete a later CS that reuses the seq (and maybe the record) in a new context: the new CS's
+// fence reports only its own end.
+#[test]
+fn stale_job_of_a_closed_context_does_not_complete_a_new_cs() {
+    within(|| {
+        let (d, ctx) = virt::<Example>(|c| c.tdr_timeout = None);
+        let s = ctx.submit(&CsSubmit::new(&one(TPC_0, Work::Run(Duration::from_millis(1))))).unwrap();
+        assert_eq!(s, 1);
+        drop(ctx);
+        let ctx = d.open().unwrap();
+        let s = ctx.submit(&CsSubmit::new(&one(TPC_1, Work::Hang))).unwrap();
+        assert_eq!(s, 1);
+        d.advance(Duration::from_millis(5));
+        assert_eq!(fence_of(&ctx, 1).poll(), None, "the old job's end completed the new CS");
+        assert_eq!(d.stats().in_flight, 1);
+        assert_eq!(d.stats().completed, 0);
+        d.reset();
+        assert_eq!(fence_of(&ctx, 1).poll(), Some(Outcome::Aborted));
+    });
+}
+
+// §3: a CS that failed after allocate_cs was released (not submitted) and frees its ring slot:
+// the next CS mapping to that slot is accepted; the one after, whose slot holds a CS in flight,
+// is -EAGAIN naming that CS.
+#[test]
+fn ring_slot_of_a_not_submitted_cs_is_free() {
+    within(|| {
+        let (_d, ctx) = virt::<Example>(|c| c.tdr_timeout = None);
+        let n = ctx.ring_len();
+        let err = ctx.submit(&CsSubmit::new(&one(TPC_3, Work::Default))).unwrap_err();
+        assert_eq!(err.consumed_seq(), Some(1));
+        for i in 1..n {
+            let q = [PDMA_0_0, 1, PDMA_1_0, 3, TPC_0, TPC_1][i as usize % 6];
+            ctx.submit(&CsSubmit::new(&one(q, Work::Hang))).unwrap();
+        }
+        let s = ctx.submit(&CsSubmit::new(&one(7, Work::Hang))).expect("slot of seq 1 is free");
+        assert_eq!(s, n + 1);
+        assert_eq!(
+            ctx.submit(&CsSubmit::new(&one(7, Work::Hang))),
+            Err(SubmitError::TooManyInFlight { next_seq: n + 2, pending_seq: 2 })
+        );
+    });
+}
+
+// §4 multi-CS: the two multi-CS completion structures are taken for a wait and given back
+// whatever way it ends (invalid seq, bad count, interrupted, busy, aborted, not operational):
+// afterwards two waits can still sleep at once and only a third is refused.
+#[test]
+fn multi_wait_slots_are_not_leaked_by_failing_waits_real_clock() {
+    within(|| {
+        let (d, ctx, runner) = real::<Example>(|c| c.tdr_timeout = None);
+        let ctx = Arc::new(ctx);
+        let h = ctx.submit(&CsSubmit::new(&one(TPC_0, Work::Hang))).unwrap();
+        let tok = CancelToken::new();
+        tok.cancel();
+        for _ in 0..5 {
+            let _ = ctx.wait_multi(&[h, 999], FOREVER, None);
+            let _ = ctx.wait_multi(&[h, 0], FOREVER, None);
+            let _ = ctx.wait_multi(&[], FOREVER, None);
+            let _ = ctx.wait_multi(&[h], FOREVER, Some(&tok));
+            let _ = ctx.wait_multi(&[h], Duration::from_millis(1), None);
+            let _ = ctx.wait_multi(&[h], POLL, None);
+        }
+        d.mark_needs_reset();
+        for _ in 0..5 {
+            assert_eq!(ctx.wait_multi(&[h], FOREVER, None), Err(CsWaitError::DeviceNotOperational));
+        }
+        d.reset(); // h aborted
+        for _ in 0..5 {
+            assert_eq!(ctx.wait_multi(&[h], FOREVER, None), Err(CsWaitError::Aborted { seq: h }));
+        }
+        let h2 = ctx.submit(&CsSubmit::new(&one(TPC_1, Work::Hang))).unwrap();
+        let mut rxs = Vec::new();
+        for _ in 0..2 {
+            let c = Arc::clone(&ctx);
+            rxs.push(spawn_waiter(move || c.wait_multi(&[h2], FOREVER, None)));
+        }
+        thread::sleep(Duration::from_millis(100));
+        assert_eq!(ctx.wait_multi(&[h2], FOREVER, None), Err(CsWaitError::NoMultiWaitSlot));
+        d.reset();
+        for rx in &rxs {
+            assert_eq!(recv(rx, "multi waiter"), Err(CsWaitError::Aborted { seq: h2 }));
+        }
+        runner.stop();
+    });
+}
+
+// §3: seqs are handed out in order, one per CS that passed the sanity checks: several threads
+// submitting on one context get distinct seqs, and with the consumed seqs of failed CSs they
+// cover 1..next_seq exactly.
+#[test]
+fn concurrent_submitters_get_distinct_contiguous_seqs_real_clock() {
+    within(|| {
+        let (d, ctx, runner) = real::<Example>(|c| c.tdr_timeout = None);
+        let ctx = Arc::new(ctx);
+        let barrier = Arc::new(Barrier::new(3));
+        let hs: Vec<_> = (0..3usize)
+            .map(|t| {
+                let c = Arc::clone(&ctx);
+                let b = Arc::clone(&barrier);
+                thread::spawn(move || {
+                    b.wait();
+                    let mut seqs = Vec::new();
+                    for i in 0..400usize {
+                        let q = if i % 13 == 0 { TPC_3 } else { [TPC_0, TPC_1, PDMA_0_0][(i + t) % 3] };
+                        match c.submit(&CsSubmit::new(&one(q, Work::Run(Duration::from_micros(5))))) {
+                            Ok(s) => seqs.push(s),
+                            Err(e) => match e.consumed_seq() {
+                                Some(s) => seqs.push(s),
+                                None => assert!(e.is_try_again(), "{e:?}"),
+                            },
+                        }
+                        if i % 16 == 0 {
+                            if let Some(&s) = seqs.last() {
+                                let _ = c.wait_cs(s, FOREVER, None);
+                            }
+                        }
+                    }
+                    seqs
+                })
+            })
+            .collect();
+        let mut all: Vec<u64> = hs.into_iter().flat_map(|h| h.join().unwrap()).collect();
+        all.sort_unstable();
+        let n = all.len() as u64;
+        assert_eq!(all, (1..=n).collect::<Vec<_>>());
+        assert_eq!(ctx.next_seq(), n + 1);
+        for s in n.saturating_sub(ctx.ring_len()) + 1..=n {
+            let r = ctx.wait_cs(s, FOREVER, None);
+            assert!(r.unwrap().is_completed());
+        }
+        let st = d.stats();
+        assert_eq!(st.submitted + st.not_submitted, n, "{st:?}");
+        runner.stop();
+    });
+}
+
+// DeviceStats: `resets + resets_merged` counts every request plus every explicit reset. With
+// no TDR and no faults, explicit resets from several threads at once all count.
+#[test]
+fn concurrent_explicit_resets_are_all_counted() {
+    within(|| {
+        let (d, ctx, runner) = real::<Example>(|c| c.tdr_timeout = None);
+        let d = Arc::new(d);
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let ctx = Arc::new(ctx);
+        let sub = {
+            let c = Arc::clone(&ctx);
+            let stop = Arc::clone(&stop);
+            thread::spawn(move || {
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    if let Ok(s) = c.submit(&CsSubmit::new(&one(TPC_0, Work::Run(Duration::from_micros(50))))) {
+                        loop {
+                            match c.wait_cs(s, FOREVER, None) {
+                                Err(CsWaitError::DeviceNotOperational) => thread::yield_now(),
+                                r => {
+                                    assert!(matches!(r, Ok(_) | Err(CsWaitError::Aborted { .. })), "{r:?}");
+                                    break;
+                                }
+                            }
+                        }
+                    }
+                }
+            })
+        };
+        let hs: Vec<_> = (0..3)
+            .map(|_| {
+                let d = Arc::clone(&d);
+                thread::spawn(move || {
+                    for _ in 0..50 {
+                        d.reset();
+                    }
+                })
+            })
+            .collect();
+        for h in hs {
+            h.join().unwrap();
+        }
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        sub.join().unwrap();
+        let st = d.stats();
+        assert_eq!(st.resets + st.resets_merged, 150, "{st:?}");
+        assert!(d.is_operational());
+        runner.stop();
+    });
+}
+
+// Device docs: mark_needs_reset stops taking work; closing a context then still rolls its CSs
+// back (waiters return) and frees its slot.
+#[test]
+fn close_context_while_device_needs_reset() {
+    within(|| {
+        let (d, ctx) = virt::<Example>(|c| c.tdr_timeout = None);
+        let s = ctx.submit(&CsSubmit::new(&one(TPC_0, Work::Hang))).unwrap();
+        let f = fence_of(&ctx, s);
+        let f2 = f.clone();
+        let rx = spawn_waiter(move || f2.wait());
+        d.mark_needs_reset();
+        drop(ctx);
+        assert_eq!(recv(&rx, "fence waiter"), Outcome::Aborted);
+        assert_eq!(d.open_contexts(), 0);
+        assert_eq!(d.open().map(|_| ()), Ok(()));
+        d.reset();
+        assert!(d.is_operational());
+    });
+}
+
+// Virtual clock shared by threads: submitters, waiters (which run virtual time), an advancer
+// and a resetter at once; every CS ends in exactly one terminal state, nothing hangs.
+#[test]
+fn virtual_clock_threads_race() {
+    within(|| {
+        let (d, ctx) = virt::<Example>(|c| {
+            c.tdr_timeout = Some(Duration::from_millis(1));
+            c.sim.jitter = Duration::from_micros(100);
+            c.sim.hang_ppm = 50_000;
+        });
+        let d = Arc::new(d);
+        let ctx = Arc::new(ctx);
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let mut hs = Vec::new();
+        for t in 0..2usize {
+            let c = Arc::clone(&ctx);
+            hs.push(thread::spawn(move || {
+                let mut fences = Vec::new();
+                for i in 0..300usize {
+                    let q = [TPC_0, TPC_1, PDMA_0_0, PDMA_1_0][(i + t) % 4];
+                    if let Ok(s) = c.submit(&CsSubmit::new(&[Job::new(q)])) {
+                        let r = c.wait_cs(s, Duration::from_millis(3), None);
+                        assert!(
+                            matches!(
+                                r,
+                                Ok(_) | Err(CsWaitError::TimedOut { .. } | CsWaitError::Aborted { .. } | CsWaitError::DeviceNotOperational)
+                            ),
+                            "{r:?}"
+                        );
+                        if let Lookup::Fence(f) = c.lookup(s) {
+                            fences.push(f);
+                        }
+                    }
+                }
+                fences
+            }));
+        }
+        let adv = {
+            let d = Arc::clone(&d);
+            let stop = Arc::clone(&stop);
+            thread::spawn(move || {
+                let mut i = 0u32;
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    d.advance(Duration::from_micros(50));
+                    i += 1;
+                    if i % 20 == 0 {
+                        d.reset();
+                    }
+                    thread::yield_now();
+                }
+            })
+        };
+        let mut fences = Vec::new();
+        for h in hs {
+            fences.extend(h.join().expect("submitter"));
+        }
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        adv.join().unwrap();
+        d.reset();
+        d.run_until_idle();
+        for f in &fences {
+            assert!(f.poll().is_some(), "CS {} never released", f.seq());
+        }
+        let st = d.stats();
+        assert_eq!(st.in_flight, 0);
+        assert_eq!(st.released(), st.submitted + st.not_submitted, "{st:?}");
+        assert_eq!(st.lifecycle_violations, 0);
+    });
+}
+
+// §2.4 step 10: the completion timestamp is the CS's completion time on the device clock: not
+// before it was submitted, not after the wait returned.
+#[test]
+fn timestamps_lie_between_submit_and_wait() {
+    within(|| {
+        let (d, ctx) = virt::<Example>(|c| c.sim.jitter = Duration::from_micros(40));
+        for i in 0..50u64 {
+            let before = d.now();
+            let s = ctx
+                .submit(&CsSubmit::new(&[Job::new(TPC_0), Job::new(TPC_1).with_work(Work::Run(Duration::from_micros(i)))]).with_timestamp())
+                .unwrap();
+            let r = ctx.wait_cs(s, Duration::MAX, None).unwrap();
+            let after = d.now();
+            match r {
+                WaitStatus::Completed { timestamp: Some(t), gone: false } => {
+                    assert!(before <= t && t <= after, "{before:?} {t:?} {after:?}")
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+    });
+}
+
+// §4 hl_wait_for_fence + §2.4 step 10 (outcome store): a CS that asked for a timestamp pushes
+// (seq, timestamp, error) into the context's outcome store when released; a wait on it after
+// its fence left the ring finds it there: COMPLETED with the timestamp (not GONE), or the
+// stored error (-EIO / -ETIMEDOUT). The lookup is one-shot: a second wait reports GONE.
+#[test]
+#[ignore = "finding: no outcome store; a gone timestamped CS reports GONE without timestamp, an aborted one reports COMPLETED instead of -EIO"]
+fn outcome_store_answers_for_a_gone_timestamped_cs() {
+    within(|| {
+        let (d, ctx) = virt::<Example>(|c| c.tdr_timeout = None);
+        let ok = ctx
+            .submit(&CsSubmit::new(&one(TPC_0, Work::Run(Duration::from_micros(2)))).with_timestamp())
+            .unwrap();
+        d.advance(Duration::from_millis(1));
+        let t = fence_of(&ctx, ok).signalled().unwrap().timestamp.expect("timestamp");
+        let ab = ctx
+            .submit(&CsSubmit::new(&one(TPC_1, Work::Hang)).with_timestamp())
+            .unwrap();
+        d.reset();
+        for _ in 0..ctx.ring_len() + 2 {
+            let s = ctx.submit(&CsSubmit::new(&one(TPC_0, Work::Run(Duration::ZERO)))).unwrap();
+            d.advance(Duration::ZERO);
+            let _ = s;
+        }
+        assert!(matches!(ctx.lookup(ok), Lookup::Gone));
+        assert!(matches!(ctx.lookup(ab), Lookup::Gone));
+        assert_eq!(
+            ctx.wait_cs(ok, POLL, None),
+            Ok(WaitStatus::Completed { gone: false, timestamp: Some(t) })
+        );
+        assert_eq!(ctx.wait_cs(ab, POLL, None), Err(CsWaitError::Aborted { seq: ab }));
+        assert_eq!(
+            ctx.wait_cs(ok, POLL, None),
+            Ok(WaitStatus::Completed { gone: true, timestamp: None })
+        );
+    });
+}
+
+// §2.5: the TDR runs as long as the device does. A CS the device accepts while no Runner runs
+// (real clock, after `stop`, device still operational) is never timed: with TDR on, a wait
+// longer than the TDR timeout should see it timed out (or the submit should be refused).
+#[test]
+#[ignore = "finding: after Runner::stop the device stays operational and accepts CSs that no TDR ever times (wait returns Busy forever)"]
+fn cs_accepted_without_a_runner_is_timed_out_by_the_tdr() {
+    within(|| {
+        let (_d, ctx, runner) = real::<Example>(|c| c.tdr_timeout = Some(Duration::from_millis(20)));
+        runner.stop();
+        match ctx.submit(&CsSubmit::new(&one(TPC_0, Work::Hang))) {
+            Ok(s) => {
+                let r = ctx.wait_cs(s, Duration::from_secs(2), None);
+                assert_eq!(r, Err(CsWaitError::TimedOut { seq: s }), "accepted CS with TDR on, no runner");
+            }
+            Err(e) => assert_eq!(e, SubmitError::DeviceNotOperational),
+        }
+    });
+}
+
+// §2.2.5: the TDR is armed only when `hdev->timeout_jiffies != MAX_SCHEDULE_TIMEOUT`: with the
+// device's TDR off, a per-CS timeout (even 0) times nothing.
+#[test]
+fn per_cs_timeout_with_device_tdr_off_times_nothing() {
+    within(|| {
+        let (d, ctx) = virt::<Example>(|c| c.tdr_timeout = None);
+        let s = ctx
+            .submit(&CsSubmit::new(&one(TPC_0, Work::Hang)).with_timeout(Duration::ZERO))
+            .unwrap();
+        let s2 = ctx
+            .submit(&CsSubmit::new(&one(TPC_1, Work::Hang)).with_timeout(Duration::from_millis(1)))
+            .unwrap();
+        d.advance(Duration::from_secs(10));
+        assert_eq!(d.armed_tdr(), None);
+        assert_eq!(ctx.wait_cs(s, Duration::MAX, None), Ok(WaitStatus::Busy));
+        assert_eq!(ctx.wait_cs(s2, Duration::MAX, None), Ok(WaitStatus::Busy));
+        assert_eq!(d.stats().tdr_fired, 0);
+    });
+}
+
+// §2.2 validate_queue_index: only H/W queues let the chunk choose its CB kind; for other queue
+// types the kind is fixed by the queue, whatever the chunk flag says.
+#[test]
+fn cb_choice_rules() {
+    use asicgen_runtime::CbChoice;
+    within(|| {
+        let (_d, ctx) = virt::<Example>(|_| {});
+        // TPC_0: H/W, user CBs only.
+        let e = ctx
+            .submit(&CsSubmit::new(&[Job::new(TPC_0).with_cb(CbChoice::Kernel)]))
+            .unwrap_err();
+        assert!(matches!(e, SubmitError::InvalidQueue { reason: QueueRejection::KernelCbNotAllowed, .. }), "{e:?}");
+        ctx.submit(&CsSubmit::new(&[Job::new(TPC_0).with_cb(CbChoice::User)])).unwrap();
+        // PDMA: both.
+        ctx.submit(&CsSubmit::new(&[Job::new(PDMA_0_0).with_cb(CbChoice::Kernel)])).unwrap();
+        ctx.submit(&CsSubmit::new(&[Job::new(PDMA_0_0).with_cb(CbChoice::User)])).unwrap();
+        // ROT_0: internal; the flag does not matter.
+        ctx.submit(&CsSubmit::new(&[Job::new(TPC_1), Job::new(ROT_0).with_cb(CbChoice::Kernel)]))
+            .expect("internal queue ignores the chunk's CB flag");
+        // Goya external (kernel CBs): the flag does not matter either.
+        let (_g, g) = virt::<Goya>(|_| {});
+        let q = completing_queue::<Goya>();
+        g.submit(&CsSubmit::new(&[Job::new(q).with_cb(CbChoice::User)]))
+            .expect("external queue ignores the chunk's CB flag");
+    });
+}
+
+// Runner with the most lanes, started from two threads at once: exactly one start succeeds.
+#[test]
+fn runner_max_lanes_and_concurrent_starts() {
+    within(|| {
+        let mut cfg = DeviceConfig::for_asic::<Example>();
+        cfg.clock = ClockMode::Real;
+        cfg.sim.lanes = asicgen_runtime::MAX_LANES;
+        cfg.sim.poll_spins = 0;
+        let d = Device::<Example>::new(cfg).unwrap();
+        let ctx = d.open().unwrap();
+        let b = Arc::new(Barrier::new(2));
+        let hs: Vec<_> = (0..2)
+            .map(|_| {
+                let d = d.clone();
+                let b = Arc::clone(&b);
+                thread::spawn(move || {
+                    b.wait();
+                    Runner::start(&d)
+                })
+            })
+            .collect();
+        let rs: Vec<_> = hs.into_iter().map(|h| h.join().unwrap()).collect();
+        assert_eq!(rs.iter().filter(|r| r.is_ok()).count(), 1, "{rs:?}");
+        let s = ctx.submit(&CsSubmit::new(&one(TPC_0, Work::Run(Duration::from_micros(10))))).unwrap();
+        assert!(ctx.wait_cs(s, FOREVER, None).unwrap().is_completed());
+        drop(rs);
+        drop(d);
+    });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Fourth round: stale jobs, queue accounting under teardown, wake-ups
+// ---------------------------------------------------------------------------------------------
+
+/// Close a context whose CS still runs on `q` (on its engine), open a new one, put one hung job
+/// on `q`, let the old job's due time pass: `q` must hold exactly the new job.
+fn stale_job_keeps_queue_accounting<A: Asic>(q: u32) {
+    let (d, ctx) = virt::<A>(|c| c.tdr_timeout = None);
+    let props = A::QUEUES.iter().find(|p| p.id == q).unwrap();
+    let cq_free0 = props.cq.and_then(|cq| d.completion_queue_free(cq));
+    ctx.submit(&CsSubmit::new(&one(q, Work::Run(Duration::from_millis(1))))).unwrap();
+    drop(ctx);
+    let hq = d.queue(q).unwrap();
+    assert_eq!(hq.used_slots(), 0, "close gave the space back: {hq:?}");
+    let ctx = d.open().unwrap();
+    let s = ctx.submit(&CsSubmit::new(&one(q, Work::Hang))).unwrap();
+    d.advance(Duration::from_millis(5));
+    d.run_until_idle();
+    let hq = d.queue(q).unwrap();
+    assert_eq!(hq.used_slots(), 1, "{hq:?}");
+    assert_eq!(hq.free_slots(), hq.length() - 1, "{hq:?}");
+    if let (Some(cq), Some(free0)) = (props.cq, cq_free0) {
+        assert_eq!(d.completion_queue_free(cq), Some(free0 - 1));
+    }
+    assert_eq!(fence_of(&ctx, s).poll(), None);
+    d.reset();
+    let hq = d.queue(q).unwrap();
+    assert_eq!((hq.pi(), hq.ci()), (0, 0));
+}
+
+// §6 + hl_ctx_fini: queue pointers stay consistent when a rolled-back CS's job comes due later
+// (per-CS completion, Example H/W queue).
+#[test]
+fn stale_job_keeps_queue_accounting_per_cs_mode() {
+    within(|| stale_job_keeps_queue_accounting::<Example>(TPC_0));
+}
+
+// Same, per-job completion on an external queue with its CQ (Gaudi).
+#[test]
+fn stale_job_keeps_queue_accounting_per_job_mode() {
+    within(|| stale_job_keeps_queue_accounting::<Gaudi>(completing_queue::<Gaudi>()));
+}
+
+// Same on Goya.
+#[test]
+fn stale_job_keeps_queue_accounting_goya() {
+    within(|| stale_job_keeps_queue_accounting::<Goya>(completing_queue::<Goya>()));
+}
+
+// Backend seam: a reset halts every engine; nothing started before comes due. A job started
+// before a reset must not end a CS submitted after it.
+#[test]
+fn job_started_before_a_reset_never_comes_due() {
+    within(|| {
+        let (d, ctx) = virt::<Example>(|c| c.tdr_timeout = None);
+        let s1 = ctx.submit(&CsSubmit::new(&one(TPC_0, Work::Run(Duration::from_millis(1))))).unwrap();
+        d.advance(Duration::from_micros(500));
+        d.reset();
+        assert_eq!(fence_of(&ctx, s1).poll(), Some(Outcome::Aborted));
+        let s2 = ctx.submit(&CsSubmit::new(&one(TPC_0, Work::Run(Duration::from_millis(10))))).unwrap();
+        d.advance(Duration::from_millis(2));
+        assert_eq!(fence_of(&ctx, s2).poll(), None, "ended by the old job");
+        assert_eq!(d.queue(TPC_0).unwrap().used_slots(), 1);
+        d.advance(Duration::from_millis(10));
+        assert_eq!(fence_of(&ctx, s2).poll(), Some(Outcome::Ok));
+        assert_eq!(d.queue(TPC_0).unwrap().used_slots(), 0);
+    });
+}
+
+// hl_ctx_fini gives back internal-queue space of its rolled-back CSs: a new context can use
+// the whole internal queue again.
+#[test]
+fn internal_queue_space_given_back_on_close() {
+    within(|| {
+        let (d, ctx) = virt::<Example>(|c| c.tdr_timeout = None);
+        let mut jobs = vec![Job::new(ROT_0); 32];
+        jobs.push(Job::new(TPC_0).with_work(Work::Hang));
+        ctx.submit(&CsSubmit::new(&jobs)).unwrap();
+        drop(ctx);
+        let ctx = d.open().unwrap();
+        jobs[32] = Job::new(TPC_1).with_work(Work::Run(Duration::ZERO));
+        let s = ctx.submit(&CsSubmit::new(&jobs)).expect("internal queue free again");
+        assert!(ctx.wait_cs(s, Duration::MAX, None).unwrap().is_completed());
+        assert_eq!(d.queue(ROT_0).unwrap().used_slots(), 0);
+    });
+}
+
+// §2.5 + §2.6 (reset_on_lockup): the TDR fires on the head; the reset it causes releases the
+// head timed out and every other CS in flight aborted; waiters of both return (real clock).
+#[test]
+fn tdr_reset_times_out_the_head_and_aborts_the_rest_real_clock() {
+    within(|| {
+        let (d, ctx, runner) = real::<Example>(|c| c.tdr_timeout = Some(Duration::from_millis(30)));
+        let ctx = Arc::new(ctx);
+        let head = ctx.submit(&CsSubmit::new(&one(TPC_0, Work::Hang))).unwrap();
+        let other = ctx.submit(&CsSubmit::new(&one(TPC_1, Work::Run(Duration::from_secs(3600))))).unwrap();
+        let c = Arc::clone(&ctx);
+        let rx1 = spawn_waiter(move || c.wait_cs(head, FOREVER, None));
+        let c = Arc::clone(&ctx);
+        let rx2 = spawn_waiter(move || c.wait_cs(other, FOREVER, None));
+        assert_eq!(recv(&rx1, "head"), Err(CsWaitError::TimedOut { seq: head }));
+        let r = recv(&rx2, "other");
+        assert_eq!(r, Err(CsWaitError::Aborted { seq: other }));
+        assert_eq!(d.stats().tdr_fired, 1);
+        runner.stop();
+    });
+}
+
+// One signal wakes every waiter: many threads waiting on one CS (wait_cs, fence handles,
+// multi-CS) all return when it completes (real clock).
+#[test]
+fn one_completion_wakes_every_waiter_real_clock() {
+    within(|| {
+        let (_d, ctx, runner) = real::<Example>(|c| c.tdr_timeout = None);
+        let ctx = Arc::new(ctx);
+        let s = ctx.submit(&CsSubmit::new(&one(TPC_0, Work::Run(Duration::from_millis(100))))).unwrap();
+        let other = ctx.submit(&CsSubmit::new(&one(TPC_1, Work::Hang))).unwrap();
+        let mut rxs = Vec::new();
+        for i in 0..12 {
+            let c = Arc::clone(&ctx);
+            // At most MULTI_CS_SLOTS = 2 multi-CS waiters.
+            rxs.push(match if i % 3 == 2 && i > 5 { 0 } else { i % 3 } {
+                0 => spawn_waiter(move || c.wait_cs(s, FOREVER, None).map(|w| w.is_completed())),
+                1 => {
+                    let f = fence_of(&c, s);
+                    spawn_waiter(move || Ok(f.wait() == Outcome::Ok))
+                }
+                _ => spawn_waiter(move || {
+                    c.wait_multi(&[other, s], FOREVER, None)
+                        .map(|m| matches!(m, MultiWaitStatus::Completed { bitmap: 0b10, .. }))
+                }),
+            });
+        }
+        for rx in &rxs {
+            assert_eq!(recv(rx, "waiter"), Ok(true));
+        }
+        runner.stop();
+    });
+}
+
+// Teardown storm (real clock): contexts opened, given CSs and closed from several threads while
+// another thread resets; at the end every CS was released once, nothing is in flight, no
+// lifecycle violation, every fence released.
+#[test]
+#[ignore = "finding: same root as reopened_context_starts_with_an_empty_ring_real_clock: fences left behind by closed contexts, live_fences() stays > 0"]
+fn close_and_reset_storm_real_clock() {
+    within(|| storm(3, true, 30_000, 10_000, Some(Duration::from_millis(2))));
+}
+
+
+fn storm(threads: usize, resets: bool, hang_ppm: u32, fault_ppm: u32, tdr: Option<Duration>) {
+    {
+        let mut cfg = DeviceConfig::for_asic::<Example>();
+        cfg.clock = ClockMode::Real;
+        cfg.contexts = 3;
+        cfg.tdr_timeout = tdr;
+        cfg.sim.poll_spins = 0;
+        cfg.sim.latency = Duration::from_micros(30);
+        cfg.sim.jitter = Duration::from_micros(200);
+        cfg.sim.out_of_order = true;
+        cfg.sim.hang_ppm = hang_ppm;
+        cfg.sim.fault_ppm = fault_ppm;
+        let d = Device::<Example>::new(cfg).unwrap();
+        let runner = Runner::start(&d).unwrap();
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let hs: Vec<_> = (0..threads)
+            .map(|t| {
+                let d = d.clone();
+                thread::spawn(move || {
+                    let mut fences = Vec::new();
+                    for i in 0..150usize {
+                        let Ok(c) = d.open() else { thread::yield_now(); continue };
+                        for k in 0..(i % 5) {
+                            let q = [TPC_0, TPC_1, PDMA_0_0, PDMA_1_0, 7][(i + k + t) % 5];
+                            match c.submit(&CsSubmit::new(&[Job::new(q), Job::new(ROT_0)])) {
+                                Ok(s) => {
+                                    if let Lookup::Fence(f) = c.lookup(s) {
+                                        fences.push(f)
+                                    }
+                                    if k % 2 == 1 {
+                                        let _ = c.wait_cs(s, Duration::from_micros(300), None);
+                                    }
+                                }
+                                Err(e) => {
+                                    if let Some(s) = e.consumed_seq() {
+                                        if let Lookup::Fence(f) = c.lookup(s) {
+                                            fences.push(f)
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                        drop(c);
+                    }
+                    fences
+                })
+            })
+            .collect();
+        let rs = {
+            let d = d.clone();
+            let stop = Arc::clone(&stop);
+            thread::spawn(move || {
+                while resets && !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    d.reset();
+                    thread::sleep(Duration::from_millis(1));
+                }
+            })
+        };
+        let mut fences = Vec::new();
+        for h in hs {
+            fences.extend(h.join().expect("no panic"));
+        }
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        rs.join().unwrap();
+        for f in &fences {
+            // Eventually: a CS completing while its context closes is signalled just after.
+            let w = f.wait_timeout(Duration::from_secs(2));
+            assert!(w.is_ok(), "CS {} of a closed context never released: {f:?} {:?}", f.seq(), d.stats());
+        }
+        runner.stop();
+        let st = d.stats();
+        assert_eq!(st.in_flight, 0, "{st:?}");
+        assert_eq!(st.released(), st.submitted + st.not_submitted, "{st:?}");
+        assert_eq!(st.lifecycle_violations, 0);
+        for q in [TPC_0, TPC_1, PDMA_0_0, PDMA_1_0, 7, ROT_0] {
+            let hq = d.queue(q).unwrap();
+            assert_eq!(hq.used_slots(), 0, "queue {q}: {hq:?}");
+        }
+        drop(fences);
+        assert_eq!(d.open_contexts(), 0);
+        assert_eq!(d.live_fences(), 0, "{st:?}");
+    }
+}
+
+/// Real clock: open a context, submit `per_ctx` one-job CSs (waiting a little on every other
+/// one when `waits`), close it, and again, `rounds` times. The first submit on every newly
+/// opened context must get seq 1 (hl_ctx_init: empty ring, seq 1).
+fn reopen_rounds(rounds: usize, per_ctx: usize, waits: bool) -> Result<(), String> {
+    let mut cfg = DeviceConfig::for_asic::<Example>();
+    cfg.clock = ClockMode::Real;
+    cfg.tdr_timeout = None;
+    cfg.sim.poll_spins = 0;
+    cfg.sim.latency = Duration::from_micros(30);
+    cfg.sim.jitter = Duration::from_micros(200);
+    cfg.sim.out_of_order = true;
+    let d = Device::<Example>::new(cfg).unwrap();
+    let runner = Runner::start(&d).unwrap();
+    for i in 0..rounds {
+        let c = d.open().unwrap();
+        for k in 0..per_ctx {
+            let q = [TPC_0, TPC_1, PDMA_0_0, PDMA_1_0, 7][(i + k) % 5];
+            let s = match c.submit(&CsSubmit::new(&[Job::new(q)])) {
+                Ok(s) => s,
+                Err(e) => {
+                    // Give it time: is the slot stuck for good?
+                    thread::sleep(Duration::from_millis(200));
+                    let again = c.submit(&CsSubmit::new(&[Job::new(q)]));
+                    return Err(format!(
+                        "round {i}, CS {k} of a fresh context: {e:?}; 200 ms later: {again:?}; \
+                         live fences of the context {}; {:?}",
+                        c.live_fences(),
+                        d.stats()
+                    ));
+                }
+            };
+            assert_eq!(s, k as u64 + 1);
+            if waits && k % 2 == 1 {
+                let _ = c.wait_cs(s, Duration::from_micros(300), None);
+            }
+        }
+        drop(c);
+    }
+    runner.stop();
+    if d.live_fences() != 0 {
+        return Err(format!("{} fences never released; {:?}", d.live_fences(), d.stats()));
+    }
+    Ok(())
+}
+
+// hl_ctx_init: a context starts with an empty ring at seq 1, so the first CS of a freshly opened
+// context can never be "too many in flight"; hl_ctx_fini leaves no fence behind. Contexts
+// closed while CSs complete on the runner's threads (with short waits in between) must not
+// leave a pending fence in the slot for the next context.
+#[test]
+#[ignore = "finding: a closed context's slot keeps an unsignalled fence: the next context's first submit gets TooManyInFlight { next_seq: 1, pending_seq: 1 } for good, live_fences never returns to 0"]
+fn reopened_context_starts_with_an_empty_ring_real_clock() {
+    within(|| reopen_rounds(1000, 4, true).unwrap());
+}
+
+// The same storm without waits passes: the waits matter.
+#[test]
+fn reopened_context_starts_with_an_empty_ring_no_waits_real_clock() {
+    within(|| reopen_rounds(1000, 4, false).unwrap());
+}
+
+// §2.4: every released CS's fence is signalled (complete_all), also with short waits racing
+// the completions (control for the reopened-context finding: without closes all is well).
+#[test]
+fn completions_with_short_waits_signal_every_fence_real_clock() {
+    within(|| {
+        let (d, c, runner) = real::<Example>(|cfg| {
+            cfg.tdr_timeout = None;
+            cfg.sim.latency = Duration::from_micros(30);
+            cfg.sim.jitter = Duration::from_micros(200);
+            cfg.sim.out_of_order = true;
+        });
+        for i in 0..300usize {
+            let mut fs = Vec::new();
+            for k in 0..4usize {
+                let q = [TPC_0, TPC_1, PDMA_0_0, PDMA_1_0, 7][(i + k) % 5];
+                let s = c.submit(&CsSubmit::new(&[Job::new(q)])).unwrap();
+                fs.push(fence_of(&c, s));
+                if k % 2 == 1 {
+                    let _ = c.wait_cs(s, Duration::from_micros(300), None);
+                }
+            }
+            for f in &fs {
+                let w = f.wait_timeout(Duration::from_secs(2));
+                assert_eq!(w, Ok(Outcome::Ok), "round {i} CS {}: {:?}", f.seq(), d.stats());
+            }
+        }
+        runner.stop();
+    });
+}
