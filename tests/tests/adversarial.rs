@@ -12,9 +12,9 @@ use asicgen_generated::gaudi::Gaudi;
 use asicgen_generated::goya::Goya;
 use asicgen_runtime::asic::Asic;
 use asicgen_runtime::{
-    CancelToken, ClockMode, Context, CsSubmit, CsWaitError, Device, DeviceConfig, DeviceError,
-    Job, Lookup, MultiWaitStatus, NEVER_TIMED, OpenError, Outcome, QueueRejection, Runner,
-    SubmitError, WaitStatus, Work,
+    CancelToken, ClockMode, Context, CsSubmit, CsWaitError, Device, DeviceConfig, DeviceError, Job,
+    Lookup, MultiWaitStatus, NEVER_TIMED, OpenError, Outcome, QueueRejection, Runner, SubmitError,
+    WaitStatus, Work,
 };
 use common::*;
 use std::sync::mpsc;
@@ -141,13 +141,27 @@ fn seqs_of_another_context_are_not_reachable() {
         for _ in 0..3 {
             a.submit(&CsSubmit::new(&one(TPC_0, Work::Hang))).unwrap();
         }
-        let sb = b.submit(&CsSubmit::new(&one(TPC_1, Work::Run(Duration::ZERO)))).unwrap();
+        let sb = b
+            .submit(&CsSubmit::new(&one(TPC_1, Work::Run(Duration::ZERO))))
+            .unwrap();
         assert_eq!(sb, 1);
         d.advance(Duration::from_millis(1));
-        assert!(matches!(b.wait_cs(2, POLL, None), Err(CsWaitError::InvalidSeq { seq: 2, next_seq: 2 })));
-        assert!(matches!(b.wait_cs(3, POLL, None), Err(CsWaitError::InvalidSeq { .. })));
+        assert!(matches!(
+            b.wait_cs(2, POLL, None),
+            Err(CsWaitError::InvalidSeq {
+                seq: 2,
+                next_seq: 2
+            })
+        ));
+        assert!(matches!(
+            b.wait_cs(3, POLL, None),
+            Err(CsWaitError::InvalidSeq { .. })
+        ));
         // b's seq 1 completed; a's seq 1 hangs.
-        assert!(matches!(b.wait_cs(1, POLL, None), Ok(WaitStatus::Completed { gone: false, .. })));
+        assert!(matches!(
+            b.wait_cs(1, POLL, None),
+            Ok(WaitStatus::Completed { gone: false, .. })
+        ));
         assert_eq!(a.wait_cs(1, POLL, None), Ok(WaitStatus::Busy));
         assert_eq!(fence_of(&a, 1).poll(), None);
         assert_eq!(fence_of(&b, 1).poll(), Some(Outcome::Ok));
@@ -176,7 +190,10 @@ fn wait_duration_max_on_a_hung_cs_with_tdr_on_reports_timed_out() {
     within(|| {
         let (d, ctx) = virt::<Example>(|_| {});
         let s = ctx.submit(&CsSubmit::new(&one(TPC_0, Work::Hang))).unwrap();
-        assert_eq!(ctx.wait_cs(s, Duration::MAX, None), Err(CsWaitError::TimedOut { seq: s }));
+        assert_eq!(
+            ctx.wait_cs(s, Duration::MAX, None),
+            Err(CsWaitError::TimedOut { seq: s })
+        );
         assert_eq!(fence_of(&ctx, s).poll(), Some(Outcome::TimedOut));
         assert_eq!(d.stats().tdr_fired, 1);
     });
@@ -203,17 +220,27 @@ fn binned_driver_only_and_unknown_queues_are_invalid_and_use_the_seq() {
             let seq = i as u64 + 1;
             // The bad job is second: validation runs per chunk.
             let jobs = [Job::new(TPC_0), Job::new(q)];
-            let err = ctx.submit(&CsSubmit::new(&jobs)).expect_err("invalid queue");
+            let err = ctx
+                .submit(&CsSubmit::new(&jobs))
+                .expect_err("invalid queue");
             assert_eq!(
                 err,
-                SubmitError::InvalidQueue { seq, job: 1, queue: q, reason },
+                SubmitError::InvalidQueue {
+                    seq,
+                    job: 1,
+                    queue: q,
+                    reason
+                },
                 "queue {q}"
             );
             assert_eq!(err.errno(), -22);
             assert_eq!(fence_of(&ctx, seq).poll(), Some(Outcome::NotSubmitted));
             assert_eq!(
                 ctx.wait_cs(seq, Duration::MAX, None),
-                Ok(WaitStatus::Completed { gone: false, timestamp: None })
+                Ok(WaitStatus::Completed {
+                    gone: false,
+                    timestamp: None
+                })
             );
         }
         assert_eq!(d.counters().validation, 4);
@@ -225,7 +252,9 @@ fn binned_driver_only_and_unknown_queues_are_invalid_and_use_the_seq() {
         assert_eq!(d.stats().submitted, 0);
         assert_eq!(d.stats().in_flight, 0);
         // The context still works.
-        let s = ctx.submit(&CsSubmit::new(&one(TPC_0, Work::Run(Duration::ZERO)))).unwrap();
+        let s = ctx
+            .submit(&CsSubmit::new(&one(TPC_0, Work::Run(Duration::ZERO))))
+            .unwrap();
         assert_eq!(s, 5);
         assert!(ctx.wait_cs(s, Duration::MAX, None).unwrap().is_completed());
     });
@@ -246,15 +275,30 @@ fn empty_cs_and_job_count_limits() {
             .map(|i| Job::new(qs[i % qs.len()]).with_work(Work::Run(Duration::ZERO)))
             .collect();
         let err = ctx.submit(&CsSubmit::new(&jobs)).expect_err("too many");
-        assert_eq!(err, SubmitError::TooManyJobs { jobs: max + 1, max: max as u32 });
+        assert_eq!(
+            err,
+            SubmitError::TooManyJobs {
+                jobs: max + 1,
+                max: max as u32
+            }
+        );
         assert_eq!(err.consumed_seq(), None);
         assert_eq!(ctx.next_seq(), 1);
-        let s = ctx.submit(&CsSubmit::new(&jobs[..max])).expect("exactly the maximum");
+        let s = ctx
+            .submit(&CsSubmit::new(&jobs[..max]))
+            .expect("exactly the maximum");
         assert_eq!(s, 1);
-        assert!(ctx.wait_cs(s, Duration::from_secs(1), None).unwrap().is_completed());
+        assert!(
+            ctx.wait_cs(s, Duration::from_secs(1), None)
+                .unwrap()
+                .is_completed()
+        );
         // A huge CS is refused the same way, without trouble.
         let huge = vec![Job::new(TPC_0); 1 << 20];
-        assert!(matches!(ctx.submit(&CsSubmit::new(&huge)), Err(SubmitError::TooManyJobs { .. })));
+        assert!(matches!(
+            ctx.submit(&CsSubmit::new(&huge)),
+            Err(SubmitError::TooManyJobs { .. })
+        ));
         assert_eq!(d.stats().in_flight, 0);
     });
 }
@@ -273,7 +317,10 @@ fn per_cs_timeouts_zero_and_max() {
         d.advance(Duration::ZERO);
         d.advance(Duration::from_nanos(1));
         assert_eq!(fence_of(&ctx, s0).poll(), Some(Outcome::TimedOut));
-        assert_eq!(ctx.wait_cs(s0, POLL, None), Err(CsWaitError::TimedOut { seq: s0 }));
+        assert_eq!(
+            ctx.wait_cs(s0, POLL, None),
+            Err(CsWaitError::TimedOut { seq: s0 })
+        );
 
         let s1 = ctx
             .submit(&CsSubmit::new(&one(TPC_0, Work::Hang)).with_timeout(Duration::MAX))
@@ -290,10 +337,16 @@ fn per_cs_timeouts_zero_and_max() {
         d.reset();
         assert_eq!(fence_of(&ctx, s1).poll(), Some(Outcome::Aborted));
         assert_eq!(fence_of(&ctx, s2).poll(), Some(Outcome::Aborted));
-        assert_eq!(ctx.wait_cs(s1, POLL, None), Err(CsWaitError::Aborted { seq: s1 }));
+        assert_eq!(
+            ctx.wait_cs(s1, POLL, None),
+            Err(CsWaitError::Aborted { seq: s1 })
+        );
         // A CS with Duration::MAX that completes is just ok.
         let s3 = ctx
-            .submit(&CsSubmit::new(&one(TPC_0, Work::Run(Duration::from_micros(5)))).with_timeout(Duration::MAX))
+            .submit(
+                &CsSubmit::new(&one(TPC_0, Work::Run(Duration::from_micros(5))))
+                    .with_timeout(Duration::MAX),
+            )
             .unwrap();
         assert!(ctx.wait_cs(s3, Duration::MAX, None).unwrap().is_completed());
         assert_eq!(d.stats().in_flight, 0);
@@ -306,9 +359,19 @@ fn per_cs_timeouts_zero_and_max() {
 fn job_running_for_duration_max_is_timed_out_not_overflowed() {
     within(|| {
         let (d, ctx) = virt::<Example>(|_| {});
-        let s = ctx.submit(&CsSubmit::new(&one(TPC_0, Work::Run(Duration::MAX)))).unwrap();
-        assert_eq!(ctx.wait_cs(s, Duration::MAX, None), Err(CsWaitError::TimedOut { seq: s }));
-        let s2 = ctx.submit(&CsSubmit::new(&one(TPC_0, Work::Run(Duration::from_micros(1))))).unwrap();
+        let s = ctx
+            .submit(&CsSubmit::new(&one(TPC_0, Work::Run(Duration::MAX))))
+            .unwrap();
+        assert_eq!(
+            ctx.wait_cs(s, Duration::MAX, None),
+            Err(CsWaitError::TimedOut { seq: s })
+        );
+        let s2 = ctx
+            .submit(&CsSubmit::new(&one(
+                TPC_0,
+                Work::Run(Duration::from_micros(1)),
+            )))
+            .unwrap();
         assert!(ctx.wait_cs(s2, Duration::MAX, None).unwrap().is_completed());
         assert!(d.now().as_nanos() < (1u64 << 62));
     });
@@ -327,17 +390,36 @@ fn multi_cs_wait_lengths_duplicates_and_bad_seqs() {
         let (d, ctx) = virt::<Example>(|c| c.tdr_timeout = None);
         let mut seqs = Vec::new();
         for _ in 0..33 {
-            seqs.push(ctx.submit(&CsSubmit::new(&one(TPC_0, Work::Run(Duration::ZERO)))).unwrap());
+            seqs.push(
+                ctx.submit(&CsSubmit::new(&one(TPC_0, Work::Run(Duration::ZERO))))
+                    .unwrap(),
+            );
         }
         d.advance(Duration::from_millis(1));
-        assert_eq!(ctx.wait_multi(&[], POLL, None), Err(CsWaitError::BadSeqCount { len: 0 }));
-        assert_eq!(ctx.wait_multi(&seqs, POLL, None), Err(CsWaitError::BadSeqCount { len: 33 }));
+        assert_eq!(
+            ctx.wait_multi(&[], POLL, None),
+            Err(CsWaitError::BadSeqCount { len: 0 })
+        );
+        assert_eq!(
+            ctx.wait_multi(&seqs, POLL, None),
+            Err(CsWaitError::BadSeqCount { len: 33 })
+        );
         let big = vec![1u64; 300];
-        assert_eq!(ctx.wait_multi(&big, POLL, None), Err(CsWaitError::BadSeqCount { len: 300 }));
+        assert_eq!(
+            ctx.wait_multi(&big, POLL, None),
+            Err(CsWaitError::BadSeqCount { len: 300 })
+        );
         let r = ctx.wait_multi(&seqs[..32], POLL, None);
         assert!(
             // §4: FLAG_GONE is set when no timestamp exists (none was asked for here).
-            matches!(r, Ok(MultiWaitStatus::Completed { bitmap: u32::MAX, gone: true, timestamp: None })),
+            matches!(
+                r,
+                Ok(MultiWaitStatus::Completed {
+                    bitmap: u32::MAX,
+                    gone: true,
+                    timestamp: None
+                })
+            ),
             "{r:?}"
         );
         assert!(matches!(
@@ -351,11 +433,17 @@ fn multi_cs_wait_lengths_duplicates_and_bad_seqs() {
         let dup32 = [7u64; 32];
         assert!(matches!(
             ctx.wait_multi(&dup32, Duration::MAX, None),
-            Ok(MultiWaitStatus::Completed { bitmap: u32::MAX, .. })
+            Ok(MultiWaitStatus::Completed {
+                bitmap: u32::MAX,
+                ..
+            })
         ));
         for bad in [0u64, u64::MAX, 34, 35] {
             assert!(
-                matches!(ctx.wait_multi(&[1, bad], Duration::MAX, None), Err(CsWaitError::InvalidSeq { .. })),
+                matches!(
+                    ctx.wait_multi(&[1, bad], Duration::MAX, None),
+                    Err(CsWaitError::InvalidSeq { .. })
+                ),
                 "bad seq {bad}"
             );
         }
@@ -365,10 +453,17 @@ fn multi_cs_wait_lengths_duplicates_and_bad_seqs() {
             ctx.wait_multi(&[h, 3], Duration::MAX, None),
             Ok(MultiWaitStatus::Completed { bitmap: 0b10, .. })
         ));
-        assert_eq!(ctx.wait_multi(&[h, h], POLL, None), Ok(MultiWaitStatus::Busy));
+        assert_eq!(
+            ctx.wait_multi(&[h, h], POLL, None),
+            Ok(MultiWaitStatus::Busy)
+        );
         let (_g, gctx) = virt::<Goya>(|_| {});
-        gctx.submit(&CsSubmit::new(&[Job::new(completing_queue::<Goya>())])).unwrap();
-        assert_eq!(gctx.wait_multi(&[1], POLL, None), Err(CsWaitError::NotSupported));
+        gctx.submit(&CsSubmit::new(&[Job::new(completing_queue::<Goya>())]))
+            .unwrap();
+        assert_eq!(
+            gctx.wait_multi(&[1], POLL, None),
+            Err(CsWaitError::NotSupported)
+        );
     });
 }
 
@@ -379,16 +474,21 @@ fn multi_cs_wait_gone_entries_and_earliest_timestamp() {
         let (d, ctx) = virt::<Example>(|_| {});
         let n = Example::LIMITS.max_pending_cs as u64;
         for _ in 0..n + 2 {
-            ctx.submit(&CsSubmit::new(&one(TPC_0, Work::Run(Duration::ZERO)))).unwrap();
+            ctx.submit(&CsSubmit::new(&one(TPC_0, Work::Run(Duration::ZERO))))
+                .unwrap();
             d.advance(Duration::ZERO);
         }
         // Seq 1 is gone now (1 + 64 < 67).
         assert!(matches!(ctx.lookup(1), Lookup::Gone));
         let a = ctx
-            .submit(&CsSubmit::new(&one(TPC_0, Work::Run(Duration::from_micros(30)))).with_timestamp())
+            .submit(
+                &CsSubmit::new(&one(TPC_0, Work::Run(Duration::from_micros(30)))).with_timestamp(),
+            )
             .unwrap();
         let b = ctx
-            .submit(&CsSubmit::new(&one(TPC_1, Work::Run(Duration::from_micros(10)))).with_timestamp())
+            .submit(
+                &CsSubmit::new(&one(TPC_1, Work::Run(Duration::from_micros(10)))).with_timestamp(),
+            )
             .unwrap();
         d.advance(Duration::from_millis(1));
         let ta = fence_of(&ctx, a).signalled().unwrap().timestamp.unwrap();
@@ -396,18 +496,33 @@ fn multi_cs_wait_gone_entries_and_earliest_timestamp() {
         assert!(tb < ta);
         assert_eq!(
             ctx.wait_multi(&[a, b], POLL, None),
-            Ok(MultiWaitStatus::Completed { bitmap: 0b11, timestamp: Some(tb), gone: false })
+            Ok(MultiWaitStatus::Completed {
+                bitmap: 0b11,
+                timestamp: Some(tb),
+                gone: false
+            })
         );
         // §4: the GONE entry sets its bit; FLAG_GONE goes with "no timestamp".
         let r = ctx.wait_multi(&[1, a], POLL, None);
         match r {
-            Ok(MultiWaitStatus::Completed { bitmap: 0b11, gone, timestamp }) => {
+            Ok(MultiWaitStatus::Completed {
+                bitmap: 0b11,
+                gone,
+                timestamp,
+            }) => {
                 assert_eq!(gone, timestamp.is_none(), "{r:?}")
             }
             other => panic!("{other:?}"),
         }
         let r = ctx.wait_multi(&[1], POLL, None);
-        assert_eq!(r, Ok(MultiWaitStatus::Completed { bitmap: 1, gone: true, timestamp: None }));
+        assert_eq!(
+            r,
+            Ok(MultiWaitStatus::Completed {
+                bitmap: 1,
+                gone: true,
+                timestamp: None
+            })
+        );
     });
 }
 
@@ -433,9 +548,18 @@ fn fence_waiter_returns_when_the_device_is_dropped() {
             ctx.submit(&CsSubmit::new(&one(TPC_0, Work::Default))),
             Err(SubmitError::DeviceNotOperational)
         );
-        assert_eq!(ctx.wait_cs(s, POLL, None), Err(CsWaitError::DeviceNotOperational));
-        assert_eq!(ctx.wait_cs(s, Duration::MAX, None), Err(CsWaitError::DeviceNotOperational));
-        assert_eq!(ctx.wait_multi(&[s], Duration::MAX, None), Err(CsWaitError::DeviceNotOperational));
+        assert_eq!(
+            ctx.wait_cs(s, POLL, None),
+            Err(CsWaitError::DeviceNotOperational)
+        );
+        assert_eq!(
+            ctx.wait_cs(s, Duration::MAX, None),
+            Err(CsWaitError::DeviceNotOperational)
+        );
+        assert_eq!(
+            ctx.wait_multi(&[s], Duration::MAX, None),
+            Err(CsWaitError::DeviceNotOperational)
+        );
         // Lookups still work on the context's ring.
         assert!(matches!(ctx.lookup(s), Lookup::Fence(_)));
         drop(ctx);
@@ -459,12 +583,18 @@ fn wait_cs_forever_returns_when_the_device_is_dropped_real_clock() {
         drop(d);
         let r = recv(&rx, "wait_cs");
         assert!(
-            matches!(r, Err(CsWaitError::Aborted { .. }) | Err(CsWaitError::DeviceNotOperational)),
+            matches!(
+                r,
+                Err(CsWaitError::Aborted { .. }) | Err(CsWaitError::DeviceNotOperational)
+            ),
             "{r:?}"
         );
         let r = recv(&rx_m, "wait_multi");
         assert!(
-            matches!(r, Err(CsWaitError::Aborted { .. }) | Err(CsWaitError::DeviceNotOperational)),
+            matches!(
+                r,
+                Err(CsWaitError::Aborted { .. }) | Err(CsWaitError::DeviceNotOperational)
+            ),
             "{r:?}"
         );
         assert_eq!(fence_of(&ctx, s).poll(), Some(Outcome::Aborted));
@@ -535,7 +665,12 @@ fn wait_cs_forever_returns_when_the_device_resets_real_clock() {
         let r = recv(&rx_m, "multi waiter");
         assert!(matches!(r, Err(CsWaitError::Aborted { .. })), "{r:?}");
         // The device takes work again.
-        let s = ctx.submit(&CsSubmit::new(&one(TPC_0, Work::Run(Duration::from_micros(10))))).unwrap();
+        let s = ctx
+            .submit(&CsSubmit::new(&one(
+                TPC_0,
+                Work::Run(Duration::from_micros(10)),
+            )))
+            .unwrap();
         assert!(ctx.wait_cs(s, FOREVER, None).unwrap().is_completed());
         drop(runner);
     });
@@ -553,9 +688,15 @@ fn cancellation_before_during_and_after_real_clock() {
         // Before.
         let tok = CancelToken::new();
         tok.cancel();
-        assert_eq!(ctx.wait_cs(s, FOREVER, Some(&tok)), Err(CsWaitError::Interrupted));
+        assert_eq!(
+            ctx.wait_cs(s, FOREVER, Some(&tok)),
+            Err(CsWaitError::Interrupted)
+        );
         assert_eq!(ctx.wait_cs(s, POLL, Some(&tok)), Ok(WaitStatus::Busy));
-        assert_eq!(ctx.wait_multi(&[s], FOREVER, Some(&tok)), Err(CsWaitError::Interrupted));
+        assert_eq!(
+            ctx.wait_multi(&[s], FOREVER, Some(&tok)),
+            Err(CsWaitError::Interrupted)
+        );
         // During.
         let tok = Arc::new(CancelToken::new());
         let (c, t) = (Arc::clone(&ctx), Arc::clone(&tok));
@@ -570,10 +711,18 @@ fn cancellation_before_during_and_after_real_clock() {
         let t3 = CancelToken::new();
         t3.cancel();
         for _ in 0..3 {
-            assert_eq!(ctx.wait_multi(&[s], FOREVER, Some(&t3)), Err(CsWaitError::Interrupted));
+            assert_eq!(
+                ctx.wait_multi(&[s], FOREVER, Some(&t3)),
+                Err(CsWaitError::Interrupted)
+            );
         }
         // After.
-        let s2 = ctx.submit(&CsSubmit::new(&one(TPC_1, Work::Run(Duration::from_micros(10))))).unwrap();
+        let s2 = ctx
+            .submit(&CsSubmit::new(&one(
+                TPC_1,
+                Work::Run(Duration::from_micros(10)),
+            )))
+            .unwrap();
         assert!(ctx.wait_cs(s2, FOREVER, None).unwrap().is_completed());
         let tok = CancelToken::new();
         tok.cancel();
@@ -583,7 +732,10 @@ fn cancellation_before_during_and_after_real_clock() {
             Ok(MultiWaitStatus::Completed { bitmap: 1, .. })
         ));
         d.reset();
-        assert_eq!(ctx.wait_cs(s, FOREVER, Some(&tok)), Err(CsWaitError::Aborted { seq: s }));
+        assert_eq!(
+            ctx.wait_cs(s, FOREVER, Some(&tok)),
+            Err(CsWaitError::Aborted { seq: s })
+        );
         runner.stop();
     });
 }
@@ -596,9 +748,16 @@ fn cancellation_virtual_clock() {
         let s = ctx.submit(&CsSubmit::new(&one(TPC_0, Work::Hang))).unwrap();
         let tok = CancelToken::new();
         tok.cancel();
-        assert_eq!(ctx.wait_cs(s, Duration::MAX, Some(&tok)), Err(CsWaitError::Interrupted));
+        assert_eq!(
+            ctx.wait_cs(s, Duration::MAX, Some(&tok)),
+            Err(CsWaitError::Interrupted)
+        );
         assert_eq!(ctx.wait_cs(s, POLL, Some(&tok)), Ok(WaitStatus::Busy));
-        assert_eq!(fence_of(&ctx, s).poll(), None, "an interrupted wait did not run the TDR");
+        assert_eq!(
+            fence_of(&ctx, s).poll(),
+            None,
+            "an interrupted wait did not run the TDR"
+        );
     });
 }
 
@@ -616,14 +775,25 @@ fn third_concurrent_multi_wait_gets_no_slot_real_clock() {
             rxs.push(spawn_waiter(move || c.wait_multi(&[s], FOREVER, None)));
         }
         thread::sleep(Duration::from_millis(100));
-        assert_eq!(ctx.wait_multi(&[s], FOREVER, None), Err(CsWaitError::NoMultiWaitSlot));
+        assert_eq!(
+            ctx.wait_multi(&[s], FOREVER, None),
+            Err(CsWaitError::NoMultiWaitSlot)
+        );
         d.reset();
         for rx in &rxs {
             let r = recv(rx, "multi waiter");
             assert_eq!(r, Err(CsWaitError::Aborted { seq: s }));
         }
-        let s2 = ctx.submit(&CsSubmit::new(&one(TPC_0, Work::Run(Duration::from_micros(10))))).unwrap();
-        assert!(matches!(ctx.wait_multi(&[s2], FOREVER, None), Ok(MultiWaitStatus::Completed { bitmap: 1, .. })));
+        let s2 = ctx
+            .submit(&CsSubmit::new(&one(
+                TPC_0,
+                Work::Run(Duration::from_micros(10)),
+            )))
+            .unwrap();
+        assert!(matches!(
+            ctx.wait_multi(&[s2], FOREVER, None),
+            Ok(MultiWaitStatus::Completed { bitmap: 1, .. })
+        ));
         runner.stop();
     });
 }
@@ -744,7 +914,12 @@ fn runner_stop_mid_flight_aborts_and_wakes_waiters() {
         assert_eq!(d.stats().in_flight, 0);
         // A new runner: the device works again, seqs go on.
         let runner = Runner::start(&d).expect("again");
-        let s = ctx.submit(&CsSubmit::new(&one(TPC_0, Work::Run(Duration::from_micros(10))))).unwrap();
+        let s = ctx
+            .submit(&CsSubmit::new(&one(
+                TPC_0,
+                Work::Run(Duration::from_micros(10)),
+            )))
+            .unwrap();
         assert_eq!(s, 4);
         assert!(ctx.wait_cs(s, FOREVER, None).unwrap().is_completed());
         drop(runner); // drop, not stop
@@ -758,10 +933,18 @@ fn runner_stop_mid_flight_aborts_and_wakes_waiters() {
 fn runner_outlives_device() {
     within(|| {
         let (d, ctx, runner) = real::<Example>(|_| {});
-        let s = ctx.submit(&CsSubmit::new(&one(TPC_0, Work::Run(Duration::from_millis(1))))).unwrap();
+        let s = ctx
+            .submit(&CsSubmit::new(&one(
+                TPC_0,
+                Work::Run(Duration::from_millis(1)),
+            )))
+            .unwrap();
         let d2 = d.clone();
         drop(d);
-        assert!(ctx.wait_cs(s, FOREVER, None).unwrap().is_completed(), "a clone keeps it alive");
+        assert!(
+            ctx.wait_cs(s, FOREVER, None).unwrap().is_completed(),
+            "a clone keeps it alive"
+        );
         drop(d2);
         runner.stop();
         drop(ctx);
@@ -792,14 +975,19 @@ fn ring_fill_one_more_and_slot_reuse() {
         for _ in 0..3 {
             assert_eq!(
                 ctx.submit(&CsSubmit::new(&one(TPC_0, Work::Default))),
-                Err(SubmitError::TooManyInFlight { next_seq: n + 1, pending_seq: 1 })
+                Err(SubmitError::TooManyInFlight {
+                    next_seq: n + 1,
+                    pending_seq: 1
+                })
             );
         }
         assert_eq!(ctx.next_seq(), n + 1);
         assert_eq!(ctx.counters().max_cs_in_flight, 3);
         d.reset();
         assert_eq!(held.poll(), Some(Outcome::Aborted));
-        let s = ctx.submit(&CsSubmit::new(&one(TPC_0, Work::Run(Duration::ZERO)))).unwrap();
+        let s = ctx
+            .submit(&CsSubmit::new(&one(TPC_0, Work::Run(Duration::ZERO))))
+            .unwrap();
         assert_eq!(s, n + 1);
         d.advance(Duration::from_millis(1));
         // The handle on seq 1 still reports seq 1, aborted.
@@ -809,7 +997,10 @@ fn ring_fill_one_more_and_slot_reuse() {
         assert!(matches!(ctx.lookup(1), Lookup::Gone));
         assert_eq!(
             ctx.wait_cs(1, POLL, None),
-            Ok(WaitStatus::Completed { gone: true, timestamp: None })
+            Ok(WaitStatus::Completed {
+                gone: true,
+                timestamp: None
+            })
         );
         match ctx.lookup(n + 1) {
             Lookup::Fence(f) => {
@@ -820,7 +1011,9 @@ fn ring_fill_one_more_and_slot_reuse() {
         }
         // Many more wraps of the ring.
         for _ in 0..5 * n {
-            let s = ctx.submit(&CsSubmit::new(&one(TPC_1, Work::Run(Duration::ZERO)))).unwrap();
+            let s = ctx
+                .submit(&CsSubmit::new(&one(TPC_1, Work::Run(Duration::ZERO))))
+                .unwrap();
             assert!(ctx.wait_cs(s, Duration::MAX, None).unwrap().is_completed());
         }
         assert_eq!(held.poll(), Some(Outcome::Aborted));
@@ -837,39 +1030,75 @@ fn ring_fill_one_more_and_slot_reuse() {
 fn queue_fill_exactly_and_one_more() {
     within(|| {
         let (d, ctx) = virt::<Example>(|c| c.tdr_timeout = None);
-        let len = Example::QUEUES.iter().find(|q| q.id == TPC_0).unwrap().pq_len as usize;
+        let len = Example::QUEUES
+            .iter()
+            .find(|q| q.id == TPC_0)
+            .unwrap()
+            .pq_len as usize;
         assert_eq!(len, 64);
         let jobs = vec![Job::new(TPC_0).with_work(Work::Hang); len];
         let s1 = ctx.submit(&CsSubmit::new(&jobs)).expect("exactly full");
         let before = d.queue(TPC_0).unwrap();
         assert_eq!(before.free_slots(), 0);
-        let err = ctx.submit(&CsSubmit::new(&one(TPC_0, Work::Default))).expect_err("full");
-        assert!(matches!(err, SubmitError::QueueFull { seq: 2, queue: TPC_0, .. }), "{err:?}");
+        let err = ctx
+            .submit(&CsSubmit::new(&one(TPC_0, Work::Default)))
+            .expect_err("full");
+        assert!(
+            matches!(
+                err,
+                SubmitError::QueueFull {
+                    seq: 2,
+                    queue: TPC_0,
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
         assert!(err.is_try_again());
         let after = d.queue(TPC_0).unwrap();
         assert_eq!((after.pi(), after.ci()), (before.pi(), before.ci()));
         assert_eq!(d.counters().queue_full, 1);
         assert_eq!(fence_of(&ctx, 2).poll(), Some(Outcome::NotSubmitted));
         // Another queue is unaffected.
-        let s3 = ctx.submit(&CsSubmit::new(&one(TPC_1, Work::Run(Duration::ZERO)))).unwrap();
+        let s3 = ctx
+            .submit(&CsSubmit::new(&one(TPC_1, Work::Run(Duration::ZERO))))
+            .unwrap();
         assert!(ctx.wait_cs(s3, Duration::MAX, None).unwrap().is_completed());
         d.reset();
         assert_eq!(fence_of(&ctx, s1).poll(), Some(Outcome::Aborted));
-        let s4 = ctx.submit(&CsSubmit::new(&jobs[..1])).expect("room after the reset");
+        let s4 = ctx
+            .submit(&CsSubmit::new(&jobs[..1]))
+            .expect("room after the reset");
         assert_eq!(s4, 4);
         // Internal queue: pq_len 32; 32 jobs fit; 33 are -ENOMEM.
-        let ilen = Example::QUEUES.iter().find(|q| q.id == ROT_0).unwrap().pq_len as usize;
+        let ilen = Example::QUEUES
+            .iter()
+            .find(|q| q.id == ROT_0)
+            .unwrap()
+            .pq_len as usize;
         let mut jobs: Vec<Job> = vec![Job::new(ROT_0); ilen];
         jobs.push(Job::new(TPC_1).with_work(Work::Run(Duration::ZERO)));
-        let s5 = ctx.submit(&CsSubmit::new(&jobs)).expect("internal queue exactly full");
+        let s5 = ctx
+            .submit(&CsSubmit::new(&jobs))
+            .expect("internal queue exactly full");
         assert!(ctx.wait_cs(s5, Duration::MAX, None).unwrap().is_completed());
         jobs.push(Job::new(ROT_0));
-        let err = ctx.submit(&CsSubmit::new(&jobs)).expect_err("internal queue too short");
-        assert!(matches!(err, SubmitError::QueueFull { queue: ROT_0, .. }), "{err:?}");
+        let err = ctx
+            .submit(&CsSubmit::new(&jobs))
+            .expect_err("internal queue too short");
+        assert!(
+            matches!(err, SubmitError::QueueFull { queue: ROT_0, .. }),
+            "{err:?}"
+        );
         assert_eq!(err.errno(), -12, "{err:?}");
         // Only internal jobs: -EINVAL.
-        let err = ctx.submit(&CsSubmit::new(&[Job::new(ROT_0)])).expect_err("only internal");
-        assert!(matches!(err, SubmitError::OnlyInternalJobs { .. }), "{err:?}");
+        let err = ctx
+            .submit(&CsSubmit::new(&[Job::new(ROT_0)]))
+            .expect_err("only internal");
+        assert!(
+            matches!(err, SubmitError::OnlyInternalJobs { .. }),
+            "{err:?}"
+        );
     });
 }
 
@@ -910,10 +1139,16 @@ fn cq_reservation_undone_when_a_later_queue_is_full() {
         let err = ctx
             .submit(&CsSubmit::new(&[Job::new(q0), Job::new(q0), Job::new(q1)]))
             .expect_err("q1 full");
-        assert!(matches!(err, SubmitError::QueueFull { queue, .. } if queue == q1), "{err:?}");
+        assert!(
+            matches!(err, SubmitError::QueueFull { queue, .. } if queue == q1),
+            "{err:?}"
+        );
         assert_eq!(d.completion_queue_free(cq0).unwrap(), free0);
         let q0_after = d.queue(q0).unwrap();
-        assert_eq!((q0_after.pi(), q0_after.ci()), (q0_before.pi(), q0_before.ci()));
+        assert_eq!(
+            (q0_after.pi(), q0_after.ci()),
+            (q0_before.pi(), q0_before.ci())
+        );
         d.reset();
         assert_eq!(d.stats().in_flight, 0);
     });
@@ -929,7 +1164,10 @@ fn open_maximum_contexts_and_one_more() {
         let d = Device::<Example>::new(cfg).unwrap();
         let mut ctxs: Vec<_> = (0..8).map(|_| d.open().expect("free context")).collect();
         assert_eq!(d.open_contexts(), 8);
-        assert_eq!(d.open().map(|_| ()), Err(OpenError::NoFreeContext { limit: 8 }));
+        assert_eq!(
+            d.open().map(|_| ()),
+            Err(OpenError::NoFreeContext { limit: 8 })
+        );
         for c in &ctxs {
             c.submit(&CsSubmit::new(&one(TPC_0, Work::Hang))).unwrap();
         }
@@ -941,7 +1179,10 @@ fn open_maximum_contexts_and_one_more() {
         assert_eq!(again.id(), id);
         assert_eq!(again.next_seq(), 1);
         assert!(matches!(again.lookup(1), Lookup::Invalid { next_seq: 1 }));
-        assert_eq!(d.open().map(|_| ()), Err(OpenError::NoFreeContext { limit: 8 }));
+        assert_eq!(
+            d.open().map(|_| ()),
+            Err(OpenError::NoFreeContext { limit: 8 })
+        );
         // Repeated open/close cycles leak nothing.
         drop(again);
         for _ in 0..200 {
@@ -962,7 +1203,10 @@ fn bad_device_configs_are_refused() {
     within(|| {
         let mut cfg = DeviceConfig::for_asic::<Example>();
         cfg.contexts = 0;
-        assert_eq!(Device::<Example>::new(cfg).map(|_| ()).unwrap_err(), DeviceError::NoContexts);
+        assert_eq!(
+            Device::<Example>::new(cfg).map(|_| ()).unwrap_err(),
+            DeviceError::NoContexts
+        );
         for lanes in [0usize, 65, usize::MAX] {
             let mut cfg = DeviceConfig::for_asic::<Example>();
             cfg.sim.lanes = lanes;
@@ -977,7 +1221,10 @@ fn bad_device_configs_are_refused() {
         let d = Device::<Example>::new(cfg).unwrap();
         let ctx = d.open().unwrap();
         let s = ctx.submit(&CsSubmit::new(&one(TPC_0, Work::Hang))).unwrap();
-        assert_eq!(ctx.wait_cs(s, Duration::MAX, None), Err(CsWaitError::TimedOut { seq: s }));
+        assert_eq!(
+            ctx.wait_cs(s, Duration::MAX, None),
+            Err(CsWaitError::TimedOut { seq: s })
+        );
         // A device TDR of Duration::MAX: never timed.
         let mut cfg = DeviceConfig::for_asic::<Example>();
         cfg.tdr_timeout = Some(Duration::MAX);
@@ -1013,14 +1260,25 @@ fn timed_out_then_reset_stays_timed_out() {
             ctx.submit(&CsSubmit::new(&one(TPC_0, Work::Default))),
             Err(SubmitError::DeviceNotOperational)
         );
-        assert_eq!(ctx.wait_cs(s1, Duration::MAX, None), Err(CsWaitError::DeviceNotOperational));
+        assert_eq!(
+            ctx.wait_cs(s1, Duration::MAX, None),
+            Err(CsWaitError::DeviceNotOperational)
+        );
         d.reset();
         assert_eq!(f1.poll(), Some(Outcome::TimedOut));
         assert_eq!(fence_of(&ctx, s2).poll(), Some(Outcome::Aborted));
-        assert_eq!(ctx.wait_cs(s1, POLL, None), Err(CsWaitError::TimedOut { seq: s1 }));
-        assert_eq!(ctx.wait_cs(s2, POLL, None), Err(CsWaitError::Aborted { seq: s2 }));
+        assert_eq!(
+            ctx.wait_cs(s1, POLL, None),
+            Err(CsWaitError::TimedOut { seq: s1 })
+        );
+        assert_eq!(
+            ctx.wait_cs(s2, POLL, None),
+            Err(CsWaitError::Aborted { seq: s2 })
+        );
         assert!(d.is_operational());
-        let s3 = ctx.submit(&CsSubmit::new(&one(TPC_0, Work::Run(Duration::ZERO)))).unwrap();
+        let s3 = ctx
+            .submit(&CsSubmit::new(&one(TPC_0, Work::Run(Duration::ZERO))))
+            .unwrap();
         assert!(ctx.wait_cs(s3, Duration::MAX, None).unwrap().is_completed());
     });
 }
@@ -1044,7 +1302,10 @@ fn mark_needs_reset_then_reset_wakes_waiters_real_clock() {
         d.reset();
         let r = recv(&rx, "waiter");
         assert!(
-            matches!(r, Err(CsWaitError::Aborted { .. }) | Err(CsWaitError::DeviceNotOperational)),
+            matches!(
+                r,
+                Err(CsWaitError::Aborted { .. }) | Err(CsWaitError::DeviceNotOperational)
+            ),
             "{r:?}"
         );
         runner.stop();
@@ -1095,7 +1356,9 @@ fn every_cs_ends_in_exactly_one_terminal_state_virtual() {
         assert_eq!(st.in_flight, 0);
         let mut count = [0u64; 4];
         for f in &fences {
-            let o = f.poll().unwrap_or_else(|| panic!("CS {} never released", f.seq()));
+            let o = f
+                .poll()
+                .unwrap_or_else(|| panic!("CS {} never released", f.seq()));
             assert_eq!(f.wait(), o, "signalled once");
             count[match o {
                 Outcome::Ok => 0,
@@ -1125,17 +1388,31 @@ fn timestamps_only_for_completed_cs() {
     within(|| {
         let (d, ctx) = virt::<Example>(|_| {});
         let s = ctx
-            .submit(&CsSubmit::new(&one(TPC_0, Work::Run(Duration::from_micros(7)))).with_timestamp())
+            .submit(
+                &CsSubmit::new(&one(TPC_0, Work::Run(Duration::from_micros(7)))).with_timestamp(),
+            )
             .unwrap();
         let r = ctx.wait_cs(s, Duration::MAX, None).unwrap();
-        assert!(matches!(r, WaitStatus::Completed { gone: false, timestamp: Some(_) }), "{r:?}");
+        assert!(
+            matches!(
+                r,
+                WaitStatus::Completed {
+                    gone: false,
+                    timestamp: Some(_)
+                }
+            ),
+            "{r:?}"
+        );
         let err = ctx
             .submit(&CsSubmit::new(&one(TPC_3, Work::Default)).with_timestamp())
             .unwrap_err();
         let bad = err.consumed_seq().unwrap();
         assert_eq!(
             ctx.wait_cs(bad, POLL, None),
-            Ok(WaitStatus::Completed { gone: false, timestamp: None })
+            Ok(WaitStatus::Completed {
+                gone: false,
+                timestamp: None
+            })
         );
         let _ = d;
     });
@@ -1161,7 +1438,11 @@ fn open_close_race_with_device_drop_real_clock() {
                 b.wait();
                 for i in 0..200u32 {
                     let Ok(c) = d.open() else { continue };
-                    let w = if (i + t) % 3 == 0 { Work::Hang } else { Work::Run(Duration::from_micros(5)) };
+                    let w = if (i + t) % 3 == 0 {
+                        Work::Hang
+                    } else {
+                        Work::Run(Duration::from_micros(5))
+                    };
                     if let Ok(s) = c.submit(&CsSubmit::new(&one(TPC_0 + (t % 2), w))) {
                         if i % 2 == 0 {
                             let _ = c.wait_cs(s, Duration::from_millis(1), None);
@@ -1199,14 +1480,27 @@ fn stale_handle_survives_context_reopen_in_the_same_slot() {
         let ctx = d.open().unwrap();
         assert_eq!(ctx.id(), id);
         // TPC_0's engine is still locked up (only a reset halts it): use another one.
-        let s = ctx.submit(&CsSubmit::new(&one(TPC_1, Work::Run(Duration::from_micros(3))))).unwrap();
+        let s = ctx
+            .submit(&CsSubmit::new(&one(
+                TPC_1,
+                Work::Run(Duration::from_micros(3)),
+            )))
+            .unwrap();
         assert_eq!(s, 1);
         let new = fence_of(&ctx, 1);
         assert_eq!(new.poll(), None);
-        assert_eq!(old.poll(), Some(Outcome::Aborted), "stale handle sees the new CS");
+        assert_eq!(
+            old.poll(),
+            Some(Outcome::Aborted),
+            "stale handle sees the new CS"
+        );
         d.advance(Duration::from_millis(1));
         assert_eq!(new.poll(), Some(Outcome::Ok));
-        assert_eq!(old.poll(), Some(Outcome::Aborted), "stale handle sees the new CS");
+        assert_eq!(
+            old.poll(),
+            Some(Outcome::Aborted),
+            "stale handle sees the new CS"
+        );
         assert_eq!(old.wait(), Outcome::Aborted);
         assert_eq!(old.seq(), 1);
         drop(ctx);
@@ -1223,14 +1517,22 @@ fn stale_handle_survives_many_ring_wraps() {
     within(|| {
         let (d, ctx) = virt::<Example>(|_| {});
         let s = ctx
-            .submit(&CsSubmit::new(&one(TPC_0, Work::Run(Duration::from_micros(1)))).with_timestamp())
+            .submit(
+                &CsSubmit::new(&one(TPC_0, Work::Run(Duration::from_micros(1)))).with_timestamp(),
+            )
             .unwrap();
         d.advance(Duration::from_millis(1));
         let old = fence_of(&ctx, s);
         let sig = old.signalled().unwrap();
         for i in 0..4 * ctx.ring_len() {
-            let w = if i % 2 == 0 { Work::Fault } else { Work::Run(Duration::ZERO) };
-            let s2 = ctx.submit(&CsSubmit::new(&one(TPC_1, w)).with_timestamp()).unwrap();
+            let w = if i % 2 == 0 {
+                Work::Fault
+            } else {
+                Work::Run(Duration::ZERO)
+            };
+            let s2 = ctx
+                .submit(&CsSubmit::new(&one(TPC_1, w)).with_timestamp())
+                .unwrap();
             let _ = ctx.wait_cs(s2, Duration::MAX, None);
             assert_eq!(old.signalled(), Some(sig));
             assert_eq!(old.seq(), s);
@@ -1253,7 +1555,11 @@ fn queued_cs_tdr_starts_when_the_head_completes() {
         assert_eq!(d.armed_tdr().map(|(s, _)| s), Some(s1));
         d.advance(tdr / 2 + tdr / 8); // 1.125 tdr: s1 done at 0.75 tdr
         assert_eq!(fence_of(&ctx, s1).poll(), Some(Outcome::Ok));
-        assert_eq!(fence_of(&ctx, s2).poll(), None, "s2's clock started at 0.75 tdr");
+        assert_eq!(
+            fence_of(&ctx, s2).poll(),
+            None,
+            "s2's clock started at 0.75 tdr"
+        );
         let (seq, deadline) = d.armed_tdr().expect("s2 timed");
         assert_eq!(seq, s2);
         assert_eq!(deadline.as_nanos(), (tdr * 3 / 4 + tdr).as_nanos() as u64);
@@ -1268,16 +1574,30 @@ fn queued_cs_tdr_starts_when_the_head_completes() {
 fn engine_fault_aborts_everything_in_flight() {
     within(|| {
         let (d, ctx) = virt::<Example>(|c| c.tdr_timeout = None);
-        let long = ctx.submit(&CsSubmit::new(&one(TPC_0, Work::Run(Duration::from_secs(1))))).unwrap();
-        let hung = ctx.submit(&CsSubmit::new(&one(PDMA_0_0, Work::Hang))).unwrap();
-        let bad = ctx.submit(&CsSubmit::new(&one(TPC_1, Work::Fault))).unwrap();
-        assert_eq!(ctx.wait_cs(bad, Duration::MAX, None), Err(CsWaitError::Aborted { seq: bad }));
+        let long = ctx
+            .submit(&CsSubmit::new(&one(
+                TPC_0,
+                Work::Run(Duration::from_secs(1)),
+            )))
+            .unwrap();
+        let hung = ctx
+            .submit(&CsSubmit::new(&one(PDMA_0_0, Work::Hang)))
+            .unwrap();
+        let bad = ctx
+            .submit(&CsSubmit::new(&one(TPC_1, Work::Fault)))
+            .unwrap();
+        assert_eq!(
+            ctx.wait_cs(bad, Duration::MAX, None),
+            Err(CsWaitError::Aborted { seq: bad })
+        );
         assert_eq!(fence_of(&ctx, long).poll(), Some(Outcome::Aborted));
         assert_eq!(fence_of(&ctx, hung).poll(), Some(Outcome::Aborted));
         assert_eq!(d.stats().engine_faults, 1);
         assert!(d.is_operational());
         assert!(d.busy_engines().is_idle(), "{:?}", d.busy_engines());
-        let s = ctx.submit(&CsSubmit::new(&one(TPC_1, Work::Run(Duration::ZERO)))).unwrap();
+        let s = ctx
+            .submit(&CsSubmit::new(&one(TPC_1, Work::Run(Duration::ZERO))))
+            .unwrap();
         assert!(ctx.wait_cs(s, Duration::MAX, None).unwrap().is_completed());
     });
 }
@@ -1288,7 +1608,9 @@ fn engine_fault_aborts_everything_in_flight() {
 fn multi_cs_wait_returns_the_fence_error() {
     within(|| {
         let (d, ctx) = virt::<Example>(|c| c.tdr_timeout = None);
-        let ok = ctx.submit(&CsSubmit::new(&one(TPC_0, Work::Run(Duration::ZERO)))).unwrap();
+        let ok = ctx
+            .submit(&CsSubmit::new(&one(TPC_0, Work::Run(Duration::ZERO))))
+            .unwrap();
         d.advance(Duration::from_millis(1));
         let ab = ctx.submit(&CsSubmit::new(&one(TPC_1, Work::Hang))).unwrap();
         d.reset();
@@ -1308,12 +1630,23 @@ fn virtual_clock_advanced_by_duration_max() {
         d.advance(Duration::MAX);
         d.advance(Duration::MAX);
         let t = d.now();
-        let s = ctx.submit(&CsSubmit::new(&one(TPC_0, Work::Run(Duration::from_micros(1))))).unwrap();
+        let s = ctx
+            .submit(&CsSubmit::new(&one(
+                TPC_0,
+                Work::Run(Duration::from_micros(1)),
+            )))
+            .unwrap();
         let r = ctx.wait_cs(s, Duration::MAX, None);
-        assert!(r.is_ok() || matches!(r, Err(CsWaitError::TimedOut { .. })), "{r:?}");
+        assert!(
+            r.is_ok() || matches!(r, Err(CsWaitError::TimedOut { .. })),
+            "{r:?}"
+        );
         let h = ctx.submit(&CsSubmit::new(&one(TPC_1, Work::Hang))).unwrap();
         let r = ctx.wait_cs(h, Duration::MAX, None);
-        assert!(matches!(r, Ok(WaitStatus::Busy) | Err(CsWaitError::TimedOut { .. })), "{r:?}");
+        assert!(
+            matches!(r, Ok(WaitStatus::Busy) | Err(CsWaitError::TimedOut { .. })),
+            "{r:?}"
+        );
         assert!(d.now() >= t);
     });
 }
@@ -1333,10 +1666,19 @@ fn sim_latency_and_jitter_of_duration_max() {
                 c.sim.jitter = jit;
                 c.sim.out_of_order = true;
             });
-            let s = ctx.submit(&CsSubmit::new(&[Job::new(TPC_0), Job::new(TPC_0)])).unwrap();
+            let s = ctx
+                .submit(&CsSubmit::new(&[Job::new(TPC_0), Job::new(TPC_0)]))
+                .unwrap();
             let s2 = ctx.submit(&CsSubmit::new(&[Job::new(TPC_0)])).unwrap();
             let r = ctx.wait_cs(s2, Duration::MAX, None);
-            assert!(r.is_ok() || matches!(r, Err(CsWaitError::TimedOut { .. } | CsWaitError::Aborted { .. })), "{lat:?}/{jit:?}: {r:?}");
+            assert!(
+                r.is_ok()
+                    || matches!(
+                        r,
+                        Err(CsWaitError::TimedOut { .. } | CsWaitError::Aborted { .. })
+                    ),
+                "{lat:?}/{jit:?}: {r:?}"
+            );
             let _ = ctx.wait_cs(s, Duration::MAX, None);
             d.run_until_idle();
         }
@@ -1349,15 +1691,45 @@ fn sim_latency_and_jitter_of_duration_max() {
 fn real_clock_waits_with_duration_max() {
     within(|| {
         let (d, ctx, runner) = real::<Example>(|c| c.tdr_timeout = None);
-        let s = ctx.submit(&CsSubmit::new(&one(TPC_0, Work::Run(Duration::from_micros(100))))).unwrap();
+        let s = ctx
+            .submit(&CsSubmit::new(&one(
+                TPC_0,
+                Work::Run(Duration::from_micros(100)),
+            )))
+            .unwrap();
         assert!(ctx.wait_cs(s, Duration::MAX, None).unwrap().is_completed());
-        let s = ctx.submit(&CsSubmit::new(&one(TPC_0, Work::Run(Duration::from_micros(100))))).unwrap();
-        assert!(matches!(ctx.wait_multi(&[s], Duration::MAX, None), Ok(MultiWaitStatus::Completed { .. })));
-        let s = ctx.submit(&CsSubmit::new(&one(TPC_0, Work::Run(Duration::from_micros(100))))).unwrap();
-        assert_eq!(fence_of(&ctx, s).wait_timeout(Duration::MAX), Ok(Outcome::Ok));
+        let s = ctx
+            .submit(&CsSubmit::new(&one(
+                TPC_0,
+                Work::Run(Duration::from_micros(100)),
+            )))
+            .unwrap();
+        assert!(matches!(
+            ctx.wait_multi(&[s], Duration::MAX, None),
+            Ok(MultiWaitStatus::Completed { .. })
+        ));
+        let s = ctx
+            .submit(&CsSubmit::new(&one(
+                TPC_0,
+                Work::Run(Duration::from_micros(100)),
+            )))
+            .unwrap();
+        assert_eq!(
+            fence_of(&ctx, s).wait_timeout(Duration::MAX),
+            Ok(Outcome::Ok)
+        );
         let tok = CancelToken::new();
-        let s = ctx.submit(&CsSubmit::new(&one(TPC_0, Work::Run(Duration::from_micros(100))))).unwrap();
-        assert!(ctx.wait_cs(s, Duration::MAX, Some(&tok)).unwrap().is_completed());
+        let s = ctx
+            .submit(&CsSubmit::new(&one(
+                TPC_0,
+                Work::Run(Duration::from_micros(100)),
+            )))
+            .unwrap();
+        assert!(
+            ctx.wait_cs(s, Duration::MAX, Some(&tok))
+                .unwrap()
+                .is_completed()
+        );
         // And on a hung CS ended by a reset from another thread.
         let ctx = Arc::new(ctx);
         let h = ctx.submit(&CsSubmit::new(&one(TPC_1, Work::Hang))).unwrap();
@@ -1368,7 +1740,10 @@ fn real_clock_waits_with_duration_max() {
         thread::sleep(Duration::from_millis(50));
         d.reset();
         assert_eq!(recv(&rx, "wait_cs"), Err(CsWaitError::Aborted { seq: h }));
-        assert_eq!(recv(&rx_m, "wait_multi"), Err(CsWaitError::Aborted { seq: h }));
+        assert_eq!(
+            recv(&rx_m, "wait_multi"),
+            Err(CsWaitError::Aborted { seq: h })
+        );
         runner.stop();
     });
 }
@@ -1382,13 +1757,22 @@ fn real_clock_per_cs_timeouts_zero_and_max() {
         let s = ctx
             .submit(&CsSubmit::new(&one(TPC_0, Work::Hang)).with_timeout(Duration::ZERO))
             .unwrap();
-        assert_eq!(ctx.wait_cs(s, FOREVER, None), Err(CsWaitError::TimedOut { seq: s }));
+        assert_eq!(
+            ctx.wait_cs(s, FOREVER, None),
+            Err(CsWaitError::TimedOut { seq: s })
+        );
         let s = ctx
             .submit(&CsSubmit::new(&one(TPC_0, Work::Hang)).with_timeout(Duration::MAX))
             .unwrap();
-        assert_eq!(ctx.wait_cs(s, Duration::from_millis(200), None), Ok(WaitStatus::Busy));
+        assert_eq!(
+            ctx.wait_cs(s, Duration::from_millis(200), None),
+            Ok(WaitStatus::Busy)
+        );
         d.reset();
-        assert_eq!(ctx.wait_cs(s, FOREVER, None), Err(CsWaitError::Aborted { seq: s }));
+        assert_eq!(
+            ctx.wait_cs(s, FOREVER, None),
+            Err(CsWaitError::Aborted { seq: s })
+        );
         runner.stop();
     });
 }
@@ -1402,17 +1786,26 @@ fn virtual_wait_into_a_tdr_without_reset_on_lockup_returns() {
         let s = ctx.submit(&CsSubmit::new(&one(TPC_0, Work::Hang))).unwrap();
         let r = ctx.wait_cs(s, Duration::MAX, None);
         assert!(
-            matches!(r, Ok(WaitStatus::Busy) | Err(CsWaitError::DeviceNotOperational)),
+            matches!(
+                r,
+                Ok(WaitStatus::Busy) | Err(CsWaitError::DeviceNotOperational)
+            ),
             "{r:?}"
         );
         assert!(d.stats().needs_reset);
         let r = ctx.wait_multi(&[s], Duration::MAX, None);
         assert!(
-            matches!(r, Ok(MultiWaitStatus::Busy) | Err(CsWaitError::DeviceNotOperational)),
+            matches!(
+                r,
+                Ok(MultiWaitStatus::Busy) | Err(CsWaitError::DeviceNotOperational)
+            ),
             "{r:?}"
         );
         d.reset();
-        assert_eq!(ctx.wait_cs(s, Duration::MAX, None), Err(CsWaitError::TimedOut { seq: s }));
+        assert_eq!(
+            ctx.wait_cs(s, Duration::MAX, None),
+            Err(CsWaitError::TimedOut { seq: s })
+        );
     });
 }
 
@@ -1438,7 +1831,10 @@ fn real_clock_waiter_across_tdr_without_reset_on_lockup() {
         d.reset();
         let r = recv(&rx, "wait_cs");
         assert!(
-            matches!(r, Err(CsWaitError::TimedOut { .. }) | Err(CsWaitError::DeviceNotOperational)),
+            matches!(
+                r,
+                Err(CsWaitError::TimedOut { .. }) | Err(CsWaitError::DeviceNotOperational)
+            ),
             "{r:?}"
         );
         assert_eq!(recv(&rx_f, "fence"), Outcome::TimedOut);
@@ -1454,11 +1850,17 @@ fn cs_submitted_between_runners_completes_with_the_next_runner() {
     within(|| {
         let (d, ctx, runner) = real::<Example>(|c| c.tdr_timeout = Some(Duration::from_millis(20)));
         runner.stop();
-        let r = ctx.submit(&CsSubmit::new(&one(TPC_0, Work::Run(Duration::from_micros(10)))));
+        let r = ctx.submit(&CsSubmit::new(&one(
+            TPC_0,
+            Work::Run(Duration::from_micros(10)),
+        )));
         if let Ok(s) = r {
             let runner = Runner::start(&d).unwrap();
             let w = ctx.wait_cs(s, FOREVER, None);
-            assert!(w.is_ok() || matches!(w, Err(CsWaitError::TimedOut { .. })), "{w:?}");
+            assert!(
+                w.is_ok() || matches!(w, Err(CsWaitError::TimedOut { .. })),
+                "{w:?}"
+            );
             runner.stop();
         }
     });
@@ -1487,7 +1889,11 @@ fn scripted_backend_edges() {
         for s in &seqs {
             let r = ctx.wait_cs(*s, Duration::MAX, None);
             assert!(
-                matches!(r, Ok(WaitStatus::Completed { .. }) | Err(CsWaitError::TimedOut { .. } | CsWaitError::Aborted { .. })),
+                matches!(
+                    r,
+                    Ok(WaitStatus::Completed { .. })
+                        | Err(CsWaitError::TimedOut { .. } | CsWaitError::Aborted { .. })
+                ),
                 "{s}: {r:?}"
             );
         }
@@ -1517,7 +1923,9 @@ fn handles_outliving_the_device() {
     within(|| {
         let (d, ctx) = virt::<Example>(|c| c.tdr_timeout = None);
         let s = ctx.submit(&CsSubmit::new(&one(TPC_0, Work::Hang))).unwrap();
-        let s2 = ctx.submit(&CsSubmit::new(&one(TPC_1, Work::Run(Duration::ZERO)))).unwrap();
+        let s2 = ctx
+            .submit(&CsSubmit::new(&one(TPC_1, Work::Run(Duration::ZERO))))
+            .unwrap();
         d.advance(Duration::from_millis(1));
         let f = fence_of(&ctx, s);
         let f2 = fence_of(&ctx, s2);
@@ -1541,8 +1949,16 @@ fn cancel_token_reset_and_reuse_real_clock() {
         let (_d, ctx, runner) = real::<Example>(|_| {});
         let tok = CancelToken::new();
         tok.cancel();
-        let s = ctx.submit(&CsSubmit::new(&one(TPC_0, Work::Run(Duration::from_millis(5))))).unwrap();
-        assert_eq!(ctx.wait_cs(s, FOREVER, Some(&tok)), Err(CsWaitError::Interrupted));
+        let s = ctx
+            .submit(&CsSubmit::new(&one(
+                TPC_0,
+                Work::Run(Duration::from_millis(5)),
+            )))
+            .unwrap();
+        assert_eq!(
+            ctx.wait_cs(s, FOREVER, Some(&tok)),
+            Err(CsWaitError::Interrupted)
+        );
         tok.reset();
         assert!(ctx.wait_cs(s, FOREVER, Some(&tok)).unwrap().is_completed());
         runner.stop();
@@ -1559,12 +1975,21 @@ fn no_partial_write_when_a_later_hw_queue_is_full() {
         ctx.submit(&CsSubmit::new(&jobs)).unwrap();
         let before = d.queue(TPC_0).unwrap();
         let err = ctx
-            .submit(&CsSubmit::new(&[Job::new(TPC_0), Job::new(TPC_0), Job::new(TPC_1)]))
+            .submit(&CsSubmit::new(&[
+                Job::new(TPC_0),
+                Job::new(TPC_0),
+                Job::new(TPC_1),
+            ]))
             .unwrap_err();
-        assert!(matches!(err, SubmitError::QueueFull { queue: TPC_1, .. }), "{err:?}");
+        assert!(
+            matches!(err, SubmitError::QueueFull { queue: TPC_1, .. }),
+            "{err:?}"
+        );
         let after = d.queue(TPC_0).unwrap();
         assert_eq!((after.pi(), after.ci()), (before.pi(), before.ci()));
-        let s = ctx.submit(&CsSubmit::new(&one(TPC_0, Work::Run(Duration::ZERO)))).unwrap();
+        let s = ctx
+            .submit(&CsSubmit::new(&one(TPC_0, Work::Run(Duration::ZERO))))
+            .unwrap();
         d.advance(Duration::from_millis(1));
         assert_eq!(fence_of(&ctx, s).poll(), Some(Outcome::Ok));
     });
@@ -1581,14 +2006,23 @@ fn no_partial_write_when_a_later_hw_queue_is_full() {
 fn stale_job_of_a_closed_context_does_not_complete_a_new_cs() {
     within(|| {
         let (d, ctx) = virt::<Example>(|c| c.tdr_timeout = None);
-        let s = ctx.submit(&CsSubmit::new(&one(TPC_0, Work::Run(Duration::from_millis(1))))).unwrap();
+        let s = ctx
+            .submit(&CsSubmit::new(&one(
+                TPC_0,
+                Work::Run(Duration::from_millis(1)),
+            )))
+            .unwrap();
         assert_eq!(s, 1);
         drop(ctx);
         let ctx = d.open().unwrap();
         let s = ctx.submit(&CsSubmit::new(&one(TPC_1, Work::Hang))).unwrap();
         assert_eq!(s, 1);
         d.advance(Duration::from_millis(5));
-        assert_eq!(fence_of(&ctx, 1).poll(), None, "the old job's end completed the new CS");
+        assert_eq!(
+            fence_of(&ctx, 1).poll(),
+            None,
+            "the old job's end completed the new CS"
+        );
         assert_eq!(d.stats().in_flight, 1);
         assert_eq!(d.stats().completed, 0);
         d.reset();
@@ -1604,17 +2038,24 @@ fn ring_slot_of_a_not_submitted_cs_is_free() {
     within(|| {
         let (_d, ctx) = virt::<Example>(|c| c.tdr_timeout = None);
         let n = ctx.ring_len();
-        let err = ctx.submit(&CsSubmit::new(&one(TPC_3, Work::Default))).unwrap_err();
+        let err = ctx
+            .submit(&CsSubmit::new(&one(TPC_3, Work::Default)))
+            .unwrap_err();
         assert_eq!(err.consumed_seq(), Some(1));
         for i in 1..n {
             let q = [PDMA_0_0, 1, PDMA_1_0, 3, TPC_0, TPC_1][i as usize % 6];
             ctx.submit(&CsSubmit::new(&one(q, Work::Hang))).unwrap();
         }
-        let s = ctx.submit(&CsSubmit::new(&one(7, Work::Hang))).expect("slot of seq 1 is free");
+        let s = ctx
+            .submit(&CsSubmit::new(&one(7, Work::Hang)))
+            .expect("slot of seq 1 is free");
         assert_eq!(s, n + 1);
         assert_eq!(
             ctx.submit(&CsSubmit::new(&one(7, Work::Hang))),
-            Err(SubmitError::TooManyInFlight { next_seq: n + 2, pending_seq: 2 })
+            Err(SubmitError::TooManyInFlight {
+                next_seq: n + 2,
+                pending_seq: 2
+            })
         );
     });
 }
@@ -1640,11 +2081,17 @@ fn multi_wait_slots_are_not_leaked_by_failing_waits_real_clock() {
         }
         d.mark_needs_reset();
         for _ in 0..5 {
-            assert_eq!(ctx.wait_multi(&[h], FOREVER, None), Err(CsWaitError::DeviceNotOperational));
+            assert_eq!(
+                ctx.wait_multi(&[h], FOREVER, None),
+                Err(CsWaitError::DeviceNotOperational)
+            );
         }
         d.reset(); // h aborted
         for _ in 0..5 {
-            assert_eq!(ctx.wait_multi(&[h], FOREVER, None), Err(CsWaitError::Aborted { seq: h }));
+            assert_eq!(
+                ctx.wait_multi(&[h], FOREVER, None),
+                Err(CsWaitError::Aborted { seq: h })
+            );
         }
         let h2 = ctx.submit(&CsSubmit::new(&one(TPC_1, Work::Hang))).unwrap();
         let mut rxs = Vec::new();
@@ -1653,10 +2100,16 @@ fn multi_wait_slots_are_not_leaked_by_failing_waits_real_clock() {
             rxs.push(spawn_waiter(move || c.wait_multi(&[h2], FOREVER, None)));
         }
         thread::sleep(Duration::from_millis(100));
-        assert_eq!(ctx.wait_multi(&[h2], FOREVER, None), Err(CsWaitError::NoMultiWaitSlot));
+        assert_eq!(
+            ctx.wait_multi(&[h2], FOREVER, None),
+            Err(CsWaitError::NoMultiWaitSlot)
+        );
         d.reset();
         for rx in &rxs {
-            assert_eq!(recv(rx, "multi waiter"), Err(CsWaitError::Aborted { seq: h2 }));
+            assert_eq!(
+                recv(rx, "multi waiter"),
+                Err(CsWaitError::Aborted { seq: h2 })
+            );
         }
         runner.stop();
     });
@@ -1679,8 +2132,13 @@ fn concurrent_submitters_get_distinct_contiguous_seqs_real_clock() {
                     b.wait();
                     let mut seqs = Vec::new();
                     for i in 0..400usize {
-                        let q = if i % 13 == 0 { TPC_3 } else { [TPC_0, TPC_1, PDMA_0_0][(i + t) % 3] };
-                        match c.submit(&CsSubmit::new(&one(q, Work::Run(Duration::from_micros(5))))) {
+                        let q = if i % 13 == 0 {
+                            TPC_3
+                        } else {
+                            [TPC_0, TPC_1, PDMA_0_0][(i + t) % 3]
+                        };
+                        match c.submit(&CsSubmit::new(&one(q, Work::Run(Duration::from_micros(5)))))
+                        {
                             Ok(s) => seqs.push(s),
                             Err(e) => match e.consumed_seq() {
                                 Some(s) => seqs.push(s),
@@ -1726,12 +2184,18 @@ fn concurrent_explicit_resets_are_all_counted() {
             let stop = Arc::clone(&stop);
             thread::spawn(move || {
                 while !stop.load(std::sync::atomic::Ordering::Relaxed) {
-                    if let Ok(s) = c.submit(&CsSubmit::new(&one(TPC_0, Work::Run(Duration::from_micros(50))))) {
+                    if let Ok(s) = c.submit(&CsSubmit::new(&one(
+                        TPC_0,
+                        Work::Run(Duration::from_micros(50)),
+                    ))) {
                         loop {
                             match c.wait_cs(s, FOREVER, None) {
                                 Err(CsWaitError::DeviceNotOperational) => thread::yield_now(),
                                 r => {
-                                    assert!(matches!(r, Ok(_) | Err(CsWaitError::Aborted { .. })), "{r:?}");
+                                    assert!(
+                                        matches!(r, Ok(_) | Err(CsWaitError::Aborted { .. })),
+                                        "{r:?}"
+                                    );
                                     break;
                                 }
                             }
@@ -1807,7 +2271,10 @@ fn virtual_clock_threads_race() {
                         assert!(
                             matches!(
                                 r,
-                                Ok(_) | Err(CsWaitError::TimedOut { .. } | CsWaitError::Aborted { .. } | CsWaitError::DeviceNotOperational)
+                                Ok(_)
+                                    | Err(CsWaitError::TimedOut { .. }
+                                        | CsWaitError::Aborted { .. }
+                                        | CsWaitError::DeviceNotOperational)
                             ),
                             "{r:?}"
                         );
@@ -1861,12 +2328,21 @@ fn timestamps_lie_between_submit_and_wait() {
         for i in 0..50u64 {
             let before = d.now();
             let s = ctx
-                .submit(&CsSubmit::new(&[Job::new(TPC_0), Job::new(TPC_1).with_work(Work::Run(Duration::from_micros(i)))]).with_timestamp())
+                .submit(
+                    &CsSubmit::new(&[
+                        Job::new(TPC_0),
+                        Job::new(TPC_1).with_work(Work::Run(Duration::from_micros(i))),
+                    ])
+                    .with_timestamp(),
+                )
                 .unwrap();
             let r = ctx.wait_cs(s, Duration::MAX, None).unwrap();
             let after = d.now();
             match r {
-                WaitStatus::Completed { timestamp: Some(t), gone: false } => {
+                WaitStatus::Completed {
+                    timestamp: Some(t),
+                    gone: false,
+                } => {
                     assert!(before <= t && t <= after, "{before:?} {t:?} {after:?}")
                 }
                 other => panic!("{other:?}"),
@@ -1885,16 +2361,24 @@ fn outcome_store_answers_for_a_gone_timestamped_cs() {
     within(|| {
         let (d, ctx) = virt::<Example>(|c| c.tdr_timeout = None);
         let ok = ctx
-            .submit(&CsSubmit::new(&one(TPC_0, Work::Run(Duration::from_micros(2)))).with_timestamp())
+            .submit(
+                &CsSubmit::new(&one(TPC_0, Work::Run(Duration::from_micros(2)))).with_timestamp(),
+            )
             .unwrap();
         d.advance(Duration::from_millis(1));
-        let t = fence_of(&ctx, ok).signalled().unwrap().timestamp.expect("timestamp");
+        let t = fence_of(&ctx, ok)
+            .signalled()
+            .unwrap()
+            .timestamp
+            .expect("timestamp");
         let ab = ctx
             .submit(&CsSubmit::new(&one(TPC_1, Work::Hang)).with_timestamp())
             .unwrap();
         d.reset();
         for _ in 0..ctx.ring_len() + 2 {
-            let s = ctx.submit(&CsSubmit::new(&one(TPC_0, Work::Run(Duration::ZERO)))).unwrap();
+            let s = ctx
+                .submit(&CsSubmit::new(&one(TPC_0, Work::Run(Duration::ZERO))))
+                .unwrap();
             d.advance(Duration::ZERO);
             let _ = s;
         }
@@ -1902,12 +2386,21 @@ fn outcome_store_answers_for_a_gone_timestamped_cs() {
         assert!(matches!(ctx.lookup(ab), Lookup::Gone));
         assert_eq!(
             ctx.wait_cs(ok, POLL, None),
-            Ok(WaitStatus::Completed { gone: false, timestamp: Some(t) })
+            Ok(WaitStatus::Completed {
+                gone: false,
+                timestamp: Some(t)
+            })
         );
-        assert_eq!(ctx.wait_cs(ab, POLL, None), Err(CsWaitError::Aborted { seq: ab }));
+        assert_eq!(
+            ctx.wait_cs(ab, POLL, None),
+            Err(CsWaitError::Aborted { seq: ab })
+        );
         assert_eq!(
             ctx.wait_cs(ok, POLL, None),
-            Ok(WaitStatus::Completed { gone: true, timestamp: None })
+            Ok(WaitStatus::Completed {
+                gone: true,
+                timestamp: None
+            })
         );
     });
 }
@@ -1919,12 +2412,17 @@ fn outcome_store_answers_for_a_gone_timestamped_cs() {
 #[ignore = "finding: after Runner::stop the device stays operational and accepts CSs that no TDR ever times (wait returns Busy forever)"]
 fn cs_accepted_without_a_runner_is_timed_out_by_the_tdr() {
     within(|| {
-        let (_d, ctx, runner) = real::<Example>(|c| c.tdr_timeout = Some(Duration::from_millis(20)));
+        let (_d, ctx, runner) =
+            real::<Example>(|c| c.tdr_timeout = Some(Duration::from_millis(20)));
         runner.stop();
         match ctx.submit(&CsSubmit::new(&one(TPC_0, Work::Hang))) {
             Ok(s) => {
                 let r = ctx.wait_cs(s, Duration::from_secs(2), None);
-                assert_eq!(r, Err(CsWaitError::TimedOut { seq: s }), "accepted CS with TDR on, no runner");
+                assert_eq!(
+                    r,
+                    Err(CsWaitError::TimedOut { seq: s }),
+                    "accepted CS with TDR on, no runner"
+                );
             }
             Err(e) => assert_eq!(e, SubmitError::DeviceNotOperational),
         }
@@ -1962,14 +2460,33 @@ fn cb_choice_rules() {
         let e = ctx
             .submit(&CsSubmit::new(&[Job::new(TPC_0).with_cb(CbChoice::Kernel)]))
             .unwrap_err();
-        assert!(matches!(e, SubmitError::InvalidQueue { reason: QueueRejection::KernelCbNotAllowed, .. }), "{e:?}");
-        ctx.submit(&CsSubmit::new(&[Job::new(TPC_0).with_cb(CbChoice::User)])).unwrap();
+        assert!(
+            matches!(
+                e,
+                SubmitError::InvalidQueue {
+                    reason: QueueRejection::KernelCbNotAllowed,
+                    ..
+                }
+            ),
+            "{e:?}"
+        );
+        ctx.submit(&CsSubmit::new(&[Job::new(TPC_0).with_cb(CbChoice::User)]))
+            .unwrap();
         // PDMA: both.
-        ctx.submit(&CsSubmit::new(&[Job::new(PDMA_0_0).with_cb(CbChoice::Kernel)])).unwrap();
-        ctx.submit(&CsSubmit::new(&[Job::new(PDMA_0_0).with_cb(CbChoice::User)])).unwrap();
+        ctx.submit(&CsSubmit::new(&[
+            Job::new(PDMA_0_0).with_cb(CbChoice::Kernel)
+        ]))
+        .unwrap();
+        ctx.submit(&CsSubmit::new(
+            &[Job::new(PDMA_0_0).with_cb(CbChoice::User)],
+        ))
+        .unwrap();
         // ROT_0: internal; the flag does not matter.
-        ctx.submit(&CsSubmit::new(&[Job::new(TPC_1), Job::new(ROT_0).with_cb(CbChoice::Kernel)]))
-            .expect("internal queue ignores the chunk's CB flag");
+        ctx.submit(&CsSubmit::new(&[
+            Job::new(TPC_1),
+            Job::new(ROT_0).with_cb(CbChoice::Kernel),
+        ]))
+        .expect("internal queue ignores the chunk's CB flag");
         // Goya external (kernel CBs): the flag does not matter either.
         let (_g, g) = virt::<Goya>(|_| {});
         let q = completing_queue::<Goya>();
@@ -2001,7 +2518,12 @@ fn runner_max_lanes_and_concurrent_starts() {
             .collect();
         let rs: Vec<_> = hs.into_iter().map(|h| h.join().unwrap()).collect();
         assert_eq!(rs.iter().filter(|r| r.is_ok()).count(), 1, "{rs:?}");
-        let s = ctx.submit(&CsSubmit::new(&one(TPC_0, Work::Run(Duration::from_micros(10))))).unwrap();
+        let s = ctx
+            .submit(&CsSubmit::new(&one(
+                TPC_0,
+                Work::Run(Duration::from_micros(10)),
+            )))
+            .unwrap();
         assert!(ctx.wait_cs(s, FOREVER, None).unwrap().is_completed());
         drop(rs);
         drop(d);
@@ -2018,7 +2540,8 @@ fn stale_job_keeps_queue_accounting<A: Asic>(q: u32) {
     let (d, ctx) = virt::<A>(|c| c.tdr_timeout = None);
     let props = A::QUEUES.iter().find(|p| p.id == q).unwrap();
     let cq_free0 = props.cq.and_then(|cq| d.completion_queue_free(cq));
-    ctx.submit(&CsSubmit::new(&one(q, Work::Run(Duration::from_millis(1))))).unwrap();
+    ctx.submit(&CsSubmit::new(&one(q, Work::Run(Duration::from_millis(1)))))
+        .unwrap();
     drop(ctx);
     let hq = d.queue(q).unwrap();
     assert_eq!(hq.used_slots(), 0, "close gave the space back: {hq:?}");
@@ -2063,11 +2586,21 @@ fn stale_job_keeps_queue_accounting_goya() {
 fn job_started_before_a_reset_never_comes_due() {
     within(|| {
         let (d, ctx) = virt::<Example>(|c| c.tdr_timeout = None);
-        let s1 = ctx.submit(&CsSubmit::new(&one(TPC_0, Work::Run(Duration::from_millis(1))))).unwrap();
+        let s1 = ctx
+            .submit(&CsSubmit::new(&one(
+                TPC_0,
+                Work::Run(Duration::from_millis(1)),
+            )))
+            .unwrap();
         d.advance(Duration::from_micros(500));
         d.reset();
         assert_eq!(fence_of(&ctx, s1).poll(), Some(Outcome::Aborted));
-        let s2 = ctx.submit(&CsSubmit::new(&one(TPC_0, Work::Run(Duration::from_millis(10))))).unwrap();
+        let s2 = ctx
+            .submit(&CsSubmit::new(&one(
+                TPC_0,
+                Work::Run(Duration::from_millis(10)),
+            )))
+            .unwrap();
         d.advance(Duration::from_millis(2));
         assert_eq!(fence_of(&ctx, s2).poll(), None, "ended by the old job");
         assert_eq!(d.queue(TPC_0).unwrap().used_slots(), 1);
@@ -2089,7 +2622,9 @@ fn internal_queue_space_given_back_on_close() {
         drop(ctx);
         let ctx = d.open().unwrap();
         jobs[32] = Job::new(TPC_1).with_work(Work::Run(Duration::ZERO));
-        let s = ctx.submit(&CsSubmit::new(&jobs)).expect("internal queue free again");
+        let s = ctx
+            .submit(&CsSubmit::new(&jobs))
+            .expect("internal queue free again");
         assert!(ctx.wait_cs(s, Duration::MAX, None).unwrap().is_completed());
         assert_eq!(d.queue(ROT_0).unwrap().used_slots(), 0);
     });
@@ -2103,7 +2638,12 @@ fn tdr_reset_times_out_the_head_and_aborts_the_rest_real_clock() {
         let (d, ctx, runner) = real::<Example>(|c| c.tdr_timeout = Some(Duration::from_millis(30)));
         let ctx = Arc::new(ctx);
         let head = ctx.submit(&CsSubmit::new(&one(TPC_0, Work::Hang))).unwrap();
-        let other = ctx.submit(&CsSubmit::new(&one(TPC_1, Work::Run(Duration::from_secs(3600))))).unwrap();
+        let other = ctx
+            .submit(&CsSubmit::new(&one(
+                TPC_1,
+                Work::Run(Duration::from_secs(3600)),
+            )))
+            .unwrap();
         let c = Arc::clone(&ctx);
         let rx1 = spawn_waiter(move || c.wait_cs(head, FOREVER, None));
         let c = Arc::clone(&ctx);
@@ -2123,7 +2663,12 @@ fn one_completion_wakes_every_waiter_real_clock() {
     within(|| {
         let (_d, ctx, runner) = real::<Example>(|c| c.tdr_timeout = None);
         let ctx = Arc::new(ctx);
-        let s = ctx.submit(&CsSubmit::new(&one(TPC_0, Work::Run(Duration::from_millis(100))))).unwrap();
+        let s = ctx
+            .submit(&CsSubmit::new(&one(
+                TPC_0,
+                Work::Run(Duration::from_millis(100)),
+            )))
+            .unwrap();
         let other = ctx.submit(&CsSubmit::new(&one(TPC_1, Work::Hang))).unwrap();
         let mut rxs = Vec::new();
         for i in 0..12 {
@@ -2157,7 +2702,6 @@ fn close_and_reset_storm_real_clock() {
     within(|| storm(3, true, 30_000, 10_000, Some(Duration::from_millis(2))));
 }
 
-
 fn storm(threads: usize, resets: bool, hang_ppm: u32, fault_ppm: u32, tdr: Option<Duration>) {
     {
         let mut cfg = DeviceConfig::for_asic::<Example>();
@@ -2179,7 +2723,10 @@ fn storm(threads: usize, resets: bool, hang_ppm: u32, fault_ppm: u32, tdr: Optio
                 thread::spawn(move || {
                     let mut fences = Vec::new();
                     for i in 0..150usize {
-                        let Ok(c) = d.open() else { thread::yield_now(); continue };
+                        let Ok(c) = d.open() else {
+                            thread::yield_now();
+                            continue;
+                        };
                         for k in 0..(i % 5) {
                             let q = [TPC_0, TPC_1, PDMA_0_0, PDMA_1_0, 7][(i + k + t) % 5];
                             match c.submit(&CsSubmit::new(&[Job::new(q), Job::new(ROT_0)])) {
@@ -2225,7 +2772,12 @@ fn storm(threads: usize, resets: bool, hang_ppm: u32, fault_ppm: u32, tdr: Optio
         for f in &fences {
             // Eventually: a CS completing while its context closes is signalled just after.
             let w = f.wait_timeout(Duration::from_secs(2));
-            assert!(w.is_ok(), "CS {} of a closed context never released: {f:?} {:?}", f.seq(), d.stats());
+            assert!(
+                w.is_ok(),
+                "CS {} of a closed context never released: {f:?} {:?}",
+                f.seq(),
+                d.stats()
+            );
         }
         runner.stop();
         let st = d.stats();
@@ -2282,7 +2834,11 @@ fn reopen_rounds(rounds: usize, per_ctx: usize, waits: bool) -> Result<(), Strin
     }
     runner.stop();
     if d.live_fences() != 0 {
-        return Err(format!("{} fences never released; {:?}", d.live_fences(), d.stats()));
+        return Err(format!(
+            "{} fences never released; {:?}",
+            d.live_fences(),
+            d.stats()
+        ));
     }
     Ok(())
 }
@@ -2292,9 +2848,10 @@ fn reopen_rounds(rounds: usize, per_ctx: usize, waits: bool) -> Result<(), Strin
 // closed while CSs complete on the runner's threads (with short waits in between) must not
 // leave a pending fence in the slot for the next context.
 #[test]
-#[ignore = "finding: a closed context's slot keeps an unsignalled fence: the next context's first submit gets TooManyInFlight { next_seq: 1, pending_seq: 1 } for good, live_fences never returns to 0"]
+#[ignore = "finding: a closed context leaves an unsignalled fence in its ring slot: a fresh context's submit gets TooManyInFlight { next_seq: k, pending_seq: k } for good; live_fences() never returns to 0"]
 fn reopened_context_starts_with_an_empty_ring_real_clock() {
-    within(|| reopen_rounds(1000, 4, true).unwrap());
+    // Two CSs per context, a 300 us wait on the second, close: fails within a few rounds.
+    within(|| reopen_rounds(2000, 2, true).unwrap());
 }
 
 // The same storm without waits passes: the waits matter.
@@ -2326,9 +2883,178 @@ fn completions_with_short_waits_signal_every_fence_real_clock() {
             }
             for f in &fs {
                 let w = f.wait_timeout(Duration::from_secs(2));
-                assert_eq!(w, Ok(Outcome::Ok), "round {i} CS {}: {:?}", f.seq(), d.stats());
+                assert_eq!(
+                    w,
+                    Ok(Outcome::Ok),
+                    "round {i} CS {}: {:?}",
+                    f.seq(),
+                    d.stats()
+                );
             }
         }
+        runner.stop();
+    });
+}
+
+// §2.5 cs_handle_tdr: when the head CS is released, the TDR moves to the next CS that needs a
+// timeout, with that CS's own timeout, from the release. Here the head is released by the close
+// of its context (hl_ctx_fini rollback): the other context's hung CS must still be timed.
+#[test]
+fn tdr_moves_on_when_the_head_is_released_by_a_context_close() {
+    within(|| {
+        let (d, a) = virt::<Example>(|c| c.contexts = 2);
+        let b = d.open().unwrap();
+        let sa = a.submit(&CsSubmit::new(&one(TPC_0, Work::Hang))).unwrap();
+        let sb = b
+            .submit(&CsSubmit::new(&one(TPC_1, Work::Hang)).with_timeout(Duration::from_millis(5)))
+            .unwrap();
+        d.advance(Duration::from_millis(1));
+        assert_eq!(d.armed_tdr().map(|(s, _)| s), Some(sa));
+        drop(a);
+        let (seq, deadline) = d.armed_tdr().expect("the TDR moved to b's CS");
+        assert_eq!(seq, sb);
+        assert_eq!(
+            deadline.as_nanos(),
+            Duration::from_millis(6).as_nanos() as u64
+        );
+        assert_eq!(
+            b.wait_cs(sb, Duration::MAX, None),
+            Err(CsWaitError::TimedOut { seq: sb })
+        );
+    });
+}
+
+// §2.5: a never-timed head (custom timeout MAX) keeps the timer off; once it completes, the
+// next CS is timed with its own timeout from that moment.
+#[test]
+fn tdr_after_a_never_timed_head_completes() {
+    within(|| {
+        let (d, ctx) = virt::<Example>(|_| {});
+        let s1 = ctx
+            .submit(
+                &CsSubmit::new(&one(TPC_0, Work::Run(Duration::from_secs(10))))
+                    .with_timeout(Duration::MAX),
+            )
+            .unwrap();
+        let s2 = ctx
+            .submit(&CsSubmit::new(&one(TPC_1, Work::Hang)).with_timeout(Duration::from_millis(3)))
+            .unwrap();
+        d.advance(Duration::from_secs(5));
+        assert_eq!(d.armed_tdr(), None);
+        assert_eq!(fence_of(&ctx, s2).poll(), None);
+        d.advance(Duration::from_secs(5));
+        assert_eq!(fence_of(&ctx, s1).poll(), Some(Outcome::Ok));
+        let (seq, deadline) = d.armed_tdr().expect("s2 timed now");
+        assert_eq!(seq, s2);
+        assert_eq!(
+            deadline.as_nanos(),
+            Duration::from_millis(10_003).as_nanos() as u64
+        );
+        assert_eq!(
+            ctx.wait_cs(s2, Duration::MAX, None),
+            Err(CsWaitError::TimedOut { seq: s2 })
+        );
+    });
+}
+
+// Device docs + §2.6: dropping the last Device handle while several threads submit and wait on
+// their own contexts: every CS that got a seq is released (aborted if in flight), every waiter
+// returns, submits after the teardown get "not operational", nothing panics.
+#[test]
+fn device_drop_races_submitters_real_clock() {
+    within(|| {
+        let mut cfg = DeviceConfig::for_asic::<Example>();
+        cfg.clock = ClockMode::Real;
+        cfg.contexts = 3;
+        cfg.tdr_timeout = None;
+        cfg.sim.poll_spins = 0;
+        cfg.sim.latency = Duration::from_micros(50);
+        let d = Device::<Example>::new(cfg).unwrap();
+        let runner = Runner::start(&d).unwrap();
+        let barrier = Arc::new(Barrier::new(4));
+        let hs: Vec<_> = (0..3usize)
+            .map(|t| {
+                let c = d.open().unwrap();
+                let b = Arc::clone(&barrier);
+                thread::spawn(move || {
+                    b.wait();
+                    let mut fences = Vec::new();
+                    for i in 0..100_000usize {
+                        let w = if i % 5 == 0 {
+                            Work::Hang
+                        } else {
+                            Work::Run(Duration::from_micros(20))
+                        };
+                        match c.submit(&CsSubmit::new(&one([TPC_0, TPC_1, PDMA_0_0][t], w))) {
+                            Ok(s) => {
+                                fences.push(fence_of(&c, s));
+                                let r = c.wait_cs(s, Duration::from_millis(1), None);
+                                assert!(
+                                    matches!(
+                                        r,
+                                        Ok(_)
+                                            | Err(CsWaitError::Aborted { .. }
+                                                | CsWaitError::DeviceNotOperational)
+                                    ),
+                                    "{r:?}"
+                                );
+                            }
+                            Err(SubmitError::DeviceNotOperational) => break,
+                            Err(e) if e.is_try_again() => thread::yield_now(),
+                            Err(e) => panic!("{e:?}"),
+                        }
+                    }
+                    drop(c);
+                    fences
+                })
+            })
+            .collect();
+        barrier.wait();
+        thread::sleep(Duration::from_millis(30));
+        drop(d);
+        for h in hs {
+            for f in h.join().expect("no panic") {
+                let w = f.wait_timeout(Duration::from_secs(2));
+                assert!(
+                    matches!(w, Ok(Outcome::Ok | Outcome::Aborted)),
+                    "CS {}: {w:?}",
+                    f.seq()
+                );
+            }
+        }
+        runner.stop();
+    });
+}
+
+// §4 -EINTR: one cancellation token shared by many sleeping waiters wakes all of them.
+#[test]
+fn one_cancel_wakes_every_waiter_real_clock() {
+    within(|| {
+        let (d, ctx, runner) = real::<Example>(|c| c.tdr_timeout = None);
+        let ctx = Arc::new(ctx);
+        let s = ctx.submit(&CsSubmit::new(&one(TPC_0, Work::Hang))).unwrap();
+        let tok = Arc::new(CancelToken::new());
+        let mut rxs = Vec::new();
+        for i in 0..8 {
+            let (c, t) = (Arc::clone(&ctx), Arc::clone(&tok));
+            rxs.push(if i < 2 {
+                spawn_waiter(move || c.wait_multi(&[s], FOREVER, Some(&t)).map(|_| ()))
+            } else if i < 5 {
+                spawn_waiter(move || c.wait_cs(s, FOREVER, Some(&t)).map(|_| ()))
+            } else {
+                let f = fence_of(&c, s);
+                spawn_waiter(move || match f.wait_signalled(None, Some(&t)) {
+                    Err(asicgen_runtime::WaitError::Interrupted) => Err(CsWaitError::Interrupted),
+                    other => panic!("{other:?}"),
+                })
+            });
+        }
+        thread::sleep(Duration::from_millis(50));
+        tok.cancel();
+        for rx in &rxs {
+            assert_eq!(recv(rx, "waiter"), Err(CsWaitError::Interrupted));
+        }
+        d.reset();
         runner.stop();
     });
 }
