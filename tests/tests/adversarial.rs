@@ -2798,6 +2798,22 @@ fn storm(threads: usize, resets: bool, hang_ppm: u32, fault_ppm: u32, tdr: Optio
 /// one when `waits`), close it, and again, `rounds` times. The first submit on every newly
 /// opened context must get seq 1 (hl_ctx_init: empty ring, seq 1).
 fn reopen_rounds(rounds: usize, per_ctx: usize, waits: bool) -> Result<(), String> {
+    reopen_rounds_with(
+        rounds,
+        per_ctx,
+        if waits { Pause::WaitCs } else { Pause::None },
+    )
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Pause {
+    None,
+    WaitCs,
+    Sleep,
+    FenceWait,
+}
+
+fn reopen_rounds_with(rounds: usize, per_ctx: usize, pause: Pause) -> Result<(), String> {
     let mut cfg = DeviceConfig::for_asic::<Example>();
     cfg.clock = ClockMode::Real;
     cfg.tdr_timeout = None;
@@ -2826,8 +2842,17 @@ fn reopen_rounds(rounds: usize, per_ctx: usize, waits: bool) -> Result<(), Strin
                 }
             };
             assert_eq!(s, k as u64 + 1);
-            if waits && k % 2 == 1 {
-                let _ = c.wait_cs(s, Duration::from_micros(300), None);
+            if k % 2 == 1 {
+                match pause {
+                    Pause::None => {}
+                    Pause::WaitCs => {
+                        let _ = c.wait_cs(s, Duration::from_micros(300), None);
+                    }
+                    Pause::Sleep => thread::sleep(Duration::from_micros(300)),
+                    Pause::FenceWait => {
+                        let _ = fence_of(&c, s).wait_timeout(Duration::from_micros(300));
+                    }
+                }
             }
         }
         drop(c);
@@ -3057,4 +3082,17 @@ fn one_cancel_wakes_every_waiter_real_clock() {
         d.reset();
         runner.stop();
     });
+}
+
+// Same rule; the waiter only holds a fence handle (CsFence::wait_timeout) before the close.
+#[test]
+#[ignore = "finding: same as reopened_context_starts_with_an_empty_ring_real_clock, triggered by a timed-out CsFence::wait_timeout"]
+fn reopened_context_starts_with_an_empty_ring_fence_waits_real_clock() {
+    within(|| reopen_rounds_with(2000, 2, Pause::FenceWait).unwrap());
+}
+
+// Control: the same rounds with a plain sleep instead of a wait pass (no waiter on the fence).
+#[test]
+fn reopened_context_starts_with_an_empty_ring_sleeps_real_clock() {
+    within(|| reopen_rounds_with(2000, 2, Pause::Sleep).unwrap());
 }
