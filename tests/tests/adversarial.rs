@@ -3096,3 +3096,128 @@ fn reopened_context_starts_with_an_empty_ring_fence_waits_real_clock() {
 fn reopened_context_starts_with_an_empty_ring_sleeps_real_clock() {
     within(|| reopen_rounds_with(2000, 2, Pause::Sleep).unwrap());
 }
+
+#[derive(Clone, Copy, Debug)]
+enum Teardown {
+    Reset,
+    RunnerRestart,
+}
+
+/// Real clock: rounds of two CSs (one may hang), a timed-out wait on each, then a reset or a
+/// runner restart. The context's ring must never report a slot busy once everything was
+/// released, and at the end every fence is released.
+fn waits_then_teardown(t: Teardown) -> Result<(), String> {
+    let mut cfg = DeviceConfig::for_asic::<Example>();
+    cfg.clock = ClockMode::Real;
+    cfg.tdr_timeout = None;
+    cfg.sim.poll_spins = 0;
+    cfg.sim.latency = Duration::from_micros(30);
+    cfg.sim.jitter = Duration::from_micros(200);
+    cfg.sim.out_of_order = true;
+    let d = Device::<Example>::new(cfg).unwrap();
+    let mut runner = Some(Runner::start(&d).unwrap());
+    let c = d.open().unwrap();
+    let mut held = Vec::new();
+    for i in 0..400usize {
+        let w = if i % 3 == 0 {
+            Work::Hang
+        } else {
+            Work::Default
+        };
+        let mut seqs = Vec::new();
+        for q in [[TPC_0, TPC_1, PDMA_0_0][i % 3], 7] {
+            match c.submit(&CsSubmit::new(&one(q, w))) {
+                Ok(s) => seqs.push(s),
+                Err(e) => {
+                    return Err(format!(
+                        "round {i}: {e:?}; {:?}; live {}",
+                        d.stats(),
+                        d.live_fences()
+                    ));
+                }
+            }
+        }
+        for &s in &seqs {
+            let f = fence_of(&c, s);
+            let _ = f.wait_timeout(Duration::from_micros(100));
+            let _ = c.wait_cs(s, Duration::from_micros(100), None);
+            if i % 50 == 0 {
+                held.push(f);
+            }
+        }
+        match t {
+            Teardown::Reset => d.reset(),
+            Teardown::RunnerRestart => {
+                runner.take().unwrap().stop();
+                runner = Some(Runner::start(&d).unwrap());
+            }
+        }
+        for &s in &seqs {
+            let r = fence_of(&c, s).wait_timeout(Duration::from_secs(2));
+            if r.is_err() {
+                return Err(format!(
+                    "round {i}: CS {s} not released after {t:?}: {r:?}; {:?}",
+                    d.stats()
+                ));
+            }
+        }
+    }
+    drop(runner);
+    drop(c);
+    drop(held);
+    if d.live_fences() != 0 {
+        return Err(format!(
+            "{} fences never released; {:?}",
+            d.live_fences(),
+            d.stats()
+        ));
+    }
+    Ok(())
+}
+
+// §2.6: a reset releases every CS in flight and the ring keeps working, also when the fences
+// had waiters that timed out.
+#[test]
+fn waits_then_resets_keep_the_ring_working_real_clock() {
+    within(|| waits_then_teardown(Teardown::Reset).unwrap());
+}
+
+// Runner stop rolls back what is in flight; a new runner continues; fences all released.
+#[test]
+fn waits_then_runner_restarts_keep_the_ring_working_real_clock() {
+    within(|| waits_then_teardown(Teardown::RunnerRestart).unwrap());
+}
+
+// Device docs: the device is torn down when the last handle goes: clones dropped from many
+// threads at once tear it down exactly once; a waiter on a hung CS returns aborted.
+#[test]
+fn device_clones_dropped_concurrently() {
+    within(|| {
+        for _ in 0..50 {
+            let (d, ctx) = virt::<Example>(|c| c.tdr_timeout = None);
+            let s = ctx.submit(&CsSubmit::new(&one(TPC_0, Work::Hang))).unwrap();
+            let f = fence_of(&ctx, s);
+            let rx = spawn_waiter(move || f.wait());
+            let b = Arc::new(Barrier::new(8));
+            let hs: Vec<_> = (0..8)
+                .map(|_| {
+                    let d = d.clone();
+                    let b = Arc::clone(&b);
+                    thread::spawn(move || {
+                        b.wait();
+                        drop(d);
+                    })
+                })
+                .collect();
+            drop(d);
+            for h in hs {
+                h.join().unwrap();
+            }
+            assert_eq!(recv(&rx, "fence waiter"), Outcome::Aborted);
+            assert_eq!(
+                ctx.submit(&CsSubmit::new(&one(TPC_0, Work::Default))),
+                Err(SubmitError::DeviceNotOperational)
+            );
+        }
+    });
+}
