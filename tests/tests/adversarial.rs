@@ -3221,3 +3221,117 @@ fn device_clones_dropped_concurrently() {
         }
     });
 }
+
+// §4 hl_wait_ioctl: "device not operational" (-EBUSY) is checked before anything else of a
+// wait (seq validity, multi-CS support, seq count).
+#[test]
+#[ignore = "finding: wait_multi checks support (-EPERM) and seq count (-EINVAL) before 'device not operational' (-EBUSY): a not-operational device answers NotSupported / BadSeqCount"]
+fn wait_checks_operational_first() {
+    within(|| {
+        let (d, ctx) = virt::<Example>(|_| {});
+        d.mark_needs_reset();
+        let (g, gctx) = virt::<Goya>(|_| {});
+        g.mark_needs_reset();
+        let got = [
+            ("wait_cs(0)", ctx.wait_cs(0, POLL, None).map(|_| ())),
+            ("wait_cs(99)", ctx.wait_cs(99, POLL, None).map(|_| ())),
+            (
+                "wait_multi([])",
+                ctx.wait_multi(&[], POLL, None).map(|_| ()),
+            ),
+            (
+                "wait_multi([1; 33])",
+                ctx.wait_multi(&[1; 33], POLL, None).map(|_| ()),
+            ),
+            (
+                "wait_multi([0])",
+                ctx.wait_multi(&[0], POLL, None).map(|_| ()),
+            ),
+            (
+                "goya wait_multi([1])",
+                gctx.wait_multi(&[1], POLL, None).map(|_| ()),
+            ),
+        ];
+        let wrong: Vec<_> = got
+            .iter()
+            .filter(|(_, r)| *r != Err(CsWaitError::DeviceNotOperational))
+            .collect();
+        assert!(wrong.is_empty(), "{wrong:?}");
+    });
+}
+
+// §4 hl_multi_cs_wait_ioctl: without multi-CS support it is -EPERM before the length check.
+#[test]
+fn multi_wait_not_supported_before_length_check() {
+    within(|| {
+        let (_g, gctx) = virt::<Goya>(|_| {});
+        assert_eq!(
+            gctx.wait_multi(&[], POLL, None),
+            Err(CsWaitError::NotSupported)
+        );
+        assert_eq!(
+            gctx.wait_multi(&[1; 33], POLL, None),
+            Err(CsWaitError::NotSupported)
+        );
+        assert_eq!(
+            gctx.wait_multi(&[0], POLL, None),
+            Err(CsWaitError::NotSupported)
+        );
+    });
+}
+
+// §2.2 hl_cs_sanity_checks: "device not operational" (-EBUSY) comes before the chunk count
+// checks (0 chunks, too many).
+#[test]
+fn submit_checks_operational_first() {
+    within(|| {
+        let (d, ctx) = virt::<Example>(|_| {});
+        d.mark_needs_reset();
+        assert_eq!(
+            ctx.submit(&CsSubmit::new(&[])),
+            Err(SubmitError::DeviceNotOperational)
+        );
+        let many = vec![Job::new(TPC_0); 1000];
+        assert_eq!(
+            ctx.submit(&CsSubmit::new(&many)),
+            Err(SubmitError::DeviceNotOperational)
+        );
+        assert_eq!(ctx.next_seq(), 1);
+        assert_eq!(d.counters(), Default::default());
+    });
+}
+
+// §4 MULTI_CS_MAX_USER_CTX is per device: two sleeping multi-waits of one context leave no slot
+// for another context.
+#[test]
+fn multi_wait_slots_are_per_device_real_clock() {
+    within(|| {
+        let (d, a, runner) = real::<Example>(|c| {
+            c.contexts = 2;
+            c.tdr_timeout = None;
+        });
+        let b = d.open().unwrap();
+        let a = Arc::new(a);
+        let s = a.submit(&CsSubmit::new(&one(TPC_0, Work::Hang))).unwrap();
+        let sb = b.submit(&CsSubmit::new(&one(TPC_1, Work::Hang))).unwrap();
+        let rxs: Vec<_> = (0..2)
+            .map(|_| {
+                let c = Arc::clone(&a);
+                spawn_waiter(move || c.wait_multi(&[s], FOREVER, None))
+            })
+            .collect();
+        thread::sleep(Duration::from_millis(100));
+        assert_eq!(
+            b.wait_multi(&[sb], FOREVER, None),
+            Err(CsWaitError::NoMultiWaitSlot)
+        );
+        d.reset();
+        for rx in &rxs {
+            assert_eq!(
+                recv(rx, "multi waiter"),
+                Err(CsWaitError::Aborted { seq: s })
+            );
+        }
+        runner.stop();
+    });
+}
