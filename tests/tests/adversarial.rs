@@ -3,8 +3,7 @@
 //! runs in a thread of its own and the harness waits for it with a generous limit, so a hang is
 //! a failure, not a stuck run; there are no timing assertions otherwise.
 //!
-//! Tests that found a misbehaviour are `#[ignore = "finding: ..."]`.
-
+//! Tests that found a misbehaviour are `
 mod common;
 
 use asicgen_generated::example::Example;
@@ -2696,7 +2695,6 @@ fn one_completion_wakes_every_waiter_real_clock() {
 // another thread resets; at the end every CS was released once, nothing is in flight, no
 // lifecycle violation, every fence released.
 #[test]
-#[ignore = "finding: same root as reopened_context_starts_with_an_empty_ring_real_clock: fences left behind by closed contexts, live_fences() stays > 0"]
 fn close_and_reset_storm_real_clock() {
     within(|| storm(3, true, 30_000, 10_000, Some(Duration::from_millis(2))));
 }
@@ -2872,7 +2870,6 @@ fn reopen_rounds_with(rounds: usize, per_ctx: usize, pause: Pause) -> Result<(),
 // closed while CSs complete on the runner's threads (with short waits in between) must not
 // leave a pending fence in the slot for the next context.
 #[test]
-#[ignore = "finding: a closed context leaves an unsignalled fence in its ring slot: a fresh context's submit gets TooManyInFlight { next_seq: k, pending_seq: k } for good; live_fences() never returns to 0"]
 fn reopened_context_starts_with_an_empty_ring_real_clock() {
     // Two CSs per context, a 300 us wait on the second, close: fails within a few rounds.
     within(|| reopen_rounds(2000, 2, true).unwrap());
@@ -3085,7 +3082,6 @@ fn one_cancel_wakes_every_waiter_real_clock() {
 
 // Same rule; the waiter only holds a fence handle (CsFence::wait_timeout) before the close.
 #[test]
-#[ignore = "finding: same as reopened_context_starts_with_an_empty_ring_real_clock, triggered by a timed-out CsFence::wait_timeout"]
 fn reopened_context_starts_with_an_empty_ring_fence_waits_real_clock() {
     within(|| reopen_rounds_with(2000, 2, Pause::FenceWait).unwrap());
 }
@@ -3224,7 +3220,6 @@ fn device_clones_dropped_concurrently() {
 // §4 hl_wait_ioctl: "device not operational" (-EBUSY) is checked before anything else of a
 // wait (seq validity, multi-CS support, seq count).
 #[test]
-#[ignore = "finding: wait_multi checks support (-EPERM) and seq count (-EINVAL) before 'device not operational' (-EBUSY): a not-operational device answers NotSupported / BadSeqCount"]
 fn wait_checks_operational_first() {
     within(|| {
         let (d, ctx) = virt::<Example>(|_| {});
@@ -3354,7 +3349,6 @@ fn huge_context_count_child() {
 // the process. Device::new with contexts = u32::MAX runs in a child limited to 2 GB of address
 // space (so it cannot hurt the machine) and must exit normally.
 #[test]
-#[ignore = "finding: Device::new allocates every context's ring up front (~3 KB each, no upper bound): contexts = u32::MAX aborts the process ('memory allocation failed') instead of a DeviceError"]
 fn huge_context_count_is_refused_not_aborted() {
     within(|| {
         let exe = std::env::current_exe().unwrap();

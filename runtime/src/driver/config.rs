@@ -50,6 +50,11 @@ pub struct DriverConfig {
 pub enum DeviceError {
     /// `contexts` was 0.
     NoContexts,
+    /// `contexts` was above [`MAX_CONTEXTS`]: every context's ring is set up with the device.
+    TooManyContexts {
+        /// The contexts asked for.
+        contexts: u32,
+    },
     /// `lanes` was 0 or above [`MAX_LANES`].
     BadLaneCount {
         /// The lanes asked for.
@@ -58,6 +63,11 @@ pub enum DeviceError {
     /// The spec's `max_pending_cs` cannot size a ring.
     Ring(PoolError),
 }
+
+/// Most contexts a device may be configured with: the driver's ASID space (`MAX_ASID` in
+/// goyaP.h is 1024; every context needs an ASID). Each context's ring is set up when the device
+/// is, so an unbounded count would only fail later, as an allocation failure.
+pub const MAX_CONTEXTS: u32 = 1024;
 
 /// Why [`Device::open`](crate::Device::open) refused to open a context (`hl_ctx_init`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -88,6 +98,10 @@ impl fmt::Display for DeviceError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             DeviceError::NoContexts => f.write_str("a device needs at least one context"),
+            DeviceError::TooManyContexts { contexts } => write!(
+                f,
+                "{contexts} contexts: use 1 to {MAX_CONTEXTS} (the habanalabs ASID space)"
+            ),
             DeviceError::BadLaneCount { lanes } => {
                 write!(f, "{lanes} engine lanes: use 1 to {MAX_LANES}")
             }

@@ -251,8 +251,30 @@ impl Ring {
     /// every slot (all are signalled then), so the next context opened in this slot starts
     /// empty, at seq one. Only the context teardown calls this: on a live context it would turn
     /// the outcome of a released CS (aborted, timed out) into "gone", read as completed.
+    ///
+    /// A CS released by another thread just before the teardown took the locks may still have
+    /// its fence signal pending (effects are applied after the locks are dropped); its slot is
+    /// let go once that signal lands, a moment later, rather than left occupied for good.
     pub(crate) fn fini(&self) -> usize {
-        let retired = self.pool.retire_signalled();
+        let mut retired = self.pool.retire_signalled();
+        let mut spins = 0u32;
+        let mut since: Option<std::time::Instant> = None;
+        while self.pool.occupied() > 0 {
+            // why: no lock is held here, and every fence still in the ring belongs to a CS that
+            // was already released, so its signal is being applied by another thread now. The
+            // one-second bound only guards against a broken invariant turning into a hang.
+            if spins < 64 {
+                std::hint::spin_loop();
+            } else if since.get_or_insert_with(std::time::Instant::now).elapsed()
+                < std::time::Duration::from_secs(1)
+            {
+                std::thread::yield_now();
+            } else {
+                break;
+            }
+            spins = spins.saturating_add(1);
+            retired += self.pool.retire_signalled();
+        }
         self.next_seq.store(1, Ordering::Release);
         self.counters.clear();
         retired

@@ -172,6 +172,11 @@ impl<A: Asic> Core<A> {
         if config.contexts == 0 {
             return Err(DeviceError::NoContexts);
         }
+        if config.contexts > super::config::MAX_CONTEXTS {
+            return Err(DeviceError::TooManyContexts {
+                contexts: config.contexts,
+            });
+        }
         let lanes = config.lanes;
         if lanes == 0 || lanes > MAX_LANES {
             return Err(DeviceError::BadLaneCount { lanes });
@@ -576,6 +581,11 @@ impl<A: Asic> Core<A> {
         timeout: Duration,
         cancel: Option<&CancelToken>,
     ) -> Result<MultiWaitStatus, CsWaitError> {
+        // §4: the wait ioctl refuses a device that is not operational before it looks at what
+        // kind of wait it was asked for.
+        if !self.is_operational() {
+            return Err(CsWaitError::DeviceNotOperational);
+        }
         if !A::FEATURES.multi_cs_wait {
             return Err(CsWaitError::NotSupported);
         }
@@ -583,9 +593,6 @@ impl<A: Asic> Core<A> {
             return Err(CsWaitError::BadSeqCount { len: seqs.len() });
         }
         let context = self.ring(index);
-        if !self.is_operational() {
-            return Err(CsWaitError::DeviceNotOperational);
-        }
         let mut fences: [Option<Fence>; MULTI_CS_MAX_LEN] = std::array::from_fn(|_| None);
         let mut gone = 0u32;
         {

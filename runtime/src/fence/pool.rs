@@ -320,6 +320,16 @@ impl FencePool {
         retired
     }
 
+    /// Ring slots that still hold a fence (after [`retire_signalled`](Self::retire_signalled),
+    /// the unsignalled ones).
+    pub fn occupied(&self) -> usize {
+        lock(&self.state)
+            .slots
+            .iter()
+            .filter(|s| s.is_some())
+            .count()
+    }
+
     /// Counters; also takes back detached fences whose last handle has been dropped.
     pub fn stats(&self) -> PoolStats {
         let mut st = lock(&self.state);
