@@ -8,7 +8,8 @@
 //! - `=` aligned across the settings of a block, `->` across the transitions of a state;
 //! - a queue's or reserve's `{ properties }` stay on the declaration's line when it fits in
 //!   [`MAX_WIDTH`] columns, and otherwise fill lines of at most that width under it;
-//! - a group with one member and nothing else inside stays on one line when it fits;
+//! - a group with one member, or a block with one setting, and nothing else inside stays on one
+//!   line when it fits;
 //! - optional commas between settings are dropped; lists and properties are `, `-separated.
 //!
 //! Comments are never lost. The grammar drops `//` comments, so they are taken from the source
@@ -403,9 +404,34 @@ impl<'s> Printer<'s> {
             .map(|p| p.as_str())
             .collect::<Vec<_>>()
             .join(" ");
+        if let Some(line) = self.lone_setting(&text, &settings, start, end) {
+            self.line(line, start, end);
+            return;
+        }
         self.open(text, start, self.find(header_end, b'{'));
         self.settings(settings);
         self.close(end);
+    }
+
+    /// `header { key = value }` for a block whose only item is one setting with no doc or
+    /// comment, when it fits on one line (like a group with one member).
+    fn lone_setting(
+        &self,
+        header: &str,
+        items: &[Pair<'s, Rule>],
+        start: usize,
+        end: usize,
+    ) -> Option<String> {
+        let [only] = items else { return None };
+        if only.as_rule() != Rule::setting || self.has_comment_in(start, end) {
+            return None;
+        }
+        let (docs, rest) = split_docs(only.clone());
+        let [key, value] = rest.as_slice() else {
+            return None;
+        };
+        let line = format!("{header} {{ {} = {} }}", key.as_str(), value_text(value));
+        (docs.is_empty() && self.fits(&line)).then_some(line)
     }
 
     fn settings(&mut self, settings: Vec<Pair<'s, Rule>>) {
@@ -666,9 +692,14 @@ impl<'s> Printer<'s> {
         let Some((keyword, items)) = rest.split_first() else {
             return;
         };
+        let start = keyword.as_span().start();
+        if let Some(line) = self.lone_setting(keyword.as_str(), items, start, end) {
+            self.line(line, start, end);
+            return;
+        }
         self.open(
             keyword.as_str().to_string(),
-            keyword.as_span().start(),
+            start,
             self.find(keyword.as_span().end(), b'{'),
         );
         let width = items
