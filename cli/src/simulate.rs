@@ -6,8 +6,8 @@ use asicgen_generated::{AsicVisitor, NAMES};
 use asicgen_runtime::asic::Asic;
 use asicgen_runtime::sim::XorShift;
 use asicgen_runtime::{
-    ClockMode, Context, CsSubmit, CsWaitError, Device, DeviceConfig, DeviceStats, Job, MAX_LANES,
-    Runner, SimConfig, SimEngines, SubmitError, WaitStatus,
+    ClockMode, Context, CsSubmit, CsWaitError, Device, DeviceConfig, DeviceStats, Job,
+    MAX_FUSE_MASKS, MAX_LANES, Runner, SimConfig, SimEngines, SubmitError, WaitStatus,
 };
 use clap::builder::PossibleValuesParser;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -92,6 +92,22 @@ pub struct Args {
     /// CSs: the timeline is kept in memory until the run ends.
     #[arg(long, value_name = "FILE")]
     pub trace: Option<std::path::PathBuf>,
+    /// This device's fuse masks, one per binning rule of the generation in spec order (the
+    /// `binning` section of `asicgen emit doc` lists them), comma-separated, decimal or `0x`
+    /// hex: bit i of a mask marks unit i of that rule faulty. E.g. on Gaudi2 `--binning 0x5,0`
+    /// marks two TPCs faulty, so the queues of both spare TPCs are binned on this device.
+    #[arg(long, value_name = "MASK,...", value_delimiter = ',', value_parser = parse_mask)]
+    binning: Vec<u64>,
+}
+
+/// Parse a fuse mask: decimal or `0x` hex, 64 bits.
+fn parse_mask(s: &str) -> Result<u64, String> {
+    let s = s.trim();
+    let parsed = match s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
+        Some(hex) => u64::from_str_radix(hex, 16),
+        None => s.parse(),
+    };
+    parsed.map_err(|_| format!("`{s}` is not a 64-bit mask (decimal or 0x hex)"))
 }
 
 /// Parse `0`, `<n>ns`, `<n>us`, `<n>µs`, `<n>ms` or `<n>s`.
@@ -233,6 +249,15 @@ fn simulate<A: Asic>(args: &Args) -> Result<(), String> {
         ),
         None => None,
     };
+    if args.binning.len() > MAX_FUSE_MASKS {
+        return Err(format!(
+            "--binning: {} masks, but {} has {} binning rule(s)",
+            args.binning.len(),
+            A::NAME,
+            A::BINNING.len()
+        ));
+    }
+    cfg.fuse_masks[..args.binning.len()].copy_from_slice(&args.binning);
     let trace = trace_file.as_ref().map(|_| Trace::default());
     let device = match &trace {
         Some(trace) => {
@@ -243,10 +268,12 @@ fn simulate<A: Asic>(args: &Args) -> Result<(), String> {
     }
     .map_err(|e| e.to_string())?;
     let ctx = device.open().map_err(|e| e.to_string())?;
+    let binned = device.binned_queues();
     let queues: Vec<u32> = A::QUEUES
         .iter()
         .filter(|q| q.accepts_user_jobs() && q.queue_type.has_completion())
         .map(|q| q.id)
+        .filter(|id| !binned.contains(id))
         .collect();
     if queues.is_empty() {
         return Err(format!(
@@ -526,6 +553,13 @@ fn print_summary<A: Asic>(
         A::NAME,
         args.lanes
     );
+    let binned = device.binned_queues();
+    if !binned.is_empty() {
+        println!(
+            "  binned         {:>10}  queues, by this device's fuse masks",
+            binned.len()
+        );
+    }
     println!("  completed      {:>10}", s.completed);
     println!("  timed out      {:>10}", s.timed_out);
     println!("  aborted        {:>10}", s.aborted);

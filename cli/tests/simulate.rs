@@ -98,6 +98,28 @@ fn bad_options_are_refused_with_a_message() {
             "latency",
         ),
         (&["--asic", "gaudi9"][..], "gaudi9"),
+        // Fuse masks: more faulty units than the rule allows, a rule the generation lacks, a
+        // unit past the rule's, more masks than any device takes, and no number at all.
+        (
+            &["--asic", "gaudi2", "--virtual", "--binning", "0x7"][..],
+            "3 faulty `tpc` units; a working device has at most 2",
+        ),
+        (
+            &["--asic", "goya", "--virtual", "--binning", "1"][..],
+            "mask 0 has no binning rule",
+        ),
+        (
+            &["--asic", "gaudi2", "--virtual", "--binning", "0,0x100"][..],
+            "bit 8 of the `edma` mask names no unit",
+        ),
+        (
+            &["--asic", "gaudi2", "--binning", "0,0,0,0,0,0,0,0,0"][..],
+            "--binning: 9 masks",
+        ),
+        (
+            &["--asic", "gaudi2", "--binning", "0x"][..],
+            "not a 64-bit mask",
+        ),
         // Out-of-range counts and rates are refused like `--lanes 0`, not clamped.
         (&["--asic", "gaudi", "--threads", "0"][..], "threads"),
         (&["--asic", "gaudi", "--hang-rate", "1.5"][..], "hang-rate"),
@@ -207,4 +229,35 @@ fn virtual_runs_are_reproducible() {
     );
     assert_eq!(a, b);
     assert!(a.contains("CS/s of virtual time"), "{a}");
+}
+
+/// `--binning`: a device with faulty units runs with the spares' queues binned, and never
+/// submits to them (every CS completes).
+#[test]
+fn a_binned_device_runs_on_the_queues_it_has() {
+    let out = asicgen(
+        &[
+            "simulate",
+            "--asic",
+            "gaudi2",
+            "--cs",
+            "3000",
+            "--virtual",
+            "--jobs",
+            "4",
+            "--binning",
+            "0x81,0x4",
+        ],
+        &workspace(),
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Two faulty TPCs bin DCORE0_TPC_6 and DCORE3_TPC_5 (4 streams each); one faulty EDMA bins
+    // DCORE3_EDMA_1 (4 streams).
+    assert_eq!(count(&stdout, "binned"), 12, "{stdout}");
+    assert_eq!(count(&stdout, "completed"), 3000, "{stdout}");
 }

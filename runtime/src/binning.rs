@@ -16,7 +16,7 @@ use std::fmt;
 pub use asicgen_tables::{BinningRule, Substitute};
 
 /// Why a set of fuse masks describes no working device.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum BinningError {
     /// More faulty units than the rule allows (the driver's "too many faulty TPCs").
     TooManyFaulty {

@@ -1,7 +1,7 @@
 //! How a device is set up: [`DeviceConfig`], the driver's settings plus the simulated engines'.
 
 use crate::asic::Asic;
-use crate::driver::config::{ClockMode, DriverConfig};
+use crate::driver::config::{ClockMode, DriverConfig, MAX_FUSE_MASKS};
 use crate::sim::SimConfig;
 use std::time::Duration;
 
@@ -20,6 +20,11 @@ pub struct DeviceConfig {
     pub clock: ClockMode,
     /// How the simulated engines behave.
     pub sim: SimConfig,
+    /// This device's fuse masks, one per binning rule of the generation (`Asic::BINNING`, in
+    /// spec order; the rest zero): bit `i` of mask `r` marks unit `i` of rule `r` faulty. With
+    /// `n` faulty units the rule's first `n` substitutes stand in and their queues are binned on
+    /// this device; more than the rule allows is [`DeviceError::Binning`](crate::DeviceError).
+    pub fuse_masks: [u64; MAX_FUSE_MASKS],
 }
 
 impl DeviceConfig {
@@ -32,6 +37,7 @@ impl DeviceConfig {
             reset_on_lockup: true,
             clock: ClockMode::Virtual,
             sim: SimConfig::default(),
+            fuse_masks: [0; MAX_FUSE_MASKS],
         }
     }
 }
@@ -47,6 +53,7 @@ impl DeviceConfig {
             lanes: self.sim.lanes,
             poll_spins: self.sim.poll_spins,
             lane_cpu: self.sim.lane_cpu,
+            fuse_masks: self.fuse_masks,
         }
     }
 }

@@ -116,6 +116,18 @@ impl<A: Asic> Device<A> {
         })
     }
 
+    /// The queue ids this device refuses because its fuse masks bin them
+    /// ([`DeviceConfig::fuse_masks`]), in increasing order; queues the spec bins for every part
+    /// are not listed.
+    pub fn binned_queues(&self) -> Vec<u32> {
+        A::QUEUES
+            .iter()
+            .zip(self.core.binned())
+            .filter(|(_, binned)| **binned)
+            .map(|(q, _)| q.id)
+            .collect()
+    }
+
     /// Contexts open now.
     pub fn open_contexts(&self) -> usize {
         self.core.open_contexts()

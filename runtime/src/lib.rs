@@ -41,7 +41,8 @@ pub use device::{Context, Device};
 pub use driver::backend::{Engines, JobEnd, JobStart, Started};
 #[cfg(not(loom))]
 pub use driver::config::{
-    ClockMode, DeviceError, DeviceStats, MAX_LANES, MULTI_CS_MAX_LEN, MULTI_CS_SLOTS, OpenError,
+    ClockMode, DeviceError, DeviceStats, MAX_CONTEXTS, MAX_FUSE_MASKS, MAX_LANES, MULTI_CS_MAX_LEN,
+    MULTI_CS_SLOTS, OpenError,
 };
 #[cfg(not(loom))]
 pub use driver::context::{ContextId, CsFence, Lookup};

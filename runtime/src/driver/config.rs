@@ -2,6 +2,7 @@
 //! reports. Plain data shared by the driver core, the facade and the backends, so none of them
 //! imports another for it.
 
+use crate::binning::BinningError;
 use crate::fence::pool::PoolError;
 use std::fmt;
 use std::time::Duration;
@@ -43,7 +44,13 @@ pub struct DriverConfig {
     pub poll_spins: u32,
     /// Real mode: pin lane `i`'s worker to CPU `(lane_cpu + i) % online CPUs`.
     pub lane_cpu: Option<u16>,
+    /// This device's fuse masks, one per binning rule of the generation (`Asic::BINNING`, in
+    /// spec order; the rest zero): bit `i` of mask `r` says unit `i` of rule `r` is faulty.
+    pub fuse_masks: [u64; MAX_FUSE_MASKS],
 }
+
+/// Most binning rules a device's fuse masks can cover.
+pub const MAX_FUSE_MASKS: usize = 8;
 
 /// Why [`Device::new`](crate::Device::new) refused a configuration.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -62,6 +69,9 @@ pub enum DeviceError {
     },
     /// The spec's `max_pending_cs` cannot size a ring.
     Ring(PoolError),
+    /// The fuse masks describe no working device (too many faulty units, a unit or rule the
+    /// generation does not have): the driver fails `hw_init`.
+    Binning(BinningError),
 }
 
 /// Most contexts a device may be configured with: the driver's ASID space (`MAX_ASID` in
@@ -106,6 +116,7 @@ impl fmt::Display for DeviceError {
                 write!(f, "{lanes} engine lanes: use 1 to {MAX_LANES}")
             }
             DeviceError::Ring(e) => write!(f, "context ring: {e}"),
+            DeviceError::Binning(e) => write!(f, "binning: {e}"),
         }
     }
 }

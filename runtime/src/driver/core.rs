@@ -120,6 +120,8 @@ impl ThreadSlot {
 pub(crate) struct Padded<T>(pub(crate) T);
 
 pub(crate) struct Shared<A: Asic> {
+    /// Per queue position: binned on this device by its fuse masks.
+    binned: Box<[bool]>,
     /// The submission side (`hw_queues_lock`) and the completion side (`cs_mirror_lock`), in
     /// that lock order (`locks.rs`).
     locks: Locks<A>,
@@ -145,6 +147,21 @@ impl<A: Asic> Shared<A> {
     pub(crate) fn handoff_ref(&self) -> &Handoff {
         &self.handoff
     }
+}
+
+/// Per queue position: binned on a device with these fuse masks (`gaudi2_set_tpc_binning_masks`
+/// and friends); the rules come from the spec (`A::BINNING`).
+fn binned_by_fuses<A: Asic>(masks: &[u64]) -> Result<Box<[bool]>, DeviceError> {
+    let used = masks.iter().rposition(|&m| m != 0).map_or(0, |i| i + 1);
+    let ids =
+        crate::binning::binned_queues(A::BINNING, &masks[..used]).map_err(DeviceError::Binning)?;
+    let mut binned = vec![false; A::QUEUES.len()].into_boxed_slice();
+    for id in ids {
+        if let Some(q) = A::QUEUES.iter().position(|p| p.id == id) {
+            binned[q] = true;
+        }
+    }
+    Ok(binned)
 }
 
 /// The driver core of one device: a shared reference that the facade, the open contexts and the
@@ -201,7 +218,8 @@ impl<A: Asic> Core<A> {
             Arc::clone(&operational),
         ));
         let (rings, ring_ends) = handoff::rings(records, &state::lane_capacities::<A>(lanes));
-        let hw = HwQueues::new(config, engines, Arc::clone(&handoff), rings);
+        let binned = binned_by_fuses::<A>(&config.fuse_masks)?;
+        let hw = HwQueues::new(config, engines, Arc::clone(&handoff), rings, binned.clone());
         let state = State::new(config, Arc::clone(&handoff), ring_ends);
         let new_slot = || MultiSlot {
             in_use: AtomicBool::new(false),
@@ -209,6 +227,7 @@ impl<A: Asic> Core<A> {
         };
         Ok(Core {
             shared: Arc::new(Shared {
+                binned,
                 locks: Locks::new(hw, state),
                 handoff,
                 contexts,
@@ -229,6 +248,11 @@ impl<A: Asic> Core<A> {
                 },
             }),
         })
+    }
+
+    /// Per queue position in `A::QUEUES`: binned on this device by its fuse masks.
+    pub(crate) fn binned(&self) -> &[bool] {
+        &self.shared.binned
     }
 
     /// The configuration.

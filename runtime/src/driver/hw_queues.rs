@@ -25,6 +25,9 @@ use std::time::Duration;
 
 pub(crate) struct HwQueues<A: Asic> {
     cfg: DriverConfig,
+    /// Per queue position: binned on this device by its fuse masks (refused like a queue the
+    /// spec bins for every part).
+    binned: Box<[bool]>,
     /// The engines behind the seam (`backend.rs`).
     engines: Box<dyn Engines>,
     pub(crate) handoff: Arc<Handoff>,
@@ -59,11 +62,13 @@ impl<A: Asic> HwQueues<A> {
         engines: Box<dyn Engines>,
         handoff: Arc<Handoff>,
         rings: Rings,
+        binned: Box<[bool]>,
     ) -> HwQueues<A> {
         let lanes = rings.lanes.len().max(1);
         let cq_len = A::LIMITS.cq_length.max(1);
         HwQueues {
             cfg,
+            binned,
             engines,
             queues: A::QUEUES.iter().map(HwQueue::new).collect(),
             cqs: (0..A::completion_queue_count())
@@ -176,7 +181,7 @@ impl<A: Asic> HwQueues<A> {
             if props.driver_only {
                 return Err(reject(QueueRejection::DriverOnly));
             }
-            if props.binned {
+            if props.binned || self.binned[q] {
                 return Err(reject(QueueRejection::Binned));
             }
             if props.queue_type == QueueType::Hw {
