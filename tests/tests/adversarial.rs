@@ -1441,10 +1441,10 @@ fn open_close_race_with_device_drop_real_clock() {
                     } else {
                         Work::Run(Duration::from_micros(5))
                     };
-                    if let Ok(s) = c.submit(&CsSubmit::new(&one(TPC_0 + (t % 2), w))) {
-                        if i % 2 == 0 {
-                            let _ = c.wait_cs(s, Duration::from_millis(1), None);
-                        }
+                    if let Ok(s) = c.submit(&CsSubmit::new(&one(TPC_0 + (t % 2), w)))
+                        && i % 2 == 0
+                    {
+                        let _ = c.wait_cs(s, Duration::from_millis(1), None);
                     }
                 }
             }));
@@ -2143,10 +2143,10 @@ fn concurrent_submitters_get_distinct_contiguous_seqs_real_clock() {
                                 None => assert!(e.is_try_again(), "{e:?}"),
                             },
                         }
-                        if i % 16 == 0 {
-                            if let Some(&s) = seqs.last() {
-                                let _ = c.wait_cs(s, FOREVER, None);
-                            }
+                        if i % 16 == 0
+                            && let Some(&s) = seqs.last()
+                        {
+                            let _ = c.wait_cs(s, FOREVER, None);
                         }
                     }
                     seqs
@@ -2292,7 +2292,7 @@ fn virtual_clock_threads_race() {
                 while !stop.load(std::sync::atomic::Ordering::Relaxed) {
                     d.advance(Duration::from_micros(50));
                     i += 1;
-                    if i % 20 == 0 {
+                    if i.is_multiple_of(20) {
                         d.reset();
                     }
                     thread::yield_now();
@@ -2736,10 +2736,10 @@ fn storm(threads: usize, resets: bool, hang_ppm: u32, fault_ppm: u32, tdr: Optio
                                     }
                                 }
                                 Err(e) => {
-                                    if let Some(s) = e.consumed_seq() {
-                                        if let Lookup::Fence(f) = c.lookup(s) {
-                                            fences.push(f)
-                                        }
+                                    if let Some(s) = e.consumed_seq()
+                                        && let Lookup::Fence(f) = c.lookup(s)
+                                    {
+                                        fences.push(f)
                                     }
                                 }
                             }
