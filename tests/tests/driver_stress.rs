@@ -53,6 +53,7 @@ struct Tally {
     aborted: AtomicU64,
     queue_full: AtomicU64,
     in_reset: AtomicU64,
+    not_operational: AtomicU64,
     seqs: AtomicU64,
 }
 
@@ -101,9 +102,11 @@ fn submitter<A: Asic>(ctx: &Context<A>, id: u64, tally: &Tally) {
                 Err(e) => {
                     match e {
                         SubmitError::QueueFull { .. } => &tally.queue_full,
-                        SubmitError::DeviceNotOperational | SubmitError::DeviceInReset { .. } => {
-                            &tally.in_reset
-                        }
+                        // Refused at scheduling (hl_hw_queue_schedule_cs): counted by the device.
+                        SubmitError::DeviceInReset { .. } => &tally.in_reset,
+                        // Refused by the ioctl's sanity check before a seq is taken: the driver
+                        // counts nothing for it, and neither does the device here.
+                        SubmitError::DeviceNotOperational => &tally.not_operational,
                         other => panic!("unexpected {other}"),
                     }
                     .fetch_add(1, Ordering::Relaxed);

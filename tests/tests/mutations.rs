@@ -9,6 +9,7 @@
 use std::collections::HashMap;
 use std::path::Path;
 
+use asicgen_dsl::format::{FileKind, format};
 use asicgen_dsl::{FileRef, check_with};
 use proptest::prelude::*;
 
@@ -228,7 +229,7 @@ proptest! {
             apply(bytes, m);
         }
         let spec = FileRef::new(format!("specs/{}", names[spec]));
-        let loaded = check_with(spec, &mut |f: &FileRef| {
+        let loaded = check_with(spec.clone(), &mut |f: &FileRef| {
             files
                 .get(&f.display)
                 .cloned()
@@ -239,6 +240,29 @@ proptest! {
             prop_assert!(asicgen_codegen::c_header(model).contains("enum"));
             prop_assert!(asicgen_codegen::kernel_header(model).contains("static const"));
             prop_assert!(!asicgen_codegen::markdown(model).is_empty());
+        }
+        // `asicgen fmt` on the mutated file, where it parses: idempotent, and the spec's Model
+        // is the same before and after (the content hash aside).
+        let kind = if victim.ends_with(".lifecycle") { FileKind::Lifecycle } else { FileKind::Spec };
+        if let Ok(text) = String::from_utf8(files[&victim].clone())
+            && let Ok(formatted) = format(&text, kind, &victim)
+        {
+            let again = format(&formatted, kind, &victim).ok();
+            prop_assert_eq!(again.as_deref(), Some(formatted.as_str()), "{} not idempotent", victim);
+            if let Ok(model) = &loaded.result {
+                let mut tidy = files.clone();
+                tidy.insert(victim.clone(), formatted.into_bytes());
+                let reformatted = check_with(spec, &mut |f: &FileRef| {
+                    tidy.get(&f.display)
+                        .cloned()
+                        .ok_or_else(|| std::io::Error::from(std::io::ErrorKind::NotFound))
+                });
+                let mut after = reformatted.result.map_err(|r| r.to_string());
+                if let Ok(m) = &mut after {
+                    m.provenance.content_hash.clone_from(&model.provenance.content_hash);
+                }
+                prop_assert_eq!(after.as_ref(), Ok(model), "{} changed meaning", victim);
+            }
         }
         if let Err(report) = loaded.result {
             prop_assert!(!report.diagnostics().is_empty());
