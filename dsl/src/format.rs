@@ -435,12 +435,7 @@ impl<'s> Printer<'s> {
     }
 
     fn settings(&mut self, settings: Vec<Pair<'s, Rule>>) {
-        let width = settings
-            .iter()
-            .filter_map(|s| s.clone().into_inner().find(|p| p.as_rule() == Rule::ident))
-            .map(|k| k.as_str().len())
-            .max()
-            .unwrap_or(0);
+        let width = setting_width(&settings);
         for setting in settings {
             self.setting(setting, width);
         }
@@ -459,21 +454,7 @@ impl<'s> Printer<'s> {
 
     /// `engines { ... }` or `queues { ... }`.
     fn table_block(&mut self, block: Pair<'s, Rule>) {
-        let end = block.as_span().end();
-        let (docs, rest) = split_docs(block);
-        self.docs(&docs);
-        let Some((keyword, items)) = rest.split_first() else {
-            return;
-        };
-        self.open(
-            keyword.as_str().to_string(),
-            keyword.as_span().start(),
-            self.find(keyword.as_span().end(), b'{'),
-        );
-        for item in items {
-            self.table_item(item.clone());
-        }
-        self.close(end);
+        self.keyword_block(block, Self::table_item);
     }
 
     fn table_item(&mut self, item: Pair<'s, Rule>) {
@@ -641,51 +622,60 @@ impl<'s> Printer<'s> {
 
     /// `sync_manager { settings and reserves }`.
     fn sync_manager_block(&mut self, block: Pair<'s, Rule>) {
-        let end = block.as_span().end();
-        let (docs, rest) = split_docs(block);
-        self.docs(&docs);
-        let Some((keyword, items)) = rest.split_first() else {
-            return;
-        };
-        self.open(
-            keyword.as_str().to_string(),
-            keyword.as_span().start(),
-            self.find(keyword.as_span().end(), b'{'),
-        );
-        let width = items
-            .iter()
-            .filter(|p| p.as_rule() == Rule::setting)
-            .filter_map(|s| s.clone().into_inner().find(|p| p.as_rule() == Rule::ident))
-            .map(|k| k.as_str().len())
-            .max()
-            .unwrap_or(0);
-        for item in items {
-            match item.as_rule() {
-                Rule::setting => self.setting(item.clone(), width),
-                Rule::sync_reserve => {
-                    let (docs, rest) = split_docs(item.clone());
-                    self.docs(&docs);
-                    let head: Vec<_> = rest
-                        .iter()
-                        .filter(|p| matches!(p.as_rule(), Rule::kw_reserve | Rule::ident))
-                        .cloned()
-                        .collect();
-                    let text = head
-                        .iter()
-                        .map(|p| p.as_str())
-                        .collect::<Vec<_>>()
-                        .join(" ");
-                    self.braced(text, span_of(&head), item.clone(), sync_counts);
-                }
-                _ => {}
-            }
-        }
-        self.close(end);
+        self.keyword_block(block, |p: &mut Self, item: Pair<'s, Rule>| {
+            let (docs, rest) = split_docs(item.clone());
+            p.docs(&docs);
+            let head: Vec<_> = rest
+                .iter()
+                .filter(|x| matches!(x.as_rule(), Rule::kw_reserve | Rule::ident))
+                .cloned()
+                .collect();
+            let text = head
+                .iter()
+                .map(|x| x.as_str())
+                .collect::<Vec<_>>()
+                .join(" ");
+            p.braced(text, span_of(&head), item, sync_counts);
+        });
     }
 
     /// `kernel { settings and dma_channel lines }`: settings aligned, a channel line as
     /// `dma_channel A..B -> C..D`.
     fn kernel_block(&mut self, block: Pair<'s, Rule>) {
+        self.keyword_block(block, |p: &mut Self, item: Pair<'s, Rule>| {
+            let (docs, rest) = split_docs(item);
+            p.docs(&docs);
+            let ranges: Vec<String> = rest
+                .iter()
+                .filter(|x| x.as_rule() == Rule::name_range)
+                .map(words)
+                .collect();
+            let (start, end) = span_of(&rest);
+            p.line(format!("dma_channel {}", ranges.join(" -> ")), start, end);
+        });
+    }
+
+    /// `binning { unit { properties } ... }`.
+    fn binning_block(&mut self, block: Pair<'s, Rule>) {
+        self.keyword_block(block, |p: &mut Self, rule: Pair<'s, Rule>| {
+            let (docs, rest) = split_docs(rule);
+            p.docs(&docs);
+            let (Some(name), Some(props)) = (rest.first(), rest.get(1)) else {
+                return;
+            };
+            let span = name.as_span();
+            p.braced(
+                name.as_str().to_string(),
+                (span.start(), span.end()),
+                props.clone(),
+                property_pairs,
+            );
+        });
+    }
+
+    /// `docs* keyword { items }`: settings among the items aligned on `=`, every other item
+    /// printed by `item`; a lone setting stays on the keyword's line when it fits.
+    fn keyword_block(&mut self, block: Pair<'s, Rule>, item: impl Fn(&mut Self, Pair<'s, Rule>)) {
         let end = block.as_span().end();
         let (docs, rest) = split_docs(block);
         self.docs(&docs);
@@ -702,59 +692,13 @@ impl<'s> Printer<'s> {
             start,
             self.find(keyword.as_span().end(), b'{'),
         );
-        let width = items
-            .iter()
-            .filter(|p| p.as_rule() == Rule::setting)
-            .filter_map(|s| s.clone().into_inner().find(|p| p.as_rule() == Rule::ident))
-            .map(|k| k.as_str().len())
-            .max()
-            .unwrap_or(0);
-        for item in items {
-            match item.as_rule() {
-                Rule::setting => self.setting(item.clone(), width),
-                Rule::dma_channel => {
-                    let (docs, rest) = split_docs(item.clone());
-                    self.docs(&docs);
-                    let ranges: Vec<String> = rest
-                        .iter()
-                        .filter(|p| p.as_rule() == Rule::name_range)
-                        .map(words)
-                        .collect();
-                    let (start, end) = span_of(&rest);
-                    self.line(format!("dma_channel {}", ranges.join(" -> ")), start, end);
-                }
-                _ => {}
+        let width = setting_width(items);
+        for p in items {
+            if p.as_rule() == Rule::setting {
+                self.setting(p.clone(), width);
+            } else {
+                item(self, p.clone());
             }
-        }
-        self.close(end);
-    }
-
-    /// `binning { unit { properties } ... }`.
-    fn binning_block(&mut self, block: Pair<'s, Rule>) {
-        let end = block.as_span().end();
-        let (docs, rest) = split_docs(block);
-        self.docs(&docs);
-        let Some((keyword, rules)) = rest.split_first() else {
-            return;
-        };
-        self.open(
-            keyword.as_str().to_string(),
-            keyword.as_span().start(),
-            self.find(keyword.as_span().end(), b'{'),
-        );
-        for rule in rules {
-            let (docs, rest) = split_docs(rule.clone());
-            self.docs(&docs);
-            let (Some(name), Some(props)) = (rest.first(), rest.get(1)) else {
-                continue;
-            };
-            let span = name.as_span();
-            self.braced(
-                name.as_str().to_string(),
-                (span.start(), span.end()),
-                props.clone(),
-                property_pairs,
-            );
         }
         self.close(end);
     }
@@ -833,6 +777,17 @@ impl<'s> Printer<'s> {
         }
         self.close(end);
     }
+}
+
+/// The widest key among the settings of `items`, to align their `=`.
+fn setting_width(items: &[Pair<'_, Rule>]) -> usize {
+    items
+        .iter()
+        .filter(|p| p.as_rule() == Rule::setting)
+        .filter_map(|s| s.clone().into_inner().find(|p| p.as_rule() == Rule::ident))
+        .map(|k| k.as_str().len())
+        .max()
+        .unwrap_or(0)
 }
 
 /// The leading `doc` children of a node, and the rest.
