@@ -375,8 +375,15 @@ impl<'s> Printer<'s> {
             .get(self.next)
             .filter(|c| c.start < start)
             .map(|c| c.start);
-        let comment_attached = first_comment
-            .is_some_and(|c| !self.src.get(self.last_end..c).unwrap_or("").contains('\n'));
+        // A comment that stood inside the previous item (before its end) is printed after it on
+        // a line of its own, so it counts as detached, as it will on the next run.
+        let comment_attached = first_comment.is_some_and(|c| {
+            !self
+                .src
+                .get(self.last_end..c)
+                .unwrap_or("\n")
+                .contains('\n')
+        });
         if !comment_attached {
             self.blank();
             // The gap is decided here; what the source had is no longer asked.
