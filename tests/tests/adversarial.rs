@@ -1,5 +1,5 @@
 //! Adversarial tests of the runtime's public API, from safe code. Each test names the kernel rule
-//! (`reference/driver_semantics.md`, DESIGN.md "Runtime semantics") it checks. Every test body
+//! it checks, by its section in `docs/driver-semantics.md` (`§2.4`, `§4`, ...). Every test body
 //! runs in a thread of its own and the harness waits for it with a generous limit, so a hang is
 //! a failure, not a stuck run; there are no timing assertions otherwise.
 //!
