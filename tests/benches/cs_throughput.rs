@@ -32,12 +32,15 @@
 //!   its oldest CS when 32 are outstanding).
 //! - `round_trip/*`: one CS at a time, submit then wait.
 //! - After criterion, `round_trip_percentiles` prints p50/p99 of 20,000 single round trips per
-//!   side, and `interleaved_throughput` measures the pipelined case in 9 alternating rounds per
+//!   side, and `interleaved_throughput` measures the pipelined case in 21 alternating rounds per
 //!   placement (cross-core, same core, unpinned) and prints the median ratio with its spread:
 //!   the figure to quote, since the shared machine drifts between fast and slow states and
 //!   criterion measures the two sides seconds apart.
 //!
 //! `cargo bench -p asicgen-tests --bench cs_throughput`
+//!
+//! For a quick A/B of two builds, `INTERLEAVED_ONLY=CrossCore,SameCore,Unpinned` runs only
+//! those interleaved measurements and `INTERLEAVED_ROUNDS=N` sets their rounds.
 
 use asicgen_generated::gaudi::Gaudi;
 use asicgen_runtime::asic::{Asic, CsEvent, QueueType};
@@ -533,6 +536,19 @@ fn benches(c: &mut Criterion) {
     let queue = first_external_queue();
     let jobs = [Job::new(queue)];
     let cs = CsSubmit::new(&jobs);
+    // `INTERLEAVED_ONLY=CrossCore,SameCore`: only those interleaved runs, nothing else (quick
+    // A/B runs of two builds).
+    if let Ok(only) = std::env::var("INTERLEAVED_ONLY") {
+        for placement in Placement::ALL {
+            if only
+                .split(',')
+                .any(|p| p.trim() == format!("{placement:?}"))
+            {
+                interleaved_throughput(queue, placement);
+            }
+        }
+        return;
+    }
     let placement = Placement::CrossCore;
     placement.place_submitter();
 
@@ -593,7 +609,13 @@ fn benches(c: &mut Criterion) {
 /// round), so a machine that drifts between a fast and a slow state hits both alike; prints
 /// the medians and the spread of the per-round ratio.
 fn interleaved_throughput(queue: u32, placement: Placement) {
-    const ROUNDS: usize = 9;
+    // `INTERLEAVED_ROUNDS=N` (at least 1): a round takes about 0.1 s, and the median of a few
+    // dozen is what steadies on a shared host.
+    let rounds: usize = std::env::var("INTERLEAVED_ROUNDS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(21)
+        .max(1);
     const BATCHES: u64 = 5;
     placement.place_submitter();
     let jobs = [Job::new(queue)];
@@ -620,7 +642,7 @@ fn interleaved_throughput(queue: u32, placement: Placement) {
     ours();
     theirs();
     let (mut a, mut b, mut ratio) = (Vec::new(), Vec::new(), Vec::new());
-    for round in 0..ROUNDS {
+    for round in 0..rounds {
         let (x, y) = if round % 2 == 0 {
             let x = rate(&ours);
             (x, rate(&theirs))
@@ -640,11 +662,11 @@ fn interleaved_throughput(queue: u32, placement: Placement) {
     let (ma, mb, mr) = (median(&mut a), median(&mut b), median(&mut ratio));
     println!(
         "interleaved_throughput/{placement:?}: asicgen {:.2} M CS/s, baseline {:.2} M CS/s; \
-         ratio median {mr:.2}x (min {:.2}x, max {:.2}x, {ROUNDS} rounds of {} CSs each side)",
+         ratio median {mr:.2}x (min {:.2}x, max {:.2}x, {rounds} rounds of {} CSs each side)",
         ma / 1e6,
         mb / 1e6,
         ratio[0],
-        ratio[ROUNDS - 1],
+        ratio[rounds - 1],
         BATCHES * BATCH,
     );
 }

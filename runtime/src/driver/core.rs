@@ -29,8 +29,8 @@ use crate::driver::wait::{CsWaitError, MultiWaitStatus, WaitStatus};
 use crate::fence::cancel::CancelToken;
 use crate::fence::completion::{Completion, WaitError};
 use crate::fence::{Fence, Outcome, Signalled, Timestamp};
-use crate::sync::lock;
-use crate::sync::spin::SpinBudget;
+use crate::sync::spin::{SpinBudget, current_cpu, spin_for};
+use crate::sync::{CacheLine, lock};
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::Thread;
@@ -38,6 +38,9 @@ use std::time::{Duration, Instant};
 
 /// Real mode: most times `wait_cs` re-checks its fence (spinning) before it sleeps on it.
 const WAIT_SPINS: u32 = 300;
+/// Real mode: how long `wait_cs` may spin, while spinning pays, for a CS whose engine worker
+/// runs on another CPU: longer than a futex wake-up on a virtual machine (tens of µs).
+const CROSS_CPU_WAIT_SPIN: Duration = Duration::from_micros(50);
 
 /// Effects collected under the locks ([`Effects`]), applied when this guard drops (see
 /// [`Core::defer`]).
@@ -93,7 +96,7 @@ pub(crate) struct Wakers {
     pub(crate) unpinned: AtomicUsize,
     /// Real mode: threads inside `wait_cs` now. An engine worker that is coalescing completions
     /// drains at once while this is non-zero, so a waiter never waits for a batch to fill.
-    pub(crate) waiting: Padded<AtomicU32>,
+    pub(crate) waiting: CacheLine<AtomicU32>,
     /// Real mode: how long `wait_cs` spins on a fence before sleeping (adapts, `spin.rs`).
     pub(crate) wait_spins: SpinBudget,
 }
@@ -113,11 +116,6 @@ impl ThreadSlot {
         }
     }
 }
-
-/// A value on a cache line of its own: the waiter count is written by the submitting thread
-/// while the worker polls its neighbours (`shutdown`, `pushed`) in a tight loop.
-#[repr(align(64))]
-pub(crate) struct Padded<T>(pub(crate) T);
 
 pub(crate) struct Shared<A: Asic> {
     /// Per queue position: binned on this device by its fuse masks.
@@ -243,7 +241,7 @@ impl<A: Asic> Core<A> {
                     started: AtomicBool::new(false),
                     running: AtomicU32::new(0),
                     unpinned: AtomicUsize::new(usize::MAX),
-                    waiting: Padded(AtomicU32::new(0)),
+                    waiting: CacheLine(AtomicU32::new(0)),
                     wait_spins: SpinBudget::new(WAIT_SPINS),
                 },
             }),
@@ -519,9 +517,17 @@ impl<A: Asic> Core<A> {
                 let progress = &self.shared.handoff.progress;
                 let before = progress.read();
                 let mut spun = 0;
-                while spun < spins && !fence.is_signalled() {
-                    std::hint::spin_loop();
-                    spun += 1;
+                let cross = self.shared.handoff.worker_cpu.elsewhere(current_cpu());
+                if cross && budget.is_paying() && spins > 0 {
+                    // why: the worker runs on another CPU, so spinning does not delay it, and
+                    // a spin that outlasts a slow wake-up keeps both sides out of the futex
+                    // (`spin.rs`).
+                    spin_for(CROSS_CPU_WAIT_SPIN, || fence.is_signalled());
+                } else {
+                    while spun < spins && !fence.is_signalled() {
+                        std::hint::spin_loop();
+                        spun += 1;
+                    }
                 }
                 // why: a worker that completed anything while we spun runs on another CPU, so
                 // spinning pays even if our CS was further back; one that did nothing may be

@@ -26,8 +26,10 @@ use crate::driver::backend::EngineJob;
 use crate::driver::config::ClockMode;
 use crate::fence::Fence;
 use crate::fence::Timestamp;
+use crate::sync::CacheLine;
 use crate::sync::channel::{Carried, Cursor, Doorbell, Hint, VirtualClock};
 use crate::sync::handshake::SleepHandshake;
+use crate::sync::spin::CpuSeen;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -89,21 +91,25 @@ pub(crate) struct Submitted {
     pub(crate) wants_timestamp: bool,
 }
 
-/// The lock-free meeting point of the two sides (module docs).
+/// The lock-free meeting point of the two sides (module docs). Every word one side writes sits
+/// on cache lines of its own (`CacheLine`): the submitter rings a doorbell per CS and the worker
+/// moves `ci`, the CQ counts and `progress` per batch, and on shared lines each write would
+/// take the line from under the other side's reads (cross-core throughput about a tenth higher
+/// padded, BENCHMARKS.md).
 pub(crate) struct Handoff {
     /// Per lane, whether and until when its worker (real mode) sleeps, and the fences that
     /// keep a submitter and a parking worker from missing each other (`handshake.rs`).
-    pub(crate) lane_sleep: Box<[SleepHandshake]>,
+    pub(crate) lane_sleep: Box<[CacheLine<SleepHandshake>]>,
     /// Per lane, jobs pushed so far: the doorbell a spinning worker watches. Written only under
     /// the submission lock, so a plain store (no locked instruction on the submit path).
-    pub(crate) lane_pushed: Box<[Doorbell]>,
+    pub(crate) lane_pushed: Box<[CacheLine<Doorbell>]>,
     /// Completion batches run so far (real mode): a spinning waiter that sees this move knows
     /// a worker is running on another CPU, even if its own CS is not done yet.
-    pub(crate) progress: Hint,
+    pub(crate) progress: CacheLine<Hint>,
     /// Per queue (position in `A::QUEUES`), `ci` in `[0, 2L)`.
-    pub(crate) ci: Box<[Cursor]>,
+    pub(crate) ci: Box<[CacheLine<Cursor>]>,
     /// Per completion queue, entries given back since the last reset (wrapping).
-    pub(crate) cq_released: Box<[Cursor]>,
+    pub(crate) cq_released: Box<[CacheLine<Cursor>]>,
     /// Per record, `stride` packed `(queue index << 32) | job count` pairs: the jobs of the CS
     /// on each of its queues whose `ci` has not moved on yet.
     pub(crate) uses: Box<[Carried]>,
@@ -114,6 +120,12 @@ pub(crate) struct Handoff {
     pub(crate) operational: Arc<AtomicBool>,
     /// The device was torn down: it never takes work again.
     dead: AtomicBool,
+    /// Where a submitter last ran when it had to wake a sleeping worker: a worker spins for
+    /// pushes from another CPU rather than sleep (`spin.rs`).
+    pub(crate) submitter_cpu: CacheLine<CpuSeen>,
+    /// Where a lane worker last ran: a waiter spins for its CS rather than sleep if that is
+    /// another CPU.
+    pub(crate) worker_cpu: CacheLine<CpuSeen>,
 }
 
 impl Handoff {
@@ -126,16 +138,20 @@ impl Handoff {
         operational: Arc<AtomicBool>,
     ) -> Handoff {
         Handoff {
-            lane_sleep: (0..lanes).map(|_| SleepHandshake::new()).collect(),
-            lane_pushed: (0..lanes).map(|_| Doorbell::new()).collect(),
-            progress: Hint::new(),
-            ci: (0..queues).map(|_| Cursor::new()).collect(),
-            cq_released: (0..cqs).map(|_| Cursor::new()).collect(),
+            lane_sleep: (0..lanes)
+                .map(|_| CacheLine(SleepHandshake::new()))
+                .collect(),
+            lane_pushed: (0..lanes).map(|_| CacheLine(Doorbell::new())).collect(),
+            progress: CacheLine(Hint::new()),
+            ci: (0..queues).map(|_| CacheLine(Cursor::new())).collect(),
+            cq_released: (0..cqs).map(|_| CacheLine(Cursor::new())).collect(),
             uses: (0..records * stride).map(|_| Carried::new()).collect(),
             stride,
             virtual_now: VirtualClock::new(),
             operational,
             dead: AtomicBool::new(false),
+            submitter_cpu: CacheLine(CpuSeen::new()),
+            worker_cpu: CacheLine(CpuSeen::new()),
         }
     }
 

@@ -384,6 +384,8 @@ impl<A: Asic> HwQueues<A> {
         h.lane_pushed[lane].ring();
         let due = if urgent { 0 } else { job.due };
         if h.lane_sleep[lane].must_wake(due) {
+            // The slow path only: a worker that stays awake never needs to know.
+            h.submitter_cpu.note();
             out.wake_lanes |= 1 << lane;
         }
     }

@@ -12,7 +12,7 @@
 use crate::asic::Asic;
 use crate::driver::hw_queues::HwQueues;
 use crate::driver::state::State;
-use crate::sync::lock;
+use crate::sync::{CacheLine, lock};
 use std::ops::{Deref, DerefMut};
 use std::sync::{Mutex, MutexGuard};
 
@@ -24,15 +24,17 @@ thread_local! {
 
 /// Both sides of the driver, each behind its lock.
 pub(crate) struct Locks<A: Asic> {
-    hw: Mutex<HwQueues<A>>,
-    state: Mutex<State<A>>,
+    // why: the submitter takes one lock per CS and a worker the other per batch; on a shared
+    // line every lock word write would pull the line from the other CPU (`CacheLine`).
+    hw: CacheLine<Mutex<HwQueues<A>>>,
+    state: CacheLine<Mutex<State<A>>>,
 }
 
 impl<A: Asic> Locks<A> {
     pub(crate) fn new(hw: HwQueues<A>, state: State<A>) -> Locks<A> {
         Locks {
-            hw: Mutex::new(hw),
-            state: Mutex::new(state),
+            hw: CacheLine(Mutex::new(hw)),
+            state: CacheLine(Mutex::new(state)),
         }
     }
 
@@ -48,13 +50,13 @@ impl<A: Asic> Locks<A> {
         });
         SubmissionGuard {
             guard: lock(&self.hw),
-            state: &self.state,
+            state: &self.state.0,
         }
     }
 
     /// Take the completion lock alone.
     pub(crate) fn completion(&self) -> CompletionGuard<'_, A> {
-        CompletionGuard::take(&self.state)
+        CompletionGuard::take(&self.state.0)
     }
 }
 

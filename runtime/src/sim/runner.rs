@@ -16,7 +16,7 @@ use crate::driver::config::ClockMode;
 use crate::driver::core::{Core, ThreadSlot};
 use crate::driver::effects::Effects;
 use crate::sync::channel::Doorbell;
-use crate::sync::spin::SpinBudget;
+use crate::sync::spin::{SpinBudget, spin_for};
 use std::fmt;
 use std::sync::atomic::Ordering;
 use std::thread::{self, JoinHandle};
@@ -37,6 +37,9 @@ const PAUSES_PER_LOOK: u32 = 8;
 /// Due times closer than this are waited for by yielding rather than parking (a timed park
 /// costs tens of microseconds of timer slack).
 const YIELD_BELOW_NS: u64 = 50_000;
+/// How long a worker spins for pushes from a submitter on another CPU before it sleeps: longer
+/// than a futex wake-up of the submitter on a virtual machine (tens of µs; `spin.rs`).
+const CROSS_CPU_SPIN: Duration = Duration::from_micros(100);
 
 /// Why [`Runner::start`] refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -234,10 +237,21 @@ impl<A: Asic> Core<A> {
                 thread::yield_now();
                 continue;
             }
+            let mine = handoff.worker_cpu.note();
             let (spins, mut spun) = (budget.get(), 0);
-            while spun < spins && pushed.rings() == seen && !self.shutting_down() {
-                pause(PAUSES_PER_LOOK);
-                spun += PAUSES_PER_LOOK;
+            if handoff.submitter_cpu.elsewhere(mine) && spins > 0 {
+                // why: the submitter runs on another CPU, so spinning costs it nothing, and a
+                // spin that outlasts its wake-up keeps both sides out of the futex (`spin.rs`).
+                if spin_for(CROSS_CPU_SPIN, || {
+                    pushed.rings() != seen || self.shutting_down()
+                }) {
+                    spun = 1;
+                }
+            } else {
+                while spun < spins && pushed.rings() == seen && !self.shutting_down() {
+                    pause(PAUSES_PER_LOOK);
+                    spun += PAUSES_PER_LOOK;
+                }
             }
             if pushed.rings() != seen {
                 // why: spin only once it pays (a submitter on another CPU), and coalesce only

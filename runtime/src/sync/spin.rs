@@ -18,8 +18,13 @@
 //! (then 6 of 6 runs were fast). When the threads do share a CPU the probe is the only loss,
 //! one full spin per `PROBE_EVERY` sleeps (1.7x the baseline there before, 1.6–2.0x after;
 //! probing every 32nd cost a third).
+//!
+//! On a host whose wake-ups are slower than the full budget even the probe runs out, and the
+//! turn-taking returns. [`CpuSeen`] settles it where it matters: a thread that knows its
+//! producer runs on another CPU spins for a bounded *time* ([`spin_for`]) instead of a count.
 
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
 
 /// Spins a budget never drops below (unless its maximum is lower): enough to notice that
 /// spinning pays again.
@@ -90,6 +95,74 @@ impl SpinBudget {
     }
 }
 
+/// The CPU a thread was last seen on, published for the threads that wait for it. Spinning for
+/// another thread's event pays while that thread runs on another CPU (the rule of the kernel's
+/// adaptive mutex, which spins while the lock owner is on a CPU); what the adaptive budget
+/// alone cannot tell apart is a producer that needs our CPU (stop at once) from one on another
+/// CPU that is slow to wake (keep spinning: it costs that CPU nothing). Measured on a virtual
+/// machine whose futex wake-ups take tens of microseconds: the budget's turn-taking slump
+/// (above) hit most rounds there, 0.5–4 M CS/s round to round; spinning across CPUs for a
+/// bounded time instead gave 3.2–4.2 M CS/s in every round (BENCHMARKS.md).
+#[derive(Debug)]
+pub(crate) struct CpuSeen(AtomicU32);
+
+/// No CPU seen yet.
+const UNKNOWN_CPU: u32 = u32::MAX;
+
+impl CpuSeen {
+    pub(crate) fn new() -> CpuSeen {
+        CpuSeen(AtomicU32::new(UNKNOWN_CPU))
+    }
+
+    /// Publish the calling thread's CPU and return it. A load first: a thread that stays put
+    /// writes nothing, so the line stays shared.
+    #[inline]
+    pub(crate) fn note(&self) -> Option<u32> {
+        let cpu = current_cpu()?;
+        self.set(cpu);
+        Some(cpu)
+    }
+
+    fn set(&self, cpu: u32) {
+        if self.0.load(Ordering::Relaxed) != cpu {
+            self.0.store(cpu, Ordering::Relaxed);
+        }
+    }
+
+    /// Whether the thread was last seen on a CPU other than `mine`. Unknown on either side: no
+    /// (the adaptive budget decides).
+    #[inline]
+    pub(crate) fn elsewhere(&self, mine: Option<u32>) -> bool {
+        let seen = self.0.load(Ordering::Relaxed);
+        matches!(mine, Some(cpu) if seen != UNKNOWN_CPU && seen != cpu)
+    }
+}
+
+/// The CPU the calling thread runs on (`sched_getcpu`, read from the rseq area: a few ns).
+#[inline]
+pub(crate) fn current_cpu() -> Option<u32> {
+    // SAFETY: `sched_getcpu` takes no arguments and writes no memory of ours.
+    let cpu = unsafe { libc::sched_getcpu() };
+    u32::try_from(cpu).ok()
+}
+
+/// Spin until `done()` or for about `limit` of wall time; returns whether `done()` held. The
+/// clock is read once every 64 looks, so a look stays a load and a `pause`.
+pub(crate) fn spin_for(limit: Duration, mut done: impl FnMut() -> bool) -> bool {
+    let start = Instant::now();
+    loop {
+        for _ in 0..64 {
+            if done() {
+                return true;
+            }
+            std::hint::spin_loop();
+        }
+        if start.elapsed() >= limit {
+            return done();
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -127,6 +200,37 @@ mod tests {
         );
         b.paid_off();
         assert_eq!(b.get(), 2000, "and a probe that paid keeps the full budget");
+    }
+
+    #[test]
+    fn another_cpu_is_elsewhere_and_unknown_is_not() {
+        let seen = CpuSeen::new();
+        assert!(!seen.elsewhere(Some(0)), "nothing seen yet");
+        seen.set(1);
+        assert!(seen.elsewhere(Some(0)));
+        assert!(!seen.elsewhere(Some(1)), "the same CPU");
+        assert!(!seen.elsewhere(None), "our own CPU unknown");
+        let mine = seen.note();
+        assert_eq!(mine, current_cpu());
+        assert!(
+            !seen.elsewhere(mine),
+            "a thread is never elsewhere from itself"
+        );
+    }
+
+    #[test]
+    fn spin_for_stops_at_the_event_or_the_limit() {
+        let mut looks = 0;
+        assert!(spin_for(Duration::from_secs(3600), || {
+            looks += 1;
+            looks == 100
+        }));
+        assert_eq!(looks, 100, "stops at the first look that sees the event");
+        assert!(
+            !spin_for(Duration::ZERO, || false),
+            "a spent limit ends the spin"
+        );
+        assert!(spin_for(Duration::ZERO, || true));
     }
 
     #[test]
