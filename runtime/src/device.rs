@@ -133,9 +133,11 @@ impl<A: Asic> Device<A> {
         self.core.open_contexts()
     }
 
-    /// Whether the device takes work (not in reset, no reset pending, not torn down).
+    /// Whether the device takes work: not in reset, no reset pending, not torn down, and its
+    /// engines not stopped (a [`Runner`] that stopped with none started since). Waits are
+    /// answered on a device whose engines stopped; new CSs are not.
     pub fn is_operational(&self) -> bool {
-        self.core.is_operational()
+        self.core.is_operational() && !self.core.shared.handoff_ref().is_halted()
     }
 
     /// Reset the device now (as after an engine error or a TDR without `reset_on_lockup`):

@@ -2357,7 +2357,7 @@ fn timestamps_lie_between_submit_and_wait() {
 // its fence left the ring finds it there: COMPLETED with the timestamp (not GONE), or the
 // stored error (-EIO / -ETIMEDOUT). The lookup is one-shot: a second wait reports GONE.
 #[test]
-#[ignore = "finding: no outcome store; a gone timestamped CS reports GONE without timestamp, an aborted one reports COMPLETED instead of -EIO"]
+
 fn outcome_store_answers_for_a_gone_timestamped_cs() {
     within(|| {
         let (d, ctx) = virt::<Example>(|c| c.tdr_timeout = None);
@@ -2410,7 +2410,7 @@ fn outcome_store_answers_for_a_gone_timestamped_cs() {
 // (real clock, after `stop`, device still operational) is never timed: with TDR on, a wait
 // longer than the TDR timeout should see it timed out (or the submit should be refused).
 #[test]
-#[ignore = "finding: after Runner::stop the device stays operational and accepts CSs that no TDR ever times (wait returns Busy forever)"]
+
 fn cs_accepted_without_a_runner_is_timed_out_by_the_tdr() {
     within(|| {
         let (_d, ctx, runner) =

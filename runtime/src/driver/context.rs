@@ -16,6 +16,7 @@
 //! after init, so it reads as gone); the uapi says 0 is never a valid seq and so do we.
 
 use crate::driver::counters::{AtomicCsCounters, CsCounters, DropCounter};
+use crate::driver::outcome::OutcomeStore;
 use crate::fence::cancel::CancelToken;
 use crate::fence::completion::WaitError;
 use crate::fence::pool::{AllocError, FencePool, PoolError, PoolStats};
@@ -143,6 +144,8 @@ pub(crate) struct Ring {
     /// together with the ring slot; read lock-free by lookups.
     next_seq: AtomicU64,
     counters: AtomicCsCounters,
+    /// How the timestamped CSs ended, kept after their fences left the ring (`outcome.rs`).
+    pub(crate) outcomes: OutcomeStore,
 }
 
 impl Ring {
@@ -152,6 +155,7 @@ impl Ring {
             pool: FencePool::new(max_pending_cs as usize)?,
             next_seq: AtomicU64::new(1),
             counters: AtomicCsCounters::default(),
+            outcomes: OutcomeStore::new(),
         })
     }
 
@@ -277,6 +281,7 @@ impl Ring {
         }
         self.next_seq.store(1, Ordering::Release);
         self.counters.clear();
+        self.outcomes.clear();
         retired
     }
 }

@@ -341,6 +341,7 @@ impl<A: Asic> Core<A> {
         let mut out = self.defer();
         {
             let (mut hw, mut st) = self.lock_both(&mut out);
+            self.shared.handoff.halt();
             if st.in_flight > 0 {
                 st.reset(&mut hw, &mut out);
             }
@@ -400,7 +401,13 @@ impl<A: Asic> Core<A> {
                 st.resets_merged += 1;
             }
         }
-        if out.fire_signals() > 0 {
+        let contexts = &self.shared.contexts;
+        let store = |context: u32, seq, outcome, timestamp| {
+            if let Some(slot) = contexts.get(context as usize) {
+                slot.ring.outcomes.push(seq, outcome, timestamp);
+            }
+        };
+        if out.fire_signals(store) > 0 {
             // SeqCst fence, paired with the one a multi-CS waiter runs between claiming its slot
             // (or re-initialising its completion) and polling the fences: a store-load pattern
             // on two locations, so either the waiter's poll sees our signal or we see its claim
@@ -466,6 +473,11 @@ impl<A: Asic> Core<A> {
         }
         let mut out = self.defer();
         let mut guard = self.lock_hw();
+        // why: under the lock that `engines_stopped` also holds, so no CS slips in after the
+        // roll-back with nothing left to run or time it.
+        if self.shared.handoff.is_halted() {
+            return Err(SubmitError::DeviceNotOperational);
+        }
         let (hw, completion) = guard.split();
         let result = hw.submit(context, ctx_index, cs, &completion, &mut out);
         drop(guard);
@@ -488,6 +500,10 @@ impl<A: Asic> Core<A> {
         let fence = match context.lookup_for_wait(seq) {
             WaitLookup::Invalid { next_seq } => {
                 return Err(CsWaitError::InvalidSeq { seq, next_seq });
+            }
+            // §4: a gone CS that asked for a timestamp is answered from the outcome store.
+            WaitLookup::Gone if let Some(stored) = context.outcomes.pop(seq) => {
+                return wait_status(seq, Ok(stored));
             }
             WaitLookup::Gone => {
                 return Ok(WaitStatus::Completed {

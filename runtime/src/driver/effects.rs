@@ -13,6 +13,8 @@ pub(crate) struct PendingSignal {
     pub(crate) fence: Fence,
     pub(crate) outcome: Outcome,
     pub(crate) timestamp: Option<Timestamp>,
+    /// The context slot whose outcome store keeps this CS's end (it asked for a timestamp).
+    pub(crate) stored_in: Option<u32>,
 }
 
 impl PendingSignal {
@@ -64,11 +66,33 @@ impl Effects {
     }
 
     pub(crate) fn signal(&mut self, fence: Fence, outcome: Outcome, timestamp: Option<Timestamp>) {
-        let pending = PendingSignal {
+        self.push(PendingSignal {
             fence,
             outcome,
             timestamp,
-        };
+            stored_in: None,
+        });
+    }
+
+    /// [`signal`](Self::signal), and first record the outcome in context slot `context`'s
+    /// outcome store (§2.4 step 10: before `complete_all`, so a waiter that finds the fence gone
+    /// finds the outcome).
+    pub(crate) fn signal_and_store(
+        &mut self,
+        context: u32,
+        fence: Fence,
+        outcome: Outcome,
+        timestamp: Option<Timestamp>,
+    ) {
+        self.push(PendingSignal {
+            fence,
+            outcome,
+            timestamp,
+            stored_in: Some(context),
+        });
+    }
+
+    fn push(&mut self, pending: PendingSignal) {
         if self.first.is_none() {
             self.first = Some(pending);
         } else {
@@ -76,16 +100,26 @@ impl Effects {
         }
     }
 
-    /// Signal every collected fence; returns how many. Keeps the buffer's capacity.
-    pub(crate) fn fire_signals(&mut self) -> usize {
+    /// Signal every collected fence; returns how many. `store(context, seq, outcome,
+    /// timestamp)` runs before the signal of each fence that is to be kept in an outcome store.
+    /// Keeps the buffer's capacity.
+    pub(crate) fn fire_signals(
+        &mut self,
+        mut store: impl FnMut(u32, u64, Outcome, Option<Timestamp>),
+    ) -> usize {
         let mut fired = 0;
-        if let Some(p) = self.first.take() {
+        let mut fire = |p: PendingSignal| {
+            if let Some(context) = p.stored_in {
+                store(context, p.fence.seq(), p.outcome, p.timestamp);
+            }
             p.fire();
             fired += 1;
+        };
+        if let Some(p) = self.first.take() {
+            fire(p);
         }
         for p in self.rest.drain(..) {
-            p.fire();
-            fired += 1;
+            fire(p);
         }
         fired
     }

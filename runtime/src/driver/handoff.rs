@@ -120,6 +120,9 @@ pub(crate) struct Handoff {
     pub(crate) operational: Arc<AtomicBool>,
     /// The device was torn down: it never takes work again.
     dead: AtomicBool,
+    /// The engines were stopped (a runner's threads joined) and none has started since: no CS
+    /// is taken, since nothing would run it or time it out. Written with both locks held.
+    halted: AtomicBool,
     /// Where a submitter last ran when it had to wake a sleeping worker: a worker spins for
     /// pushes from another CPU rather than sleep (`spin.rs`).
     pub(crate) submitter_cpu: CacheLine<CpuSeen>,
@@ -150,6 +153,7 @@ impl Handoff {
             virtual_now: VirtualClock::new(),
             operational,
             dead: AtomicBool::new(false),
+            halted: AtomicBool::new(false),
             submitter_cpu: CacheLine(CpuSeen::new()),
             worker_cpu: CacheLine(CpuSeen::new()),
         }
@@ -174,6 +178,21 @@ impl Handoff {
     pub(crate) fn kill(&self) {
         self.dead.store(true, Ordering::Release);
         self.set_operational(false);
+    }
+
+    /// The engines stopped (both locks held): refuse new CSs until [`resume`](Self::resume).
+    pub(crate) fn halt(&self) {
+        self.halted.store(true, Ordering::Relaxed);
+    }
+
+    /// Engines run again.
+    pub(crate) fn resume(&self) {
+        self.halted.store(false, Ordering::Release);
+    }
+
+    /// Read under the submission lock, which orders it against [`halt`](Self::halt).
+    pub(crate) fn is_halted(&self) -> bool {
+        self.halted.load(Ordering::Acquire)
     }
 
     pub(crate) fn is_dead(&self) -> bool {

@@ -24,6 +24,7 @@ pub mod engine;
 pub(crate) mod handoff;
 pub(crate) mod hw_queues;
 pub(crate) mod locks;
+pub(crate) mod outcome;
 pub mod queue;
 pub(crate) mod reset;
 pub(crate) mod state;

@@ -374,7 +374,8 @@ impl<A: Asic> State<A> {
         }
         let rec = &mut self.records[i];
         let outcome = self.released.settle::<A>(rec);
-        let timestamp = if rec.wants_timestamp {
+        let wants_timestamp = rec.wants_timestamp;
+        let timestamp = if wants_timestamp {
             rec.completed_at.map(Timestamp::from_nanos)
         } else {
             None
@@ -385,8 +386,15 @@ impl<A: Asic> State<A> {
         rec.submitted = false;
         rec.pending = 0;
         rec.uses = 0;
-        if let Some(fence) = fence {
-            out.signal(fence, outcome, timestamp);
+        match fence {
+            // §2.4 step 10: a CS that asked for a timestamp leaves its end in the context's
+            // outcome store (records are laid out context by context, `ring_len` each).
+            Some(fence) if wants_timestamp => {
+                let context = idx / A::LIMITS.max_pending_cs;
+                out.signal_and_store(context, fence, outcome, timestamp);
+            }
+            Some(fence) => out.signal(fence, outcome, timestamp),
+            None => {}
         }
     }
 

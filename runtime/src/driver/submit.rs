@@ -144,7 +144,9 @@ impl fmt::Display for QueueRejection {
 /// and its fence is signalled "not submitted".
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum SubmitError {
-    /// The device is in reset or needs one (`hl_cs_sanity_checks`: `-EBUSY`).
+    /// The device is in reset or needs one (`hl_cs_sanity_checks`: `-EBUSY`), or its engines
+    /// were stopped ([`Runner::stop`](crate::Runner::stop), or the runner dropped) and no runner
+    /// has started since: nothing would run the CS or time it out.
     DeviceNotOperational,
     /// A default CS with no jobs (`-EINVAL`).
     NoJobs,

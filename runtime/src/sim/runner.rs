@@ -147,6 +147,7 @@ impl Runner {
             runner.join();
             return Err(RunnerError::Affinity { cpu: unpinned });
         }
+        device.shared.handoff_ref().resume();
         Ok(runner)
     }
 
