@@ -2,7 +2,7 @@
 //!
 //! What is measured: `Fence` is the handle every holder owns (one pointer); the shared object
 //! it points to (`Fence::SHARED_OBJECT_SIZE`: kref u32 + completion 2×u32 + seq u64 + timestamp
-//! u64) is the "fence" of the 32-byte budget in DESIGN.md, and it is the whole heap block of a
+//! u64) is the 32-byte fence of ARCHITECTURE.md (`fence/`), and it is the whole heap block of a
 //! standalone fence. `Completion` is the two words of the completion alone.
 #![cfg(not(loom))]
 

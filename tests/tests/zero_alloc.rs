@@ -1,6 +1,6 @@
-//! Zero heap allocations per CS in steady state (DESIGN.md quality bar), proved with a counting
-//! global allocator: warm up, then count every allocation of the process over N
-//! submit -> complete -> wait cycles, on the virtual clock and on real engine threads.
+//! Zero heap allocations per CS in steady state (ARCHITECTURE.md: "no allocation per CS"),
+//! proved with a counting global allocator: warm up, then count every allocation of the process
+//! over N submit -> complete -> wait cycles, on the virtual clock and on real engine threads.
 //!
 //! The allocator counts every thread of the process, so this binary holds exactly one test: with
 //! a second one, the test harness's own thread allocates (to report the first test's result)
