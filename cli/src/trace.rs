@@ -146,6 +146,8 @@ impl Trace {
                 (now, Some(at), how)
             }
             Started::Hang => (now, None, "hang"),
+            // Ends when its backend reports it, which the trace does not see: drawn open-ended.
+            Started::Running => (now, None, "running"),
             // Queued behind a hung job on an in-order engine: it never runs, so it has no slice
             // (its CS's span still shows it waiting).
             Started::Stuck => return,

@@ -24,7 +24,7 @@
 
 use crate::asic::Asic;
 use crate::config::DeviceConfig;
-use crate::driver::backend::Engines;
+use crate::driver::backend::{Engines, JobDoneError, JobEnd, JobId};
 use crate::driver::config::{DeviceError, DeviceStats, OpenError};
 use crate::driver::context::{ContextId, Lookup};
 use crate::driver::core::Core;
@@ -138,6 +138,15 @@ impl<A: Asic> Device<A> {
     /// answered on a device whose engines stopped; new CSs are not.
     pub fn is_operational(&self) -> bool {
         self.core.is_operational() && !self.core.shared.handoff_ref().is_halted()
+    }
+
+    /// The engines' completion interrupt: job `id`, which its backend answered
+    /// [`Started::Running`](crate::Started::Running) for, ended as `end` ([`JobEnd::Complete`],
+    /// or [`JobEnd::Fault`], which resets the device as any engine error does). Its CS completes once all of its jobs
+    /// did. Callable from any thread, e.g. the backend's own; a job reported twice, or after a
+    /// reset halted it, is refused.
+    pub fn job_done(&self, id: JobId, end: JobEnd) -> Result<(), JobDoneError> {
+        self.core.job_done(id, end)
     }
 
     /// Reset the device now (as after an engine error or a TDR without `reset_on_lockup`):

@@ -38,7 +38,7 @@ pub use config::DeviceConfig;
 #[cfg(not(loom))]
 pub use device::{Context, Device};
 #[cfg(not(loom))]
-pub use driver::backend::{Engines, JobEnd, JobStart, Started};
+pub use driver::backend::{Engines, JobDoneError, JobEnd, JobId, JobStart, Started};
 #[cfg(not(loom))]
 pub use driver::config::{
     ClockMode, DeviceError, DeviceStats, MAX_CONTEXTS, MAX_FUSE_MASKS, MAX_LANES, MULTI_CS_MAX_LEN,

@@ -1,9 +1,12 @@
 //! A scripted, deterministic engine backend for tests: the n-th job started ends as the n-th
 //! [`Step`] of the script says, whatever its queue or [`Work`](crate::Work); jobs after the
 //! script complete at once. It needs no simulator and draws nothing at random, so a test can
-//! state exactly which job hangs, faults or finishes when.
+//! state exactly which job hangs, faults or finishes when, or hold a job until the test reports
+//! its end ([`Step::Report`], [`Device::job_done`](crate::Device::job_done)) as real hardware's
+//! completion interrupt would.
 
-use crate::driver::backend::{Engines, JobEnd, JobStart, Started, duration_ns};
+use crate::driver::backend::{Engines, JobEnd, JobId, JobStart, Started, duration_ns};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 /// How one scripted job ends.
@@ -15,6 +18,9 @@ pub enum Step {
     Fault(Duration),
     /// Never completes (only a reset or the TDR ends its CS).
     Hang,
+    /// Runs until its end is reported with [`Device::job_done`](crate::Device::job_done); its
+    /// id is listed by [`Scripted::running`].
+    Report,
 }
 
 /// The scripted backend.
@@ -22,6 +28,26 @@ pub enum Step {
 pub struct Scripted {
     steps: Vec<Step>,
     next: usize,
+    running: RunningJobs,
+}
+
+/// The ids of the jobs a [`Scripted`] backend started with [`Step::Report`], in start order;
+/// shared with the backend, so it can be kept after the backend moved into its device.
+#[derive(Debug, Clone, Default)]
+pub struct RunningJobs(Arc<Mutex<Vec<JobId>>>);
+
+impl RunningJobs {
+    /// Every id listed so far, the list emptied.
+    pub fn take(&self) -> Vec<JobId> {
+        std::mem::take(&mut *self.0.lock().unwrap_or_else(PoisonError::into_inner))
+    }
+
+    fn push(&self, id: JobId) {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(id);
+    }
 }
 
 impl Scripted {
@@ -30,6 +56,7 @@ impl Scripted {
         Scripted {
             steps: steps.into(),
             next: 0,
+            running: RunningJobs::default(),
         }
     }
 
@@ -37,10 +64,16 @@ impl Scripted {
     pub fn started(&self) -> usize {
         self.next
     }
+
+    /// The list of jobs started with [`Step::Report`] (a handle that stays valid once the
+    /// backend moved into its device).
+    pub fn running(&self) -> RunningJobs {
+        self.running.clone()
+    }
 }
 
 impl Engines for Scripted {
-    fn start(&mut self, _job: &JobStart, now: &mut dyn FnMut() -> u64) -> Started {
+    fn start(&mut self, job: &JobStart, now: &mut dyn FnMut() -> u64) -> Started {
         let step = self
             .steps
             .get(self.next)
@@ -57,6 +90,10 @@ impl Engines for Scripted {
                 end: JobEnd::Fault,
             },
             Step::Hang => Started::Hang,
+            Step::Report => {
+                self.running.push(job.id);
+                Started::Running
+            }
         }
     }
 

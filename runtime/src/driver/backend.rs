@@ -6,8 +6,11 @@
 //!   ([`Started`]), or that it never will (a hang). The driver then hands the job to its engine
 //!   lane and the completion side reports it back at that time (the CQ interrupt), in due-time
 //!   order, whatever the backend;
+//! - **report a job's end** ([`Device::job_done`](crate::Device::job_done)): a backend that
+//!   cannot tell at start when a job ends (real hardware) answers [`Started::Running`] and later
+//!   reports the job's end by its [`JobId`], as the engine's completion interrupt does;
 //! - **halt and reset** ([`Engines::reset`]): a device reset halts every engine; nothing started
-//!   before comes due;
+//!   before comes due or can be reported;
 //! - **the clock**: the driver owns it ([`ClockMode`](crate::driver::config::ClockMode)): virtual
 //!   time moved by the caller, or `CLOCK_MONOTONIC`; a backend reads "now" through the closure
 //!   it is given, only when a job's due time depends on it.
@@ -19,9 +22,16 @@ use crate::driver::submit::Work;
 use std::cmp::Ordering;
 use std::time::Duration;
 
+/// A job the driver started, as a backend names it when it reports the job's end. Unique per
+/// device, never reused (not even across resets).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct JobId(pub(crate) u64);
+
 /// A job the driver starts on the engines.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct JobStart {
+    /// The job's name for [`Device::job_done`](crate::Device::job_done).
+    pub id: JobId,
     /// Position of its queue in `A::QUEUES`.
     pub queue: usize,
     /// Position of its engine in `A::ENGINES`, if the queue has one.
@@ -44,7 +54,34 @@ pub enum Started {
     Hang,
     /// Never comes due: queued behind a job that hung on the same engine.
     Stuck,
+    /// Runs until the backend reports its end with
+    /// [`Device::job_done`](crate::Device::job_done) (the completion interrupt of real
+    /// hardware); until then only the TDR or a reset ends its CS.
+    Running,
 }
+
+/// Why a reported job end was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum JobDoneError {
+    /// No started job with this id waits for a report: it was reported already, a reset halted
+    /// it, or its backend never said [`Started::Running`].
+    UnknownJob(JobId),
+    /// [`JobEnd::Hang`] is not an end a job can report.
+    NotAnEnd,
+}
+
+impl std::fmt::Display for JobDoneError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            JobDoneError::UnknownJob(id) => {
+                write!(f, "no running job {} waits for its end", id.0)
+            }
+            JobDoneError::NotAnEnd => f.write_str("a hang is not a job end that can be reported"),
+        }
+    }
+}
+
+impl std::error::Error for JobDoneError {}
 
 /// The engines of a device: what the driver asks of hardware. Called under the submission lock
 /// (`start`) or with both locks held (`reset`), so an implementation needs no locking of its own.
@@ -87,6 +124,9 @@ pub(crate) struct EngineJob {
     /// The job reports its own completion (external and H/W queues).
     pub(crate) completes: bool,
     pub(crate) end: JobEnd,
+    /// Its backend reports its end ([`Started::Running`]): it waits in the completion side's
+    /// `running` table instead of a lane's heap.
+    pub(crate) reported: bool,
 }
 
 impl PartialEq for EngineJob {

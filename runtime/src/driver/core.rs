@@ -10,7 +10,7 @@
 //! neither: they look the seq up in the context's ring and wait on the fence.
 
 use crate::asic::Asic;
-use crate::driver::backend::{Engines, duration_ns};
+use crate::driver::backend::{Engines, JobDoneError, JobEnd, JobId, duration_ns};
 use crate::driver::config::{
     ClockMode, DeviceError, DeviceStats, DriverConfig, MAX_LANES, MULTI_CS_MAX_LEN, MULTI_CS_SLOTS,
     OpenError,
@@ -346,6 +346,17 @@ impl<A: Asic> Core<A> {
                 st.reset(&mut hw, &mut out);
             }
         }
+    }
+
+    /// The engines' completion interrupt for a job they reported running (`Started::Running`);
+    /// see [`Device::job_done`](crate::Device::job_done).
+    pub(crate) fn job_done(&self, id: JobId, end: JobEnd) -> Result<(), JobDoneError> {
+        let mut out = self.defer();
+        // why: both locks, submission first: a job is started under the submission lock and
+        // pushed to its lane before that lock is dropped, so a report that comes at once (from
+        // the backend's own thread) still finds it once drained.
+        let (_hw, mut st) = self.lock_both(&mut out);
+        st.report(id, end, &mut out)
     }
 
     /// Fences not yet released over every context slot (ring-held ones included).

@@ -8,7 +8,7 @@
 
 use crate::asic::{Asic, CsEvent, QueueType};
 use crate::driver::backend::{
-    EngineJob, Engines, JobEnd, JobStart, NEVER_NS, Started, duration_ns,
+    EngineJob, Engines, JobEnd, JobId, JobStart, NEVER_NS, Started, duration_ns,
 };
 use crate::driver::config::DriverConfig;
 use crate::driver::context::Ring;
@@ -336,19 +336,21 @@ impl<A: Asic> HwQueues<A> {
         let order = self.order;
         self.order += 1;
         let start = JobStart {
+            id: JobId(order),
             queue: q,
             engine: engine.map(usize::from),
             work: job.work,
         };
         let (clock, handoff) = (self.cfg.clock, &self.handoff);
         let mut read_clock = || *now.get_or_insert_with(|| handoff.now(clock));
-        let (due, end) = match self.engines.start(&start, &mut read_clock) {
-            Started::Due { at, end } => (at, end),
+        let (due, end, reported) = match self.engines.start(&start, &mut read_clock) {
+            Started::Due { at, end } => (at, end, false),
             Started::Hang => {
                 self.hangs += 1;
-                (u64::MAX, JobEnd::Hang)
+                (u64::MAX, JobEnd::Hang, false)
             }
-            Started::Stuck => (u64::MAX, JobEnd::Hang),
+            Started::Stuck => (u64::MAX, JobEnd::Hang, false),
+            Started::Running => (u64::MAX, JobEnd::Hang, true),
         };
         let engine_job = EngineJob {
             due,
@@ -359,6 +361,7 @@ impl<A: Asic> HwQueues<A> {
             engine,
             completes: props.queue_type.has_completion(),
             end,
+            reported,
         };
         (engine_job, lane)
     }

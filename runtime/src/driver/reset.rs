@@ -33,6 +33,8 @@ impl<A: Asic> State<A> {
         for heap in self.heaps.iter_mut() {
             heap.clear();
         }
+        // A halted engine reports nothing more: later reports of these are refused.
+        self.running.clear();
         for jobs in self.engine_jobs.iter_mut() {
             *jobs = 0;
         }

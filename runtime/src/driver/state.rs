@@ -8,14 +8,14 @@
 //! leaves signals, wake-ups and a requested reset in [`Effects`].
 
 use crate::asic::{Asic, CompletionMode, CsEvent, QueueType};
-use crate::driver::backend::{EngineJob, JobEnd};
+use crate::driver::backend::{EngineJob, JobDoneError, JobEnd, JobId};
 use crate::driver::config::{DeviceStats, DriverConfig};
 use crate::driver::cs::{self, CsRecord, NIL};
 use crate::driver::effects::Effects;
 use crate::driver::engine::EngineMask;
 use crate::driver::handoff::{Handoff, RingEnds, Submitted};
 use crate::fence::{Outcome, Timestamp};
-use std::collections::BinaryHeap;
+use std::collections::{BinaryHeap, HashMap};
 use std::sync::Arc;
 
 /// The armed TDR timer: one per device, on the oldest in-flight CS that needs one.
@@ -90,6 +90,9 @@ pub(crate) struct State<A: Asic> {
     pub(crate) engine_jobs: Box<[u32]>,
     /// Per lane, its jobs by due time.
     pub(crate) heaps: Box<[BinaryHeap<EngineJob>]>,
+    /// Jobs whose backend reports their end (`Started::Running`), by id: started, not
+    /// reported yet.
+    pub(crate) running: HashMap<JobId, EngineJob>,
     pub(crate) released: Released,
     pub(crate) tdr_fired: u64,
     pub(crate) resets: u64,
@@ -151,6 +154,8 @@ impl<A: Asic> State<A> {
                 .into_iter()
                 .map(|cap| BinaryHeap::with_capacity(cap.min(1 << 14)))
                 .collect(),
+            // Empty (no allocation) until a backend answers `Running`.
+            running: HashMap::new(),
             released: Released::default(),
             tdr_fired: 0,
             resets: 0,
@@ -196,7 +201,9 @@ impl<A: Asic> State<A> {
                 if let Some(e) = job.engine {
                     self.engine_jobs[e as usize] += 1;
                 }
-                if job.end != JobEnd::Hang {
+                if job.reported {
+                    self.running.insert(JobId(job.order), job);
+                } else if job.end != JobEnd::Hang {
                     self.heaps[lane].push(job);
                 }
             }
@@ -285,6 +292,29 @@ impl<A: Asic> State<A> {
         }
         cs::fire::<A>(&mut self.records[idx], CsEvent::JobsDone);
         self.release(job.record, now, out);
+    }
+
+    /// The engines reported how job `id` ended (the completion interrupt of a backend whose jobs
+    /// run until reported): it completes now, as a job that came due does. Everything handed
+    /// over must have been drained first (the caller holds the submission lock too, so the job
+    /// was pushed before its report is looked up).
+    pub(crate) fn report(
+        &mut self,
+        id: JobId,
+        end: JobEnd,
+        out: &mut Effects,
+    ) -> Result<(), JobDoneError> {
+        if end == JobEnd::Hang {
+            return Err(JobDoneError::NotAnEnd);
+        }
+        let mut job = self
+            .running
+            .remove(&id)
+            .ok_or(JobDoneError::UnknownJob(id))?;
+        job.end = end;
+        let now = self.now();
+        self.complete_job(job, now, out);
+        Ok(())
     }
 
     /// Advance `ci` of the CS's queues that `which` selects by the job counts still recorded
