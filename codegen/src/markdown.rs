@@ -1,7 +1,7 @@
 //! Model → Markdown reference: header, limits, features, engine and queue tables, and the
 //! lifecycle as a Mermaid state diagram plus a transition table and the event vocabulary.
 
-use asicgen_dsl::model::{Action, CbAlloc, CollectiveMode, Event, Model};
+use asicgen_dsl::model::{Action, CollectiveMode, Event, Model};
 use askama::Template;
 
 use crate::mermaid::state_diagram;
@@ -183,11 +183,7 @@ fn queue_rows(model: &Model) -> Vec<QueueRow> {
                     None => format!("{id} (missing)"),
                 })
                 .unwrap_or_default(),
-            cb_alloc: match q.cb_alloc {
-                CbAlloc::Kernel => "kernel",
-                CbAlloc::User => "user",
-                CbAlloc::Both => "both",
-            },
+            cb_alloc: q.cb_alloc.spec_name(),
             driver_only: yes_blank(q.driver_only),
             binned: yes_blank(q.binned),
             sync_stream: yes_blank(q.supports_sync_stream),

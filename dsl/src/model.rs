@@ -8,6 +8,10 @@
 
 use std::fmt;
 
+// why: the tables crate is the one spelling of these concepts (their spec names included); the
+// Model uses its enums as they are, so no mirror has to be kept in step.
+pub use asicgen_tables::{CbAlloc, CollectiveMode, CompletionMode, EngineKind, QueueType};
+
 /// One checked ASIC generation: its header, limits, features, engines, queues and lifecycle.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Model {
@@ -188,25 +192,6 @@ pub struct Limits {
     pub completion: CompletionMode,
 }
 
-/// How the hardware reports completion.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum CompletionMode {
-    /// One CQ entry per job on external (and hw) queues (Goya, Gaudi: HL_COMPLETION_MODE_JOB).
-    PerJob,
-    /// One completion per CS (Gaudi2: HL_COMPLETION_MODE_CS).
-    PerCs,
-}
-
-impl CompletionMode {
-    /// The spelling used in specs.
-    pub const fn spec_name(self) -> &'static str {
-        match self {
-            CompletionMode::PerJob => "per_job",
-            CompletionMode::PerCs => "per_cs",
-        }
-    }
-}
-
 /// Feature flags (the spec's `features` block). Each defaults to `false`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub struct Features {
@@ -337,68 +322,6 @@ pub struct Engine {
     pub doc: Vec<String>,
 }
 
-/// Engine kinds the language knows.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum EngineKind {
-    /// DMA engine (PCI or HBM DMA).
-    Dma,
-    /// Matrix multiplication engine.
-    Mme,
-    /// Tensor processing core.
-    Tpc,
-    /// Network interface engine.
-    Nic,
-    /// Rotator.
-    Rot,
-    /// Video decoder.
-    Dec,
-    /// Kernel (driver-owned) DMA.
-    Kdma,
-    /// ARC scheduler farm.
-    Arc,
-    /// PCIe block.
-    Pcie,
-    /// PSOC block.
-    Psoc,
-}
-
-impl EngineKind {
-    /// Every kind, in declaration order; also the list "did you mean" searches.
-    pub const ALL: [EngineKind; 10] = [
-        EngineKind::Dma,
-        EngineKind::Mme,
-        EngineKind::Tpc,
-        EngineKind::Nic,
-        EngineKind::Rot,
-        EngineKind::Dec,
-        EngineKind::Kdma,
-        EngineKind::Arc,
-        EngineKind::Pcie,
-        EngineKind::Psoc,
-    ];
-
-    /// The spelling used in specs.
-    pub const fn spec_name(self) -> &'static str {
-        match self {
-            EngineKind::Dma => "dma",
-            EngineKind::Mme => "mme",
-            EngineKind::Tpc => "tpc",
-            EngineKind::Nic => "nic",
-            EngineKind::Rot => "rot",
-            EngineKind::Dec => "dec",
-            EngineKind::Kdma => "kdma",
-            EngineKind::Arc => "arc",
-            EngineKind::Pcie => "pcie",
-            EngineKind::Psoc => "psoc",
-        }
-    }
-
-    /// Parses a spec spelling.
-    pub fn from_spec_name(name: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|k| k.spec_name() == name)
-    }
-}
-
 /// One hardware queue (one stream of a family).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Queue {
@@ -431,136 +354,6 @@ pub struct Queue {
     pub cq: Option<u32>,
     /// Doc comment lines of its declaration.
     pub doc: Vec<String>,
-}
-
-/// The four queue types of `enum hl_queue_type` (NA is not a queue).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum QueueType {
-    /// Host-visible DMA queue that completes through a completion queue (QUEUE_TYPE_EXT = 1).
-    External,
-    /// In-device queue with no completion of its own (QUEUE_TYPE_INT = 2).
-    Internal,
-    /// Driver to device-CPU queue (QUEUE_TYPE_CPU = 3).
-    Cpu,
-    /// Queue whose completion is sent by hardware (QUEUE_TYPE_HW = 4).
-    Hw,
-}
-
-impl QueueType {
-    /// Every type, in uapi order.
-    pub const ALL: [QueueType; 4] = [
-        QueueType::External,
-        QueueType::Internal,
-        QueueType::Cpu,
-        QueueType::Hw,
-    ];
-
-    /// The spelling used in specs.
-    pub const fn spec_name(self) -> &'static str {
-        match self {
-            QueueType::External => "external",
-            QueueType::Internal => "internal",
-            QueueType::Cpu => "cpu",
-            QueueType::Hw => "hw",
-        }
-    }
-
-    /// The kernel's `enum hl_queue_type` value.
-    pub const fn kernel_value(self) -> u32 {
-        match self {
-            QueueType::External => 1,
-            QueueType::Internal => 2,
-            QueueType::Cpu => 3,
-            QueueType::Hw => 4,
-        }
-    }
-
-    /// The kernel's enumerator name (`QUEUE_TYPE_EXT`, ...).
-    pub const fn kernel_name(self) -> &'static str {
-        match self {
-            QueueType::External => "QUEUE_TYPE_EXT",
-            QueueType::Internal => "QUEUE_TYPE_INT",
-            QueueType::Cpu => "QUEUE_TYPE_CPU",
-            QueueType::Hw => "QUEUE_TYPE_HW",
-        }
-    }
-
-    /// Parses a spec spelling.
-    pub fn from_spec_name(name: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|k| k.spec_name() == name)
-    }
-}
-
-/// Who allocates the command buffers of jobs on a queue (`enum queue_cb_alloc_flags`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum CbAlloc {
-    /// The kernel driver (CB_ALLOC_KERNEL = 0x1).
-    Kernel,
-    /// The user (CB_ALLOC_USER = 0x2).
-    User,
-    /// Either, chosen per job (CB_ALLOC_KERNEL | CB_ALLOC_USER).
-    Both,
-}
-
-impl CbAlloc {
-    /// The spelling used in specs.
-    pub const fn spec_name(self) -> &'static str {
-        match self {
-            CbAlloc::Kernel => "kernel",
-            CbAlloc::User => "user",
-            CbAlloc::Both => "both",
-        }
-    }
-
-    /// The kernel's flag value.
-    pub const fn kernel_flags(self) -> u32 {
-        match self {
-            CbAlloc::Kernel => 0x1,
-            CbAlloc::User => 0x2,
-            CbAlloc::Both => 0x3,
-        }
-    }
-
-    /// Parses a spec spelling.
-    pub fn from_spec_name(name: &str) -> Option<Self> {
-        [CbAlloc::Kernel, CbAlloc::User, CbAlloc::Both]
-            .into_iter()
-            .find(|k| k.spec_name() == name)
-    }
-}
-
-/// A queue's role in collective operations (`enum hl_collective_mode`).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
-pub enum CollectiveMode {
-    /// HL_COLLECTIVE_NOT_SUPPORTED = 0.
-    #[default]
-    None,
-    /// HL_COLLECTIVE_MASTER = 1.
-    Master,
-    /// HL_COLLECTIVE_SLAVE = 2.
-    Slave,
-}
-
-impl CollectiveMode {
-    /// The spelling used in specs.
-    pub const fn spec_name(self) -> &'static str {
-        match self {
-            CollectiveMode::None => "none",
-            CollectiveMode::Master => "master",
-            CollectiveMode::Slave => "slave",
-        }
-    }
-
-    /// Parses a spec spelling.
-    pub fn from_spec_name(name: &str) -> Option<Self> {
-        [
-            CollectiveMode::None,
-            CollectiveMode::Master,
-            CollectiveMode::Slave,
-        ]
-        .into_iter()
-        .find(|k| k.spec_name() == name)
-    }
 }
 
 /// The CS lifecycle: a complete state machine over the runtime's fixed event vocabulary.

@@ -12,8 +12,10 @@
 //! generation (static dispatch, no vtables, tables in `.rodata`).
 //!
 //! The plain types here mirror the kernel's (`enum hl_queue_type`, `enum queue_cb_alloc_flags`,
-//! `enum hl_collective_mode`, `struct hw_queue_properties`); they are deliberately separate from
-//! the spec language's model so that a driver does not depend on the dsl crate.
+//! `enum hl_collective_mode`, `struct hw_queue_properties`). They are also the one spelling of
+//! these concepts: the spec language's Model (`asicgen-dsl`) uses the enums below as they are,
+//! with the names specs write them in, so a driver never depends on the dsl crate while the
+//! dsl and the code generator never keep a mirror of them.
 //!
 //! Architecture invariant: the tables are ordered by id, and every id enum value has exactly one
 //! table row. Generated code proves this at compile time with [`assert_tables`].
@@ -303,6 +305,14 @@ pub enum QueueType {
 }
 
 impl QueueType {
+    /// Every type, in uapi order.
+    pub const ALL: [QueueType; 4] = [
+        QueueType::External,
+        QueueType::Internal,
+        QueueType::Cpu,
+        QueueType::Hw,
+    ];
+
     /// The kernel's `enum hl_queue_type` value.
     pub const fn kernel_value(self) -> u32 {
         match self {
@@ -313,13 +323,23 @@ impl QueueType {
         }
     }
 
+    /// The kernel's enumerator name (`QUEUE_TYPE_EXT`, ...).
+    pub const fn kernel_name(self) -> &'static str {
+        match self {
+            QueueType::External => "QUEUE_TYPE_EXT",
+            QueueType::Internal => "QUEUE_TYPE_INT",
+            QueueType::Cpu => "QUEUE_TYPE_CPU",
+            QueueType::Hw => "QUEUE_TYPE_HW",
+        }
+    }
+
     /// Whether jobs on such a queue report their own completion (a CQ entry or a hardware one).
     pub const fn has_completion(self) -> bool {
         matches!(self, QueueType::External | QueueType::Hw)
     }
 
     /// The spelling specs use.
-    pub const fn name(self) -> &'static str {
+    pub const fn spec_name(self) -> &'static str {
         match self {
             QueueType::External => "external",
             QueueType::Internal => "internal",
@@ -327,11 +347,16 @@ impl QueueType {
             QueueType::Hw => "hw",
         }
     }
+
+    /// Parses a spec spelling.
+    pub fn from_spec_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|t| t.spec_name() == name)
+    }
 }
 
 impl fmt::Display for QueueType {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
+        f.write_str(self.spec_name())
     }
 }
 
@@ -347,6 +372,32 @@ pub enum CbAlloc {
 }
 
 impl CbAlloc {
+    /// Every choice, in the order the spec documentation lists them.
+    pub const ALL: [CbAlloc; 3] = [CbAlloc::Kernel, CbAlloc::User, CbAlloc::Both];
+
+    /// The spelling specs use.
+    pub const fn spec_name(self) -> &'static str {
+        match self {
+            CbAlloc::Kernel => "kernel",
+            CbAlloc::User => "user",
+            CbAlloc::Both => "both",
+        }
+    }
+
+    /// Parses a spec spelling.
+    pub fn from_spec_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|c| c.spec_name() == name)
+    }
+
+    /// The flags as the kernel's C writes them (`CB_ALLOC_KERNEL | CB_ALLOC_USER`).
+    pub const fn kernel_name(self) -> &'static str {
+        match self {
+            CbAlloc::Kernel => "CB_ALLOC_KERNEL",
+            CbAlloc::User => "CB_ALLOC_USER",
+            CbAlloc::Both => "CB_ALLOC_KERNEL | CB_ALLOC_USER",
+        }
+    }
+
     /// The kernel's flag bits.
     pub const fn kernel_flags(self) -> u32 {
         match self {
@@ -379,6 +430,38 @@ pub enum CollectiveMode {
     Slave,
 }
 
+impl CollectiveMode {
+    /// Every mode, in the kernel's order.
+    pub const ALL: [CollectiveMode; 3] = [
+        CollectiveMode::None,
+        CollectiveMode::Master,
+        CollectiveMode::Slave,
+    ];
+
+    /// The spelling specs use.
+    pub const fn spec_name(self) -> &'static str {
+        match self {
+            CollectiveMode::None => "none",
+            CollectiveMode::Master => "master",
+            CollectiveMode::Slave => "slave",
+        }
+    }
+
+    /// Parses a spec spelling.
+    pub fn from_spec_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|m| m.spec_name() == name)
+    }
+
+    /// The kernel's enumerator name (`HL_COLLECTIVE_MASTER`, ...).
+    pub const fn kernel_name(self) -> &'static str {
+        match self {
+            CollectiveMode::None => "HL_COLLECTIVE_NOT_SUPPORTED",
+            CollectiveMode::Master => "HL_COLLECTIVE_MASTER",
+            CollectiveMode::Slave => "HL_COLLECTIVE_SLAVE",
+        }
+    }
+}
+
 /// How the hardware reports completion.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum CompletionMode {
@@ -386,6 +469,16 @@ pub enum CompletionMode {
     PerJob,
     /// One completion per CS (HL_COMPLETION_MODE_CS; Gaudi2).
     PerCs,
+}
+
+impl CompletionMode {
+    /// The spelling specs use.
+    pub const fn spec_name(self) -> &'static str {
+        match self {
+            CompletionMode::PerJob => "per_job",
+            CompletionMode::PerCs => "per_cs",
+        }
+    }
 }
 
 /// Engine kinds.
@@ -411,6 +504,43 @@ pub enum EngineKind {
     Pcie,
     /// PSOC block.
     Psoc,
+}
+
+impl EngineKind {
+    /// Every kind, in declaration order; also the list "did you mean" searches.
+    pub const ALL: [EngineKind; 10] = [
+        EngineKind::Dma,
+        EngineKind::Mme,
+        EngineKind::Tpc,
+        EngineKind::Nic,
+        EngineKind::Rot,
+        EngineKind::Dec,
+        EngineKind::Kdma,
+        EngineKind::Arc,
+        EngineKind::Pcie,
+        EngineKind::Psoc,
+    ];
+
+    /// The spelling specs use.
+    pub const fn spec_name(self) -> &'static str {
+        match self {
+            EngineKind::Dma => "dma",
+            EngineKind::Mme => "mme",
+            EngineKind::Tpc => "tpc",
+            EngineKind::Nic => "nic",
+            EngineKind::Rot => "rot",
+            EngineKind::Dec => "dec",
+            EngineKind::Kdma => "kdma",
+            EngineKind::Arc => "arc",
+            EngineKind::Pcie => "pcie",
+            EngineKind::Psoc => "psoc",
+        }
+    }
+
+    /// Parses a spec spelling.
+    pub fn from_spec_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.spec_name() == name)
+    }
 }
 
 /// The static properties of one hardware queue (`struct hw_queue_properties` and friends).

@@ -2,7 +2,7 @@
 //! test reduces to `(table, index, value)` rows. Names are the kernel's (`GAUDI_QUEUE_ID_DMA_0_0`,
 //! `QUEUE_TYPE_EXT`, `HL_COLLECTIVE_MASTER`); the C text is in `render.rs`.
 
-use asicgen_dsl::model::{CollectiveMode, CompletionMode, Model, QueueEngineMap, QueueType};
+use asicgen_dsl::model::{CompletionMode, Model, QueueEngineMap, QueueType};
 
 use super::sync_layout::{self, SyncLayout};
 use crate::names;
@@ -376,24 +376,8 @@ pub fn tables(model: &Model) -> Tables {
             .map(|q| {
                 let mut fields = vec![
                     ("type", q.queue_type.kernel_name().to_string()),
-                    (
-                        "cb_alloc_flags",
-                        match q.cb_alloc {
-                            asicgen_dsl::model::CbAlloc::Kernel => "CB_ALLOC_KERNEL",
-                            asicgen_dsl::model::CbAlloc::User => "CB_ALLOC_USER",
-                            asicgen_dsl::model::CbAlloc::Both => "CB_ALLOC_KERNEL | CB_ALLOC_USER",
-                        }
-                        .to_string(),
-                    ),
-                    (
-                        "collective_mode",
-                        match q.collective {
-                            CollectiveMode::None => "HL_COLLECTIVE_NOT_SUPPORTED",
-                            CollectiveMode::Master => "HL_COLLECTIVE_MASTER",
-                            CollectiveMode::Slave => "HL_COLLECTIVE_SLAVE",
-                        }
-                        .to_string(),
-                    ),
+                    ("cb_alloc_flags", q.cb_alloc.kernel_name().to_string()),
+                    ("collective_mode", q.collective.kernel_name().to_string()),
                     ("driver_only", u8::from(q.driver_only).to_string()),
                 ];
                 // why: older kernels have no `binned` field; name it only when a queue needs it.

@@ -1086,14 +1086,15 @@ impl QueueProperties {
                         continue;
                     };
                     let value = &range.first.text;
-                    let (choices, ok): (&[&str], bool) = if key == "cb_alloc" {
+                    let (choices, ok): (Vec<&str>, bool) = if key == "cb_alloc" {
                         let v = CbAlloc::from_spec_name(value);
                         props.cb_alloc = v;
-                        (&["kernel", "user", "both"], v.is_some())
+                        (CbAlloc::ALL.map(CbAlloc::spec_name).into(), v.is_some())
                     } else {
                         let v = CollectiveMode::from_spec_name(value);
                         props.collective = v.unwrap_or_default();
-                        (&["none", "master", "slave"], v.is_some())
+                        let all = CollectiveMode::ALL.map(CollectiveMode::spec_name);
+                        (all.into(), v.is_some())
                     };
                     if !ok || range.last.is_some() {
                         diagnostics.push(
@@ -1101,7 +1102,7 @@ impl QueueProperties {
                                 range.span,
                                 format!("unknown `{key}` value `{}`", range.first.text),
                             )
-                            .label(format!("expected one of {}", list(choices)))
+                            .label(format!("expected one of {}", list(&choices)))
                             .maybe_help(
                                 suggest::closest(value, choices.iter().copied())
                                     .map(|b| format!("did you mean `{b}`?")),
