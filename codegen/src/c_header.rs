@@ -51,7 +51,7 @@ pub fn c_header(model: &Model) -> String {
         model
             .queues
             .iter()
-            .map(|q| (q.c_name.as_str(), q.id, q.doc.as_slice())),
+            .map(|q| (q.c_name.as_str(), q.props.id, q.doc.as_slice())),
         &model.reserved_queue_ids,
         model.queue_id_size(),
     );

@@ -10,7 +10,10 @@ use std::fmt;
 
 // why: the tables crate is the one spelling of these concepts (their spec names included); the
 // Model uses its enums as they are, so no mirror has to be kept in step.
-pub use asicgen_tables::{CbAlloc, CollectiveMode, CompletionMode, EngineKind, QueueType};
+pub use asicgen_tables::{
+    CbAlloc, CollectiveMode, CompletionMode, EngineKind, QUEUE_FLAGS, QueueProperty, QueueProps,
+    QueueType, QueueValue,
+};
 
 /// One checked ASIC generation: its header, limits, features, engines, queues and lifecycle.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -54,7 +57,10 @@ pub struct Model {
 impl Model {
     /// The `_SIZE` sentinel of the queue-id enum: one past the highest id (queue or reserved).
     pub fn queue_id_size(&self) -> u32 {
-        id_size(self.queues.iter().map(|q| q.id), &self.reserved_queue_ids)
+        id_size(
+            self.queues.iter().map(|q| q.props.id),
+            &self.reserved_queue_ids,
+        )
     }
 
     /// The `_SIZE` sentinel of the engine-id enum: one past the highest id (engine or reserved).
@@ -67,7 +73,7 @@ impl Model {
     pub fn completion_queue_count(&self) -> u32 {
         self.queues
             .iter()
-            .filter_map(|q| q.cq)
+            .filter_map(|q| q.props.cq)
             .chain(self.reserved_cqs.iter().map(|c| c.id))
             .map(|cq| cq + 1)
             .max()
@@ -325,33 +331,13 @@ pub struct Engine {
 /// One hardware queue (one stream of a family).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Queue {
-    /// Name without the uapi prefix, e.g. `DMA_0_0` (C name: `GAUDI_QUEUE_ID_DMA_0_0`).
-    pub name: String,
+    /// Id, name (without the uapi prefix, e.g. `DMA_0_0`) and every property, in the tables
+    /// crate's type: a property is declared once, there, for the Model and the generated tables.
+    /// `cq` is the queue's own completion queue for an external queue, a reserved one shared
+    /// by many for a hw queue.
+    pub props: QueueProps<String>,
     /// The C enumerator, e.g. `GAUDI_QUEUE_ID_DMA_0_0`.
     pub c_name: String,
-    /// Queue id, as the uapi enum numbers it.
-    pub id: u32,
-    /// The queue type.
-    pub queue_type: QueueType,
-    /// Id of the engine behind the queue; `None` for the CPU queue.
-    pub engine: Option<u32>,
-    /// Who allocates command buffers for jobs on this queue.
-    pub cb_alloc: CbAlloc,
-    /// Only the driver may submit here; user CSs naming it are rejected.
-    pub driver_only: bool,
-    /// The engine behind it is fused off on this part; user CSs naming it are rejected.
-    pub binned: bool,
-    /// Can take part in sync-stream signal/wait CSs.
-    pub supports_sync_stream: bool,
-    /// A stream master for multi-CS wait.
-    pub stream_master: bool,
-    /// Role in collective operations.
-    pub collective: CollectiveMode,
-    /// Length of the queue's PQ in entries.
-    pub pq_len: u32,
-    /// Completion queue this queue reports through: its own for an external queue, a reserved
-    /// one shared by many for a hw queue.
-    pub cq: Option<u32>,
     /// Doc comment lines of its declaration.
     pub doc: Vec<String>,
 }

@@ -544,12 +544,18 @@ impl EngineKind {
 }
 
 /// The static properties of one hardware queue (`struct hw_queue_properties` and friends).
+///
+/// This struct is the one place a queue property is declared. `Name` is who owns the name: a
+/// generated table borrows it for `'static` (the default, and all the runtime ever sees); the
+/// dsl's Model owns it (`QueueProps<String>`). Adding a property is adding a field here, its
+/// line in [`QueueProps::properties`] (and [`QUEUE_FLAGS`] for a flag), and its emission in
+/// the code generator; `ARCHITECTURE.md` lists the steps.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct QueueProps {
+pub struct QueueProps<Name = &'static str> {
     /// Uapi queue id.
     pub id: u32,
     /// Name without the uapi prefix, e.g. `"DMA_0_0"`.
-    pub name: &'static str,
+    pub name: Name,
     /// The queue type.
     pub queue_type: QueueType,
     /// Id of the engine behind the queue; `None` for the CPU queue.
@@ -572,11 +578,123 @@ pub struct QueueProps {
     pub cq: Option<u32>,
 }
 
-impl QueueProps {
+/// The queue properties a spec sets by writing their name alone (`driver_only`), in the order
+/// the language documents them. [`QueueProps::flag_mut`] gives the field each one sets.
+pub const QUEUE_FLAGS: [&str; 4] = ["driver_only", "binned", "sync_stream", "stream_master"];
+
+impl<Name> QueueProps<Name> {
+    /// A queue with every other property at the language's default: no engine, CBs the kernel
+    /// allocates, no flag set, no collective role, no completion queue.
+    pub const fn new(id: u32, name: Name, queue_type: QueueType, pq_len: u32) -> Self {
+        QueueProps {
+            id,
+            name,
+            queue_type,
+            engine: None,
+            cb_alloc: CbAlloc::Kernel,
+            driver_only: false,
+            binned: false,
+            supports_sync_stream: false,
+            stream_master: false,
+            collective: CollectiveMode::None,
+            pq_len,
+            cq: None,
+        }
+    }
+
     /// Whether a user CS may put jobs on this queue (it is neither driver-only nor binned).
     pub const fn accepts_user_jobs(&self) -> bool {
         !self.driver_only && !self.binned
     }
+
+    /// The field the flag `spec_name` (one of [`QUEUE_FLAGS`]) sets; `None` for anything else.
+    pub fn flag_mut(&mut self, spec_name: &str) -> Option<&mut bool> {
+        match spec_name {
+            "driver_only" => Some(&mut self.driver_only),
+            "binned" => Some(&mut self.binned),
+            "sync_stream" => Some(&mut self.supports_sync_stream),
+            "stream_master" => Some(&mut self.stream_master),
+            _ => None,
+        }
+    }
+
+    /// Every property but the id and the name, each once, in the order the reference table
+    /// shows them: what the Markdown reference, the change list of `asicgen diff` and the
+    /// tests read, so that none of them names a property itself.
+    pub fn properties(&self) -> [QueueProperty; 10] {
+        // why: destructured with no `..`, so a field added to the struct fails to compile here
+        // until it has its line below.
+        let QueueProps {
+            id: _,
+            name: _,
+            queue_type,
+            engine,
+            cb_alloc,
+            driver_only,
+            binned,
+            supports_sync_stream,
+            stream_master,
+            collective,
+            pq_len,
+            cq,
+        } = *self;
+        use QueueValue::{Choice, Cq, Engine, Flag, Length};
+        let property = QueueProperty::new;
+        [
+            property("type", "type", Choice(queue_type.spec_name(), false)),
+            property("engine", "engine", Engine(engine)),
+            property("cb_alloc", "CB alloc", Choice(cb_alloc.spec_name(), false)),
+            property("driver_only", "driver only", Flag(driver_only)),
+            property("binned", "binned", Flag(binned)),
+            property("sync_stream", "sync stream", Flag(supports_sync_stream)),
+            property("stream_master", "stream master", Flag(stream_master)),
+            property(
+                "collective",
+                "collective",
+                Choice(collective.spec_name(), collective == CollectiveMode::None),
+            ),
+            property("pq_len", "PQ length", Length(pq_len)),
+            property("cq", "CQ", Cq(cq)),
+        ]
+    }
+}
+
+/// One property of a queue, as [`QueueProps::properties`] lists it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct QueueProperty {
+    /// The key a spec writes (`cb_alloc`; `type` is the declaration's keyword).
+    pub spec_name: &'static str,
+    /// The column title of the Markdown reference (`CB alloc`).
+    pub title: &'static str,
+    /// The queue's value.
+    pub value: QueueValue,
+}
+
+impl QueueProperty {
+    const fn new(spec_name: &'static str, title: &'static str, value: QueueValue) -> Self {
+        QueueProperty {
+            spec_name,
+            title,
+            value,
+        }
+    }
+}
+
+/// The value of a [`QueueProperty`], by the way it is shown: each output decides once per kind
+/// how to print it, never per property.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum QueueValue {
+    /// One of an enum's spec spellings, and whether it is the property's default (shown blank
+    /// in the reference).
+    Choice(&'static str, bool),
+    /// The engine id behind the queue, if any.
+    Engine(Option<u32>),
+    /// A flag.
+    Flag(bool),
+    /// A length in entries.
+    Length(u32),
+    /// A completion queue, if any.
+    Cq(Option<u32>),
 }
 
 /// The static properties of one engine.
@@ -855,32 +973,13 @@ mod tests {
 
     const QUEUES: [QueueProps; 2] = [
         QueueProps {
-            id: 0,
-            name: "DMA_0",
-            queue_type: QueueType::External,
             engine: Some(0),
-            cb_alloc: CbAlloc::Kernel,
-            driver_only: false,
-            binned: false,
-            supports_sync_stream: false,
-            stream_master: false,
-            collective: CollectiveMode::None,
-            pq_len: 4096,
             cq: Some(3),
+            ..QueueProps::new(0, "DMA_0", QueueType::External, 4096)
         },
         QueueProps {
-            id: 2,
-            name: "CPU_PQ",
-            queue_type: QueueType::Cpu,
-            engine: None,
-            cb_alloc: CbAlloc::Kernel,
             driver_only: true,
-            binned: false,
-            supports_sync_stream: false,
-            stream_master: false,
-            collective: CollectiveMode::None,
-            pq_len: 4096,
-            cq: None,
+            ..QueueProps::new(2, "CPU_PQ", QueueType::Cpu, 4096)
         },
     ];
     const ENGINES: [EngineProps; 1] = [EngineProps {
@@ -1009,6 +1108,34 @@ mod tests {
             ..LIMITS
         };
         assert_eq!(off.tdr_timeout(), None);
+    }
+
+    #[test]
+    fn every_flag_sets_its_own_property_and_only_flags_are_flags() {
+        let plain = QueueProps::new(0, "Q", QueueType::Internal, 2);
+        for flag in QUEUE_FLAGS {
+            let mut q = plain;
+            *q.flag_mut(flag).expect("a listed flag has a field") = true;
+            for (before, after) in plain.properties().iter().zip(q.properties()) {
+                let expected = if before.spec_name == flag {
+                    QueueValue::Flag(true)
+                } else {
+                    before.value
+                };
+                assert_eq!(after.value, expected, "setting `{flag}`");
+            }
+        }
+        for p in plain.properties() {
+            let is_flag = matches!(p.value, QueueValue::Flag(_));
+            assert_eq!(
+                QUEUE_FLAGS.contains(&p.spec_name),
+                is_flag,
+                "{}",
+                p.spec_name
+            );
+        }
+        let mut other = plain;
+        assert_eq!(other.flag_mut("pq_len"), None);
     }
 
     #[test]

@@ -2,7 +2,7 @@
 
 use std::fmt::Debug;
 
-use asicgen_dsl::model::{Model, Queue};
+use asicgen_dsl::model::{Model, Queue, QueueProps};
 use proc_macro2::{Ident, Literal, Span, TokenStream};
 use quote::quote;
 
@@ -82,21 +82,31 @@ pub(super) fn tables(model: &Model) -> TokenStream {
     }
 }
 
+/// One `QueueProps` row. Destructured with no `..`, so a property added to the tables crate
+/// fails to compile here until it is emitted.
 fn queue_row(q: &Queue) -> TokenStream {
-    let id = Literal::u32_unsuffixed(q.id);
-    let name = &q.name;
-    let queue_type = variant(q.queue_type);
-    let engine = option_u32(q.engine);
-    let cb_alloc = variant(q.cb_alloc);
-    let collective = variant(q.collective);
-    let (driver_only, binned, supports_sync_stream, stream_master) = (
-        q.driver_only,
-        q.binned,
-        q.supports_sync_stream,
-        q.stream_master,
+    let QueueProps {
+        id,
+        name,
+        queue_type,
+        engine,
+        cb_alloc,
+        driver_only,
+        binned,
+        supports_sync_stream,
+        stream_master,
+        collective,
+        pq_len,
+        cq,
+    } = &q.props;
+    let id = Literal::u32_unsuffixed(*id);
+    let (queue_type, cb_alloc, collective) =
+        (variant(queue_type), variant(cb_alloc), variant(collective));
+    let (engine, pq_len, cq) = (
+        option_u32(*engine),
+        Literal::u32_unsuffixed(*pq_len),
+        option_u32(*cq),
     );
-    let pq_len = Literal::u32_unsuffixed(q.pq_len);
-    let cq = option_u32(q.cq);
     quote! {
         QueueProps {
             id: #id,

@@ -175,8 +175,8 @@ pub fn check(
         for engine in subs {
             let served: Vec<u32> = queues
                 .iter()
-                .filter(|q| q.engine == Some(engine))
-                .map(|q| q.id)
+                .filter(|q| q.props.engine == Some(engine))
+                .map(|q| q.props.id)
                 .collect();
             if served.is_empty() {
                 let name = engines

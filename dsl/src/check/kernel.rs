@@ -129,16 +129,16 @@ pub fn check(
 fn check_omit(at: Span, queues: &[Queue], reserved: &[u32], diagnostics: &mut Vec<Diagnostic>) {
     let Some(last_bound) = queues
         .iter()
-        .filter(|q| q.engine.is_some())
-        .map(|q| q.id)
+        .filter(|q| q.props.engine.is_some())
+        .map(|q| q.props.id)
         .max()
     else {
         return;
     };
     let hole = queues
         .iter()
-        .filter(|q| q.engine.is_none() && q.id < last_bound)
-        .map(|q| (q.id, format!("`{}`", q.name)))
+        .filter(|q| q.props.engine.is_none() && q.props.id < last_bound)
+        .map(|q| (q.props.id, format!("`{}`", q.props.name)))
         .chain(
             reserved
                 .iter()

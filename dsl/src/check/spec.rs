@@ -66,17 +66,13 @@ const FEATURE_KEYS: &[&str] = &[
     "compute_reset",
     "context_switch",
 ];
-const QUEUE_PROPERTIES: &[&str] = &[
-    "engine",
-    "cq",
-    "cb_alloc",
-    "pq_len",
-    "collective",
-    "driver_only",
-    "binned",
-    "sync_stream",
-    "stream_master",
-];
+/// The queue properties that take a value; the flags are the tables crate's `QUEUE_FLAGS`.
+const QUEUE_VALUED: &[&str] = &["engine", "cq", "cb_alloc", "pq_len", "collective"];
+
+/// Every queue property key, in the order "did you mean" lists them.
+fn queue_properties() -> impl Iterator<Item = &'static str> + Clone {
+    QUEUE_VALUED.iter().copied().chain(QUEUE_FLAGS)
+}
 
 /// Checks a whole spec file. `file_start` is where "missing block" errors point.
 pub fn check(ast: &SpecFile, file_start: Span, diagnostics: &mut Vec<Diagnostic>) -> SpecParts {
@@ -878,20 +874,21 @@ fn check_queues(
                     seen.insert(name.clone(), decl.names.span);
                     c_names.name(&name, &cx, decl.names.span, diagnostics)
                 };
-                queues.push(Queue {
-                    name,
-                    c_name,
-                    id: first_id + index,
-                    queue_type,
+                let mut queue = QueueProps {
                     engine: props.engine_for(family_index),
                     cb_alloc: props.cb_alloc.unwrap_or(CbAlloc::Kernel),
-                    driver_only: props.driver_only,
-                    binned: props.binned,
-                    supports_sync_stream: props.sync_stream,
-                    stream_master: props.stream_master,
                     collective: props.collective,
-                    pq_len,
                     cq: own_cq.or(shared_cq),
+                    ..QueueProps::new(first_id + index, name, queue_type, pq_len)
+                };
+                for flag in &props.flags {
+                    if let Some(field) = queue.flag_mut(flag) {
+                        *field = true;
+                    }
+                }
+                queues.push(Queue {
+                    props: queue,
+                    c_name,
                     doc: decl.doc.clone(),
                 });
                 index += 1;
@@ -921,10 +918,8 @@ struct QueueProperties {
     misspelt: Vec<&'static str>,
     pq_len: Option<u32>,
     collective: CollectiveMode,
-    driver_only: bool,
-    binned: bool,
-    sync_stream: bool,
-    stream_master: bool,
+    /// The flags the declaration sets, as `QUEUE_FLAGS` spells them.
+    flags: Vec<&'static str>,
 }
 
 impl QueueProperties {
@@ -940,8 +935,8 @@ impl QueueProperties {
         let mut seen: HashMap<&str, Span> = HashMap::new();
         for prop in &decl.properties {
             let key = prop.key.text.as_str();
-            if !QUEUE_PROPERTIES.contains(&key) {
-                if let Some(meant) = suggest::closest(key, QUEUE_PROPERTIES.iter().copied()) {
+            if !queue_properties().any(|known| known == key) {
+                if let Some(meant) = suggest::closest(key, queue_properties()) {
                     props.misspelt.push(meant);
                 }
                 diagnostics.push(suggest::unknown(
@@ -950,7 +945,7 @@ impl QueueProperties {
                     key,
                     "not a queue property",
                     "queue properties",
-                    QUEUE_PROPERTIES.iter().copied(),
+                    queue_properties(),
                 ));
                 continue;
             }
@@ -964,7 +959,7 @@ impl QueueProperties {
                 continue;
             }
             match key {
-                "driver_only" | "binned" | "sync_stream" | "stream_master" => {
+                _ if QUEUE_FLAGS.contains(&key) => {
                     if let Some(value) = &prop.value {
                         diagnostics.push(
                             Diagnostic::error(
@@ -981,12 +976,9 @@ impl QueueProperties {
                     if key == "sync_stream" {
                         props.sync_stream_span = Some(prop.key.span);
                     }
-                    *match key {
-                        "driver_only" => &mut props.driver_only,
-                        "binned" => &mut props.binned,
-                        "sync_stream" => &mut props.sync_stream,
-                        _ => &mut props.stream_master,
-                    } = true;
+                    props
+                        .flags
+                        .extend(QUEUE_FLAGS.iter().find(|flag| **flag == key));
                 }
                 "cq" => {
                     props.cq_span = Some(prop.key.span);
@@ -1198,7 +1190,7 @@ impl QueueProperties {
             ),
             _ => {}
         }
-        if queue_type == QueueType::Cpu && !self.driver_only {
+        if queue_type == QueueType::Cpu && !self.flags.contains(&"driver_only") {
             diagnostics.push(
                 Diagnostic::error(at, "a cpu queue that is not `driver_only`")
                     .label("only the driver submits to the device CPU")
