@@ -11,8 +11,8 @@ use std::fmt;
 // why: the tables crate is the one spelling of these concepts (their spec names included); the
 // Model uses its enums as they are, so no mirror has to be kept in step.
 pub use asicgen_tables::{
-    CbAlloc, CollectiveMode, CompletionMode, EngineKind, QUEUE_FLAGS, QueueProperty, QueueProps,
-    QueueType, QueueValue,
+    CbAlloc, CollectiveMode, CompletionMode, EngineKind, Features, QUEUE_FLAGS, QueueProperty,
+    QueueProps, QueueType, QueueValue,
 };
 
 /// One checked ASIC generation: its header, limits, features, engines, queues and lifecycle.
@@ -196,35 +196,6 @@ pub struct Limits {
     pub cs_timeout_ms: u64,
     /// How completions are reported.
     pub completion: CompletionMode,
-}
-
-/// Feature flags (the spec's `features` block). Each defaults to `false`.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
-pub struct Features {
-    /// Signal/wait CSs through sync objects (supports_sync_stream).
-    pub sync_stream: bool,
-    /// Staged submissions (supports_staged_submission).
-    pub staged_submission: bool,
-    /// The multi-CS wait ioctl (supports_wait_for_multi_cs).
-    pub multi_cs_wait: bool,
-    /// Resetting only the compute engines instead of the whole device.
-    pub compute_reset: bool,
-    /// The driver switches context on a context's first CS (supports_ctx_switch).
-    pub context_switch: bool,
-}
-
-impl Features {
-    /// Every feature as `(spec name, value)`, in a fixed order, for tables and docs.
-    pub fn iter(&self) -> impl Iterator<Item = (&'static str, bool)> {
-        [
-            ("sync_stream", self.sync_stream),
-            ("staged_submission", self.staged_submission),
-            ("multi_cs_wait", self.multi_cs_wait),
-            ("compute_reset", self.compute_reset),
-            ("context_switch", self.context_switch),
-        ]
-        .into_iter()
-    }
 }
 
 /// A completion queue the driver reserves (Gaudi2: CQ 0 for CS completion, CQ 1 for KDMA).

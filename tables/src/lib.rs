@@ -788,19 +788,53 @@ pub struct SyncRange {
     pub monitors: u32,
 }
 
-/// Feature flags.
+/// Feature flags (the spec's `features` block). Each defaults to `false`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub struct Features {
-    /// Signal/wait CSs through sync objects.
+    /// Signal/wait CSs through sync objects (supports_sync_stream).
     pub sync_stream: bool,
-    /// Staged submissions.
+    /// Staged submissions (supports_staged_submission).
     pub staged_submission: bool,
-    /// The multi-CS wait.
+    /// The multi-CS wait ioctl (supports_wait_for_multi_cs).
     pub multi_cs_wait: bool,
     /// Resetting only the compute engines instead of the whole device.
     pub compute_reset: bool,
-    /// Context switch on a context's first CS.
+    /// The driver switches context on a context's first CS (supports_ctx_switch).
     pub context_switch: bool,
+}
+
+impl Features {
+    /// Every feature as `(spec name, value)`, in the order specs and tables list them.
+    pub fn iter(&self) -> impl Iterator<Item = (&'static str, bool)> {
+        // why: destructured with no `..`, so a new feature fails to compile here until listed.
+        let Features {
+            sync_stream,
+            staged_submission,
+            multi_cs_wait,
+            compute_reset,
+            context_switch,
+        } = *self;
+        [
+            ("sync_stream", sync_stream),
+            ("staged_submission", staged_submission),
+            ("multi_cs_wait", multi_cs_wait),
+            ("compute_reset", compute_reset),
+            ("context_switch", context_switch),
+        ]
+        .into_iter()
+    }
+
+    /// The field of the feature a spec calls `spec_name`; `None` for anything else.
+    pub fn flag_mut(&mut self, spec_name: &str) -> Option<&mut bool> {
+        match spec_name {
+            "sync_stream" => Some(&mut self.sync_stream),
+            "staged_submission" => Some(&mut self.staged_submission),
+            "multi_cs_wait" => Some(&mut self.multi_cs_wait),
+            "compute_reset" => Some(&mut self.compute_reset),
+            "context_switch" => Some(&mut self.context_switch),
+            _ => None,
+        }
+    }
 }
 
 /// A `u32` that names no queue of this generation (the ioctl's "invalid queue index").
@@ -1136,6 +1170,16 @@ mod tests {
         }
         let mut other = plain;
         assert_eq!(other.flag_mut("pq_len"), None);
+    }
+
+    #[test]
+    fn every_feature_sets_its_own_field() {
+        for (name, _) in Features::default().iter() {
+            let mut f = Features::default();
+            *f.flag_mut(name).expect("a listed feature has a field") = true;
+            let on: std::vec::Vec<_> = f.iter().filter(|(_, on)| *on).map(|(n, _)| n).collect();
+            assert_eq!(on, [name]);
+        }
     }
 
     #[test]

@@ -2,7 +2,7 @@
 
 use std::fmt::Debug;
 
-use asicgen_dsl::model::{Model, Queue, QueueProps};
+use asicgen_dsl::model::{Features, Model, Queue, QueueProps};
 use proc_macro2::{Ident, Literal, Span, TokenStream};
 use quote::quote;
 
@@ -29,14 +29,15 @@ pub(super) fn tables(model: &Model) -> TokenStream {
     );
     let cs_timeout_ms = Literal::u64_unsuffixed(l.cs_timeout_ms);
     let completion = variant(l.completion);
-    let f = &model.features;
-    let (sync_stream, staged_submission, multi_cs_wait, compute_reset, context_switch) = (
-        f.sync_stream,
-        f.staged_submission,
-        f.multi_cs_wait,
-        f.compute_reset,
-        f.context_switch,
-    );
+    // why: destructured with no `..`, so a feature added to the tables crate fails to compile
+    // here until it is emitted.
+    let Features {
+        sync_stream,
+        staged_submission,
+        multi_cs_wait,
+        compute_reset,
+        context_switch,
+    } = model.features;
     let queues_doc = format!(" Properties of every queue of {}, in id order.", model.name);
     let engines_doc = format!(
         " Properties of every engine of {}, in id order.",

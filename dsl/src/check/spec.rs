@@ -59,13 +59,6 @@ const LIMIT_KEYS: &[&str] = &[
     "cs_timeout",
     "completion",
 ];
-const FEATURE_KEYS: &[&str] = &[
-    "sync_stream",
-    "staged_submission",
-    "multi_cs_wait",
-    "compute_reset",
-    "context_switch",
-];
 /// The queue properties that take a value; the flags are the tables crate's `QUEUE_FLAGS`.
 const QUEUE_VALUED: &[&str] = &["engine", "cq", "cb_alloc", "pq_len", "collective"];
 
@@ -145,20 +138,17 @@ pub fn check(ast: &SpecFile, file_start: Span, diagnostics: &mut Vec<Diagnostic>
         diagnostics,
     );
     let features = {
-        let f = Settings::read(
-            features_block,
-            "features",
-            file_start,
-            FEATURE_KEYS,
-            diagnostics,
-        );
-        Features {
-            sync_stream: f.flag("sync_stream", diagnostics),
-            staged_submission: f.flag("staged_submission", diagnostics),
-            multi_cs_wait: f.flag("multi_cs_wait", diagnostics),
-            compute_reset: f.flag("compute_reset", diagnostics),
-            context_switch: f.flag("context_switch", diagnostics),
+        // why: the tables crate's `Features` is the one list of features and their names.
+        let keys: Vec<&'static str> = Features::default().iter().map(|(name, _)| name).collect();
+        let f = Settings::read(features_block, "features", file_start, &keys, diagnostics);
+        let mut features = Features::default();
+        for name in keys {
+            let on = f.flag(name, diagnostics);
+            if let Some(field) = features.flag_mut(name) {
+                *field = on;
+            }
         }
+        features
     };
 
     for (spans, name) in [
