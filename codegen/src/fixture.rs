@@ -1,6 +1,8 @@
 //! A small hand-built [`Model`] for unit tests: reserved ids, every queue type, a binned queue,
 //! a terminal state per outcome, and doc text that needs escaping in every output format.
 
+use std::time::Duration;
+
 use asicgen_dsl::model::{
     Action, CbAlloc, CollectiveMode, CompletionMode, Engine, EngineKind, Event, Features,
     FenceOutcome, KernelSpec, Lifecycle, Limits, Model, Provenance, Queue, QueueProps, QueueType,
@@ -66,7 +68,7 @@ pub fn model() -> Model {
             max_jobs_per_cs: 16,
             queue_length: 4096,
             cq_length: 4096,
-            cs_timeout_ms: 2500,
+            cs_timeout: Duration::from_millis(2500),
             completion: CompletionMode::PerJob,
         },
         features: Features {

@@ -116,12 +116,13 @@ pub fn markdown(model: &Model) -> String {
 
 fn limits(model: &Model) -> Vec<(&'static str, String)> {
     let l = &model.limits;
-    let timeout = if l.cs_timeout_ms == 0 {
+    let timeout_ms = l.cs_timeout.as_millis();
+    let timeout = if timeout_ms == 0 {
         "0 (TDR disabled)".to_owned()
-    } else if l.cs_timeout_ms.is_multiple_of(1000) {
-        format!("{} s", l.cs_timeout_ms / 1000)
+    } else if timeout_ms.is_multiple_of(1000) {
+        format!("{} s", timeout_ms / 1000)
     } else {
-        format!("{} ms", l.cs_timeout_ms)
+        format!("{timeout_ms} ms")
     };
     vec![
         ("max_pending_cs", l.max_pending_cs.to_string()),

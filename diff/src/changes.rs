@@ -235,7 +235,10 @@ fn limits(m: &Model) -> Props {
         ("max_jobs_per_cs".to_string(), l.max_jobs_per_cs.to_string()),
         ("queue_length".to_string(), l.queue_length.to_string()),
         ("cq_length".to_string(), l.cq_length.to_string()),
-        ("cs_timeout".to_string(), format!("{}ms", l.cs_timeout_ms)),
+        (
+            "cs_timeout".to_string(),
+            format!("{}ms", l.cs_timeout.as_millis()),
+        ),
         (
             "completion".to_string(),
             l.completion.spec_name().to_string(),

@@ -11,8 +11,8 @@ use std::fmt;
 // why: the tables crate is the one spelling of these concepts (their spec names included); the
 // Model uses its enums as they are, so no mirror has to be kept in step.
 pub use asicgen_tables::{
-    CbAlloc, CollectiveMode, CompletionMode, EngineKind, Features, QUEUE_FLAGS, QueueProperty,
-    QueueProps, QueueType, QueueValue,
+    CbAlloc, CollectiveMode, CompletionMode, EngineKind, Features, Limits, QUEUE_FLAGS,
+    QueueProperty, QueueProps, QueueType, QueueValue,
 };
 
 /// One checked ASIC generation: its header, limits, features, engines, queues and lifecycle.
@@ -179,23 +179,6 @@ impl Provenance {
         let end = self.content_hash.len().min(16);
         &self.content_hash[..end]
     }
-}
-
-/// Device limits and modes (the spec's `limits` block).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Limits {
-    /// Size of a context's pending-CS ring; a power of two greater than 1.
-    pub max_pending_cs: u32,
-    /// Most jobs (chunks) one CS may carry (HL_MAX_JOBS_PER_CS).
-    pub max_jobs_per_cs: u32,
-    /// Default PQ length in entries for queues that do not set `pq_len` (HL_QUEUE_LENGTH).
-    pub queue_length: u32,
-    /// Completion-queue length in entries (HL_CQ_LENGTH).
-    pub cq_length: u32,
-    /// Default CS timeout (TDR) in milliseconds; 0 disables TDR.
-    pub cs_timeout_ms: u64,
-    /// How completions are reported.
-    pub completion: CompletionMode,
 }
 
 /// A completion queue the driver reserves (Gaudi2: CQ 0 for CS completion, CQ 1 for KDMA).

@@ -156,16 +156,7 @@ fn check<A: Asic>(model: &Model) {
     );
 
     // Limits and features.
-    let l = &model.limits;
-    assert_eq!(A::LIMITS.max_pending_cs, l.max_pending_cs);
-    assert_eq!(A::LIMITS.max_jobs_per_cs, l.max_jobs_per_cs);
-    assert_eq!(A::LIMITS.queue_length, l.queue_length);
-    assert_eq!(A::LIMITS.cq_length, l.cq_length);
-    assert_eq!(
-        A::LIMITS.cs_timeout.as_millis(),
-        u128::from(l.cs_timeout_ms)
-    );
-    assert_eq!(A::LIMITS.completion, l.completion);
+    assert_eq!(A::LIMITS, model.limits);
     assert_eq!(A::FEATURES, model.features);
     assert_eq!(A::completion_queue_count(), model.completion_queue_count());
 

@@ -472,6 +472,14 @@ pub enum CompletionMode {
 }
 
 impl CompletionMode {
+    /// Every mode.
+    pub const ALL: [CompletionMode; 2] = [CompletionMode::PerJob, CompletionMode::PerCs];
+
+    /// Parses a spec spelling.
+    pub fn from_spec_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|m| m.spec_name() == name)
+    }
+
     /// The spelling specs use.
     pub const fn spec_name(self) -> &'static str {
         match self {
@@ -720,18 +728,18 @@ impl EngineProps {
     }
 }
 
-/// Device limits and modes.
+/// Device limits and modes (the spec's `limits` block).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Limits {
     /// Size of a context's pending-CS ring; a power of two greater than 1.
     pub max_pending_cs: u32,
-    /// Most jobs one CS may carry.
+    /// Most jobs (chunks) one CS may carry (HL_MAX_JOBS_PER_CS).
     pub max_jobs_per_cs: u32,
-    /// Default PQ length in entries.
+    /// Default PQ length in entries for queues that do not set `pq_len` (HL_QUEUE_LENGTH).
     pub queue_length: u32,
-    /// Completion-queue length in entries.
+    /// Completion-queue length in entries (HL_CQ_LENGTH).
     pub cq_length: u32,
-    /// Default CS timeout (TDR); zero disables TDR.
+    /// Default CS timeout (TDR), whole milliseconds as specs write it; zero disables TDR.
     pub cs_timeout: Duration,
     /// How completions are reported.
     pub completion: CompletionMode,

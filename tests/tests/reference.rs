@@ -203,7 +203,7 @@ fn limits_and_features_match_the_driver() {
     assert_eq!(goya.limits.max_pending_cs, 64);
     assert_eq!(goya.limits.max_jobs_per_cs, 512);
     assert_eq!(goya.limits.queue_length, 4096);
-    assert_eq!(goya.limits.cs_timeout_ms, 30_000);
+    assert_eq!(goya.limits.cs_timeout.as_millis(), 30_000);
     assert_eq!(goya.limits.completion, CompletionMode::PerJob);
     assert_eq!(goya.completion_queue_count(), 5);
     assert!(
@@ -216,7 +216,7 @@ fn limits_and_features_match_the_driver() {
     let gaudi = model("gaudi");
     assert_eq!(gaudi.pci_devices, [0x1000, 0x1010]);
     assert_eq!(gaudi.limits.max_pending_cs, 16384);
-    assert_eq!(gaudi.limits.cs_timeout_ms, 600_000);
+    assert_eq!(gaudi.limits.cs_timeout.as_millis(), 600_000);
     assert_eq!(gaudi.limits.completion, CompletionMode::PerJob);
     assert_eq!(gaudi.completion_queue_count(), 8);
     assert!(
@@ -236,7 +236,7 @@ fn gaudi2_limits_and_features_match_the_driver() {
     assert_eq!(m.limits.max_jobs_per_cs, 512);
     assert_eq!(m.limits.queue_length, 4096);
     assert_eq!(m.limits.cq_length, 4096);
-    assert_eq!(m.limits.cs_timeout_ms, 30_000);
+    assert_eq!(m.limits.cs_timeout.as_millis(), 30_000);
     assert_eq!(m.limits.completion, CompletionMode::PerCs);
     // supports_sync_stream, supports_compute_reset; no multi-CS wait, no staged submission.
     assert!(m.features.sync_stream && m.features.compute_reset);

@@ -2,7 +2,7 @@
 
 use std::fmt::Debug;
 
-use asicgen_dsl::model::{Features, Model, Queue, QueueProps};
+use asicgen_dsl::model::{Features, Limits, Model, Queue, QueueProps};
 use proc_macro2::{Ident, Literal, Span, TokenStream};
 use quote::quote;
 
@@ -20,15 +20,24 @@ pub(super) fn tables(model: &Model) -> TokenStream {
         quote! { EngineProps { id: #id, name: #name, kind: EngineKind::#kind } }
     });
     let engine_count = Literal::usize_unsuffixed(model.engines.len());
-    let l = &model.limits;
+    // why: destructured with no `..`, so a limit added to the tables crate fails to compile
+    // here until it is emitted.
+    let Limits {
+        max_pending_cs,
+        max_jobs_per_cs,
+        queue_length,
+        cq_length,
+        cs_timeout,
+        completion,
+    } = model.limits;
     let (max_pending_cs, max_jobs_per_cs, queue_length, cq_length) = (
-        Literal::u32_unsuffixed(l.max_pending_cs),
-        Literal::u32_unsuffixed(l.max_jobs_per_cs),
-        Literal::u32_unsuffixed(l.queue_length),
-        Literal::u32_unsuffixed(l.cq_length),
+        Literal::u32_unsuffixed(max_pending_cs),
+        Literal::u32_unsuffixed(max_jobs_per_cs),
+        Literal::u32_unsuffixed(queue_length),
+        Literal::u32_unsuffixed(cq_length),
     );
-    let cs_timeout_ms = Literal::u64_unsuffixed(l.cs_timeout_ms);
-    let completion = variant(l.completion);
+    let cs_timeout_ms = Literal::u128_unsuffixed(cs_timeout.as_millis());
+    let completion = variant(completion);
     // why: destructured with no `..`, so a feature added to the tables crate fails to compile
     // here until it is emitted.
     let Features {

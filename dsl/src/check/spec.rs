@@ -2,6 +2,7 @@
 //! limits, features, engines and queues. The lifecycle is checked separately (`lifecycle.rs`).
 
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::time::Duration;
 
 use super::groups::{self, Flat, GroupContext};
 use super::names::{IdAllocator, MAX_EXPANSION, expand};
@@ -447,12 +448,8 @@ fn check_limits(s: &Settings<'_>, diagnostics: &mut Vec<Diagnostic>) -> Limits {
     let cs_timeout_ms = s.duration("cs_timeout", "30s", diagnostics);
     let completion = s.choice(
         "completion",
-        &["per_job", "per_cs"],
-        |v| match v {
-            "per_job" => Some(CompletionMode::PerJob),
-            "per_cs" => Some(CompletionMode::PerCs),
-            _ => None,
-        },
+        &CompletionMode::ALL.map(CompletionMode::spec_name),
+        CompletionMode::from_spec_name,
         diagnostics,
     );
     Limits {
@@ -460,7 +457,7 @@ fn check_limits(s: &Settings<'_>, diagnostics: &mut Vec<Diagnostic>) -> Limits {
         max_jobs_per_cs: max_jobs_per_cs.unwrap_or(1),
         queue_length: queue_length.unwrap_or(2),
         cq_length: cq_length.unwrap_or(2),
-        cs_timeout_ms: cs_timeout_ms.unwrap_or(0),
+        cs_timeout: Duration::from_millis(cs_timeout_ms.unwrap_or(0)),
         completion: completion.unwrap_or(CompletionMode::PerJob),
     }
 }
