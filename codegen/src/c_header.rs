@@ -65,7 +65,7 @@ pub fn c_header(model: &Model) -> String {
         model
             .engines
             .iter()
-            .map(|e| (e.c_name.as_str(), e.id, e.doc.as_slice())),
+            .map(|e| (e.c_name.as_str(), e.props.id, e.doc.as_slice())),
         &model.reserved_engine_ids,
         model.engine_id_size(),
     );

@@ -4,9 +4,9 @@
 use std::time::Duration;
 
 use asicgen_dsl::model::{
-    Action, CbAlloc, CollectiveMode, CompletionMode, Engine, EngineKind, Event, Features,
-    FenceOutcome, KernelSpec, Lifecycle, Limits, Model, Provenance, Queue, QueueProps, QueueType,
-    State,
+    Action, CbAlloc, CollectiveMode, CompletionMode, Engine, EngineKind, EngineProps, Event,
+    Features, FenceOutcome, KernelSpec, Lifecycle, Limits, Model, Provenance, Queue, QueueProps,
+    QueueType, State,
 };
 
 fn doc(lines: &[&str]) -> Vec<String> {
@@ -78,24 +78,30 @@ pub fn model() -> Model {
         },
         engines: vec![
             Engine {
-                name: "DMA_0".into(),
+                props: EngineProps {
+                    id: 0,
+                    name: "DMA_0".into(),
+                    kind: EngineKind::Dma,
+                },
                 c_name: "TINY_ENGINE_ID_DMA_0".into(),
-                id: 0,
-                kind: EngineKind::Dma,
                 doc: doc(&["The PCI DMA"]),
             },
             Engine {
-                name: "DMA_1".into(),
+                props: EngineProps {
+                    id: 1,
+                    name: "DMA_1".into(),
+                    kind: EngineKind::Dma,
+                },
                 c_name: "TINY_ENGINE_ID_DMA_1".into(),
-                id: 1,
-                kind: EngineKind::Dma,
                 doc: Vec::new(),
             },
             Engine {
-                name: "TPC_0".into(),
+                props: EngineProps {
+                    id: 3,
+                    name: "TPC_0".into(),
+                    kind: EngineKind::Tpc,
+                },
                 c_name: "TINY_ENGINE_ID_TPC_0".into(),
-                id: 3,
-                kind: EngineKind::Tpc,
                 doc: Vec::new(),
             },
         ],

@@ -139,10 +139,10 @@ fn engine_rows(model: &Model) -> Vec<EngineRow> {
         .engines
         .iter()
         .map(|e| EngineRow {
-            id: e.id,
+            id: e.props.id,
             name: format!("`{}`", names::word_chars(&e.c_name)),
-            kind: e.kind.spec_name(),
-            mask: format!("ext[{}] bit {}", e.id / 64, e.id % 64),
+            kind: e.props.kind.spec_name(),
+            mask: format!("ext[{}] bit {}", e.props.id / 64, e.props.id % 64),
             notes: cell(&names::doc_one_line(&e.doc)),
         })
         .collect();
@@ -213,7 +213,7 @@ fn property_cell(model: &Model, value: QueueValue) -> String {
         QueueValue::Choice(name, false) => name.to_owned(),
         QueueValue::Engine(engine) => engine
             .map(|id| match model.engine(id) {
-                Some(e) => format!("`{}`", cell(&e.name)),
+                Some(e) => format!("`{}`", cell(&e.props.name)),
                 None => format!("{id} (missing)"),
             })
             .unwrap_or_default(),
@@ -350,7 +350,7 @@ fn reservations(model: &Model) -> String {
         let engine = |id: u32| {
             model
                 .engine(id)
-                .map_or_else(|| id.to_string(), |e| format!("`{}`", cell(&e.name)))
+                .map_or_else(|| id.to_string(), |e| format!("`{}`", cell(&e.props.name)))
         };
         for r in &model.binning {
             let units: Vec<String> = r.units.iter().map(|u| engine(*u)).collect();

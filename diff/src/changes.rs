@@ -191,7 +191,7 @@ fn sync_manager(m: &Model) -> Props {
 fn binning(m: &Model) -> Props {
     let engine = |id: u32| {
         m.engine(id)
-            .map_or_else(|| format!("#{id}"), |e| e.name.clone())
+            .map_or_else(|| format!("#{id}"), |e| e.props.name.clone())
     };
     m.binning
         .iter()
@@ -289,10 +289,10 @@ struct Item {
 
 fn engine_item(e: &Engine) -> Item {
     Item {
-        name: e.name.clone(),
-        id: e.id,
-        kind: e.kind.spec_name().to_string(),
-        props: vec![("kind".to_string(), e.kind.spec_name().to_string())],
+        name: e.props.name.clone(),
+        id: e.props.id,
+        kind: e.props.kind.spec_name().to_string(),
+        props: vec![("kind".to_string(), e.props.kind.spec_name().to_string())],
     }
 }
 
@@ -300,7 +300,7 @@ fn queue_item(m: &Model, q: &Queue) -> Item {
     let engine = |engine: Option<u32>| match engine {
         Some(id) => m
             .engine(id)
-            .map_or_else(|| format!("#{id}"), |e| e.name.clone()),
+            .map_or_else(|| format!("#{id}"), |e| e.props.name.clone()),
         None => "none".to_string(),
     };
     let number = |n: Option<u32>| n.map_or_else(|| "none".to_string(), |n| n.to_string());

@@ -41,7 +41,7 @@ fn every_published_enumerator_is_read_back_with_its_model_id() {
             ),
             (
                 engines,
-                model.engines.iter().map(|e| e.id).collect::<Vec<_>>(),
+                model.engines.iter().map(|e| e.props.id).collect::<Vec<_>>(),
                 model.engine_id_size(),
             ),
         ] {

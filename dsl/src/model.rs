@@ -11,8 +11,8 @@ use std::fmt;
 // why: the tables crate is the one spelling of these concepts (their spec names included); the
 // Model uses its enums as they are, so no mirror has to be kept in step.
 pub use asicgen_tables::{
-    CbAlloc, CollectiveMode, CompletionMode, EngineKind, Features, Limits, QUEUE_FLAGS,
-    QueueProperty, QueueProps, QueueType, QueueValue,
+    CbAlloc, CollectiveMode, CompletionMode, EngineKind, EngineProps, Features, Limits,
+    QUEUE_FLAGS, QueueProperty, QueueProps, QueueType, QueueValue,
 };
 
 /// One checked ASIC generation: its header, limits, features, engines, queues and lifecycle.
@@ -65,7 +65,10 @@ impl Model {
 
     /// The `_SIZE` sentinel of the engine-id enum: one past the highest id (engine or reserved).
     pub fn engine_id_size(&self) -> u32 {
-        id_size(self.engines.iter().map(|e| e.id), &self.reserved_engine_ids)
+        id_size(
+            self.engines.iter().map(|e| e.props.id),
+            &self.reserved_engine_ids,
+        )
     }
 
     /// Number of completion queues: the reserved ones and one per external queue (each binds
@@ -91,7 +94,7 @@ impl Model {
 
     /// The engine with this id, if any.
     pub fn engine(&self, id: u32) -> Option<&Engine> {
-        self.engines.iter().find(|e| e.id == id)
+        self.engines.iter().find(|e| e.props.id == id)
     }
 }
 
@@ -270,14 +273,11 @@ pub struct Substitute {
 /// One engine; its id is also its bit in the busy-engines mask.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Engine {
-    /// Name without the uapi prefix, e.g. `TPC_0` (C name: `GAUDI_ENGINE_ID_TPC_0`).
-    pub name: String,
+    /// Id (and bit position), name without the uapi prefix (e.g. `TPC_0`) and kind, in the
+    /// tables crate's type.
+    pub props: EngineProps<String>,
     /// The C enumerator, e.g. `GAUDI_ENGINE_ID_TPC_0` or `GAUDI2_DCORE0_ENGINE_ID_EDMA_0`.
     pub c_name: String,
-    /// Id and bit position.
-    pub id: u32,
-    /// What kind of engine this is.
-    pub kind: EngineKind,
     /// Doc comment lines of its declaration.
     pub doc: Vec<String>,
 }

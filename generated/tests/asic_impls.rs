@@ -85,11 +85,11 @@ fn check<A: Asic>(model: &Model) {
     assert_eq!(A::ENGINES.len(), model.engines.len());
     assert_eq!(A::ENGINE_ID_SIZE, model.engine_id_size());
     for ((props, id), e) in A::ENGINES.iter().zip(A::ENGINE_IDS).zip(&model.engines) {
-        assert_eq!((props.id, props.name), (e.id, e.name.as_str()));
-        assert_eq!(props.kind, e.kind);
-        assert_eq!((*id).into(), e.id);
-        assert_eq!(A::EngineId::try_from(e.id), Ok(*id));
-        assert_eq!(A::engine(e.id), Some(props));
+        assert_eq!((props.id, props.name), (e.props.id, e.props.name.as_str()));
+        assert_eq!(props.kind, e.props.kind);
+        assert_eq!((*id).into(), e.props.id);
+        assert_eq!(A::EngineId::try_from(e.props.id), Ok(*id));
+        assert_eq!(A::engine(e.props.id), Some(props));
         assert_eq!(id.to_string(), e.c_name);
     }
 

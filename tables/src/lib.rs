@@ -706,17 +706,20 @@ pub enum QueueValue {
 }
 
 /// The static properties of one engine.
+///
+/// Like [`QueueProps`], the one declaration of an engine's properties: `Name` is `&'static str`
+/// in a generated table and `String` in the dsl's Model.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct EngineProps {
+pub struct EngineProps<Name = &'static str> {
     /// Uapi engine id; also its bit in the busy-engines mask.
     pub id: u32,
     /// Name without the uapi prefix, e.g. `"TPC_0"`.
-    pub name: &'static str,
+    pub name: Name,
     /// What kind of engine it is.
     pub kind: EngineKind,
 }
 
-impl EngineProps {
+impl<Name> EngineProps<Name> {
     /// Index of the `u64` word of the extended busy-engines mask that holds this engine's bit.
     pub const fn mask_word(&self) -> usize {
         (self.id / 64) as usize

@@ -88,7 +88,11 @@ fn engine_ids_match_the_kernel_uapi() {
     for asic in asics("engine_ids.tsv") {
         let asic = asic.as_str();
         let m = model(asic);
-        let ours = m.engines.iter().map(|e| (e.c_name.clone(), e.id)).collect();
+        let ours = m
+            .engines
+            .iter()
+            .map(|e| (e.c_name.clone(), e.props.id))
+            .collect();
         check_ids(asic, "engine_ids.tsv", "ENGINE", ours, m.engine_id_size());
     }
 }

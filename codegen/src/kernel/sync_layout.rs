@@ -111,7 +111,11 @@ fn collective(model: &Model) -> Option<Collective> {
         .unwrap_or(0);
     let nic = slave_engines
         .iter()
-        .filter(|e| model.engine(**e).is_some_and(|e| e.kind == EngineKind::Nic))
+        .filter(|e| {
+            model
+                .engine(**e)
+                .is_some_and(|e| e.props.kind == EngineKind::Nic)
+        })
         .count() as u32;
     // One SOB per NIC engine, and one for the reduction engine (DMA5 or TPC7 on Gaudi).
     let reduction = u32::from((nic as usize) < slave_engines.len());

@@ -64,13 +64,13 @@ pub(super) fn id_enums(model: &Model) -> TokenStream {
                 let summary = format!(
                     "`{}` = {}: {} engine, busy-mask bit {}.",
                     names::word_chars(&e.c_name),
-                    e.id,
-                    e.kind.spec_name(),
-                    e.id
+                    e.props.id,
+                    e.props.kind.spec_name(),
+                    e.props.id
                 );
                 (
-                    e.name.as_str(),
-                    e.id,
+                    e.props.name.as_str(),
+                    e.props.id,
                     e.doc.as_slice(),
                     summary,
                     e.c_name.as_str(),
@@ -93,7 +93,7 @@ fn queue_summary(model: &Model, q: &Queue) -> String {
     );
     if let Some(engine) = q.props.engine {
         match model.engine(engine) {
-            Some(e) => line.push_str(&format!(" on engine `{}`", e.name)),
+            Some(e) => line.push_str(&format!(" on engine `{}`", e.props.name)),
             None => line.push_str(&format!(" on engine {engine}")),
         }
     }

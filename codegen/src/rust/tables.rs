@@ -2,7 +2,7 @@
 
 use std::fmt::Debug;
 
-use asicgen_dsl::model::{Features, Limits, Model, Queue, QueueProps};
+use asicgen_dsl::model::{EngineProps, Features, Limits, Model, Queue, QueueProps};
 use proc_macro2::{Ident, Literal, Span, TokenStream};
 use quote::quote;
 
@@ -14,9 +14,9 @@ pub(super) fn tables(model: &Model) -> TokenStream {
     let queue_rows = model.queues.iter().map(queue_row);
     let queue_count = Literal::usize_unsuffixed(model.queues.len());
     let engine_rows = model.engines.iter().map(|e| {
-        let id = Literal::u32_unsuffixed(e.id);
-        let name = &e.name;
-        let kind = variant(e.kind);
+        // why: no `..`, so a property added to the tables crate fails to compile until emitted.
+        let EngineProps { id, name, kind } = &e.props;
+        let (id, kind) = (Literal::u32_unsuffixed(*id), variant(kind));
         quote! { EngineProps { id: #id, name: #name, kind: EngineKind::#kind } }
     });
     let engine_count = Literal::usize_unsuffixed(model.engines.len());

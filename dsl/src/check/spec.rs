@@ -531,10 +531,8 @@ fn check_engines(
             let c_name = c_names.name(&name, &cx, decl.names.span, diagnostics);
             if let Some(kind) = kind {
                 engines.push(Engine {
-                    name,
+                    props: EngineProps { id, name, kind },
                     c_name,
-                    id,
-                    kind,
                     doc: decl.doc.clone(),
                 });
             }
@@ -1041,8 +1039,8 @@ impl QueueProperties {
                         continue;
                     }
                     for name in &names {
-                        match engines.iter().find(|e| &e.name == name) {
-                            Some(engine) => props.engines.push(engine.id),
+                        match engines.iter().find(|e| &e.props.name == name) {
+                            Some(engine) => props.engines.push(engine.props.id),
                             // Declared but rejected, or the table is incomplete: the engine's
                             // own diagnostic is the one that matters.
                             None if engine_spans.as_ref().is_none_or(|s| s.contains_key(name)) => {}
@@ -1052,7 +1050,7 @@ impl QueueProperties {
                                 name,
                                 "no engine has this name",
                                 "engines",
-                                engines.iter().map(|e| e.name.as_str()),
+                                engines.iter().map(|e| e.props.name.as_str()),
                             )),
                         }
                     }
@@ -1229,7 +1227,7 @@ fn relative_engine(
     engine_spans: &Option<HashMap<String, Span>>,
 ) -> NameRange {
     let known = |name: &str| {
-        engines.iter().any(|e| e.name == name)
+        engines.iter().any(|e| e.props.name == name)
             || engine_spans.as_ref().is_some_and(|s| s.contains_key(name))
     };
     for depth in (1..=cx.path.len()).rev() {

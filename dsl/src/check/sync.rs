@@ -94,7 +94,7 @@ pub fn check(
             }
             kind => {
                 let kind = EngineKind::from_spec_name(kind)?;
-                engines.iter().filter(|e| e.kind == kind).count() as u64
+                engines.iter().filter(|e| e.props.kind == kind).count() as u64
             }
         })
     };
