@@ -51,7 +51,7 @@ pub fn c_header(model: &Model) -> String {
         model
             .queues
             .iter()
-            .map(|q| (q.c_name.as_str(), q.id, q.doc.as_slice())),
+            .map(|q| (q.c_name.as_str(), q.props.id, q.doc.as_slice())),
         &model.reserved_queue_ids,
         model.queue_id_size(),
     );
@@ -65,7 +65,7 @@ pub fn c_header(model: &Model) -> String {
         model
             .engines
             .iter()
-            .map(|e| (e.c_name.as_str(), e.id, e.doc.as_slice())),
+            .map(|e| (e.c_name.as_str(), e.props.id, e.doc.as_slice())),
         &model.reserved_engine_ids,
         model.engine_id_size(),
     );

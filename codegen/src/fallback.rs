@@ -2,6 +2,8 @@
 //! names with empty tables, so that code using the module type-checks and the user sees one
 //! error (the spec's diagnostic), not a cascade of "cannot find type `QueueId`".
 
+use std::time::Duration;
+
 use asicgen_dsl::model::{
     Action, CompletionMode, Event, Features, KernelSpec, Lifecycle, Limits, Model, Provenance,
     State,
@@ -34,7 +36,7 @@ fn placeholder_model(spec_path: &str) -> Model {
             max_jobs_per_cs: 1,
             queue_length: 1,
             cq_length: 1,
-            cs_timeout_ms: 0,
+            cs_timeout: Duration::ZERO,
             completion: CompletionMode::PerJob,
         },
         features: Features::default(),

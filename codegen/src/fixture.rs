@@ -1,31 +1,31 @@
 //! A small hand-built [`Model`] for unit tests: reserved ids, every queue type, a binned queue,
 //! a terminal state per outcome, and doc text that needs escaping in every output format.
 
+use std::time::Duration;
+
 use asicgen_dsl::model::{
-    Action, CbAlloc, CollectiveMode, CompletionMode, Engine, EngineKind, Event, Features,
-    FenceOutcome, KernelSpec, Lifecycle, Limits, Model, Provenance, Queue, QueueType, State,
+    Action, CbAlloc, CollectiveMode, CompletionMode, Engine, EngineKind, EngineProps, Event,
+    Features, FenceOutcome, KernelSpec, Lifecycle, Limits, Model, Provenance, Queue, QueueProps,
+    QueueType, State,
 };
 
 fn doc(lines: &[&str]) -> Vec<String> {
     lines.iter().map(|l| format!(" {l}")).collect()
 }
 
-fn queue(name: &str, id: u32, queue_type: QueueType, engine: Option<u32>) -> Queue {
-    Queue {
-        name: name.into(),
-        c_name: format!("TINY_QUEUE_ID_{name}"),
-        id,
-        queue_type,
+fn queue(name: &str, id: u32, queue_type: QueueType, engine: Option<u32>) -> QueueProps<String> {
+    QueueProps {
         engine,
         cb_alloc: CbAlloc::User,
-        driver_only: false,
-        binned: false,
-        supports_sync_stream: false,
-        stream_master: false,
-        collective: CollectiveMode::None,
-        pq_len: 64,
-        cq: None,
-        doc: Vec::new(),
+        ..QueueProps::new(id, name.into(), queue_type, 64)
+    }
+}
+
+fn with_doc(props: QueueProps<String>, doc_lines: &[&str]) -> Queue {
+    Queue {
+        c_name: format!("TINY_QUEUE_ID_{}", props.name),
+        props,
+        doc: doc(doc_lines),
     }
 }
 
@@ -40,15 +40,17 @@ fn state(name: &str, outcome: Option<FenceOutcome>, doc_lines: &[&str]) -> State
 /// The fixture: `Tiny`, prefix `TINY`.
 pub fn model() -> Model {
     use Action::{Goto, Ignore};
-    let ext = |name: &str, id, cq| Queue {
-        cb_alloc: CbAlloc::Kernel,
-        pq_len: 4096,
-        cq: Some(cq),
-        supports_sync_stream: true,
-        stream_master: true,
-        collective: CollectiveMode::Master,
-        doc: doc(&["Host DMA | with a pipe, and a */ comment end"]),
-        ..queue(name, id, QueueType::External, Some(0))
+    let ext = |name: &str, id, cq| {
+        let props = QueueProps {
+            cb_alloc: CbAlloc::Kernel,
+            pq_len: 4096,
+            cq: Some(cq),
+            supports_sync_stream: true,
+            stream_master: true,
+            collective: CollectiveMode::Master,
+            ..queue(name, id, QueueType::External, Some(0))
+        };
+        with_doc(props, &["Host DMA | with a pipe, and a */ comment end"])
     };
     Model {
         provenance: Provenance {
@@ -66,7 +68,7 @@ pub fn model() -> Model {
             max_jobs_per_cs: 16,
             queue_length: 4096,
             cq_length: 4096,
-            cs_timeout_ms: 2500,
+            cs_timeout: Duration::from_millis(2500),
             completion: CompletionMode::PerJob,
         },
         features: Features {
@@ -76,47 +78,60 @@ pub fn model() -> Model {
         },
         engines: vec![
             Engine {
-                name: "DMA_0".into(),
+                props: EngineProps {
+                    id: 0,
+                    name: "DMA_0".into(),
+                    kind: EngineKind::Dma,
+                },
                 c_name: "TINY_ENGINE_ID_DMA_0".into(),
-                id: 0,
-                kind: EngineKind::Dma,
                 doc: doc(&["The PCI DMA"]),
             },
             Engine {
-                name: "DMA_1".into(),
+                props: EngineProps {
+                    id: 1,
+                    name: "DMA_1".into(),
+                    kind: EngineKind::Dma,
+                },
                 c_name: "TINY_ENGINE_ID_DMA_1".into(),
-                id: 1,
-                kind: EngineKind::Dma,
                 doc: Vec::new(),
             },
             Engine {
-                name: "TPC_0".into(),
+                props: EngineProps {
+                    id: 3,
+                    name: "TPC_0".into(),
+                    kind: EngineKind::Tpc,
+                },
                 c_name: "TINY_ENGINE_ID_TPC_0".into(),
-                id: 3,
-                kind: EngineKind::Tpc,
                 doc: Vec::new(),
             },
         ],
         queues: vec![
             ext("DMA_0_0", 0, 0),
             ext("DMA_0_1", 1, 1),
-            Queue {
-                cb_alloc: CbAlloc::Kernel,
-                driver_only: true,
-                pq_len: 4096,
-                doc: doc(&["The driver's queue to the device CPU"]),
-                ..queue("CPU_PQ", 2, QueueType::Cpu, None)
-            },
-            Queue {
-                collective: CollectiveMode::Slave,
-                ..queue("TPC_0", 3, QueueType::Internal, Some(3))
-            },
-            Queue {
-                binned: true,
-                cb_alloc: CbAlloc::Both,
-                doc: doc(&["Fused off"]),
-                ..queue("HW_0", 5, QueueType::Hw, Some(1))
-            },
+            with_doc(
+                QueueProps {
+                    cb_alloc: CbAlloc::Kernel,
+                    driver_only: true,
+                    pq_len: 4096,
+                    ..queue("CPU_PQ", 2, QueueType::Cpu, None)
+                },
+                &["The driver's queue to the device CPU"],
+            ),
+            with_doc(
+                QueueProps {
+                    collective: CollectiveMode::Slave,
+                    ..queue("TPC_0", 3, QueueType::Internal, Some(3))
+                },
+                &[],
+            ),
+            with_doc(
+                QueueProps {
+                    binned: true,
+                    cb_alloc: CbAlloc::Both,
+                    ..queue("HW_0", 5, QueueType::Hw, Some(1))
+                },
+                &["Fused off"],
+            ),
         ],
         reserved_queue_ids: vec![4],
         reserved_engine_ids: vec![2],

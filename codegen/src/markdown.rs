@@ -1,7 +1,7 @@
 //! Model → Markdown reference: header, limits, features, engine and queue tables, and the
 //! lifecycle as a Mermaid state diagram plus a transition table and the event vocabulary.
 
-use asicgen_dsl::model::{Action, CbAlloc, CollectiveMode, Event, Model};
+use asicgen_dsl::model::{Action, Event, Model, QueueProps, QueueType, QueueValue};
 use askama::Template;
 
 use crate::mermaid::state_diagram;
@@ -23,6 +23,8 @@ struct Reference {
     engine_summary: String,
     engines: Vec<EngineRow>,
     queue_summary: String,
+    /// Title and alignment of each property column.
+    queue_columns: Vec<(&'static str, &'static str)>,
     queues: Vec<QueueRow>,
     /// Reserved completion queues, the sync manager and binning, as Markdown (or nothing).
     reservations: String,
@@ -44,16 +46,8 @@ struct EngineRow {
 struct QueueRow {
     id: u32,
     name: String,
-    queue_type: &'static str,
-    engine: String,
-    cb_alloc: &'static str,
-    driver_only: &'static str,
-    binned: &'static str,
-    sync_stream: &'static str,
-    stream_master: &'static str,
-    collective: &'static str,
-    pq_len: String,
-    cq: String,
+    /// One cell per property column, in `QueueProps::properties` order.
+    cells: Vec<String>,
     notes: String,
 }
 
@@ -100,6 +94,7 @@ pub fn markdown(model: &Model) -> String {
             model.queue_id_size(),
             model.completion_queue_count()
         ),
+        queue_columns: property_columns(),
         queues: queue_rows(model),
         reservations: reservations(model),
         lifecycle_doc_block: doc_block(&model.lifecycle.doc),
@@ -121,12 +116,13 @@ pub fn markdown(model: &Model) -> String {
 
 fn limits(model: &Model) -> Vec<(&'static str, String)> {
     let l = &model.limits;
-    let timeout = if l.cs_timeout_ms == 0 {
+    let timeout_ms = l.cs_timeout.as_millis();
+    let timeout = if timeout_ms == 0 {
         "0 (TDR disabled)".to_owned()
-    } else if l.cs_timeout_ms.is_multiple_of(1000) {
-        format!("{} s", l.cs_timeout_ms / 1000)
+    } else if timeout_ms.is_multiple_of(1000) {
+        format!("{} s", timeout_ms / 1000)
     } else {
-        format!("{} ms", l.cs_timeout_ms)
+        format!("{timeout_ms} ms")
     };
     vec![
         ("max_pending_cs", l.max_pending_cs.to_string()),
@@ -143,10 +139,10 @@ fn engine_rows(model: &Model) -> Vec<EngineRow> {
         .engines
         .iter()
         .map(|e| EngineRow {
-            id: e.id,
+            id: e.props.id,
             name: format!("`{}`", names::word_chars(&e.c_name)),
-            kind: e.kind.spec_name(),
-            mask: format!("ext[{}] bit {}", e.id / 64, e.id % 64),
+            kind: e.props.kind.spec_name(),
+            mask: format!("ext[{}] bit {}", e.props.id / 64, e.props.id % 64),
             notes: cell(&names::doc_one_line(&e.doc)),
         })
         .collect();
@@ -173,51 +169,58 @@ fn queue_rows(model: &Model) -> Vec<QueueRow> {
         };
         last_doc = Some(q.doc.as_slice());
         rows.push(QueueRow {
-            id: q.id,
+            id: q.props.id,
             name: format!("`{}`", names::word_chars(&q.c_name)),
-            queue_type: q.queue_type.spec_name(),
-            engine: q
-                .engine
-                .map(|id| match model.engine(id) {
-                    Some(e) => format!("`{}`", cell(&e.name)),
-                    None => format!("{id} (missing)"),
-                })
-                .unwrap_or_default(),
-            cb_alloc: match q.cb_alloc {
-                CbAlloc::Kernel => "kernel",
-                CbAlloc::User => "user",
-                CbAlloc::Both => "both",
-            },
-            driver_only: yes_blank(q.driver_only),
-            binned: yes_blank(q.binned),
-            sync_stream: yes_blank(q.supports_sync_stream),
-            stream_master: yes_blank(q.stream_master),
-            collective: match q.collective {
-                CollectiveMode::None => "",
-                other => other.spec_name(),
-            },
-            pq_len: q.pq_len.to_string(),
-            cq: q.cq.map(|c| c.to_string()).unwrap_or_default(),
+            cells: q
+                .props
+                .properties()
+                .iter()
+                .map(|p| property_cell(model, p.value))
+                .collect(),
             notes,
         });
     }
     rows.extend(model.reserved_queue_ids.iter().map(|&id| QueueRow {
         id,
         name: "*reserved*".to_owned(),
-        queue_type: "",
-        engine: String::new(),
-        cb_alloc: "",
-        driver_only: "",
-        binned: "",
-        sync_stream: "",
-        stream_master: "",
-        collective: "",
-        pq_len: String::new(),
-        cq: String::new(),
+        cells: vec![String::new(); property_columns().len()],
         notes: String::new(),
     }));
     rows.sort_by_key(|r| r.id);
     rows
+}
+
+/// The queue table's property columns: title and Markdown alignment, numbers to the right.
+fn property_columns() -> Vec<(&'static str, &'static str)> {
+    // why: the titles do not depend on the queue, so any queue lists them.
+    let any = QueueProps::new(0, "", QueueType::Internal, 0);
+    any.properties()
+        .iter()
+        .map(|p| {
+            let align = match p.value {
+                QueueValue::Length(_) | QueueValue::Cq(_) => "---:",
+                _ => "---",
+            };
+            (p.title, align)
+        })
+        .collect()
+}
+
+/// How the reference shows a property's value: flags as `yes` or blank, defaults blank.
+fn property_cell(model: &Model, value: QueueValue) -> String {
+    match value {
+        QueueValue::Choice(_, true) => String::new(),
+        QueueValue::Choice(name, false) => name.to_owned(),
+        QueueValue::Engine(engine) => engine
+            .map(|id| match model.engine(id) {
+                Some(e) => format!("`{}`", cell(&e.props.name)),
+                None => format!("{id} (missing)"),
+            })
+            .unwrap_or_default(),
+        QueueValue::Flag(on) => yes_blank(on).to_owned(),
+        QueueValue::Length(n) => n.to_string(),
+        QueueValue::Cq(cq) => cq.map(|c| c.to_string()).unwrap_or_default(),
+    }
 }
 
 fn state_rows(model: &Model) -> Vec<StateRow> {
@@ -347,7 +350,7 @@ fn reservations(model: &Model) -> String {
         let engine = |id: u32| {
             model
                 .engine(id)
-                .map_or_else(|| id.to_string(), |e| format!("`{}`", cell(&e.name)))
+                .map_or_else(|| id.to_string(), |e| format!("`{}`", cell(&e.props.name)))
         };
         for r in &model.binning {
             let units: Vec<String> = r.units.iter().map(|u| engine(*u)).collect();

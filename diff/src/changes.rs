@@ -8,7 +8,7 @@
 
 use serde::Serialize;
 
-use asicgen_dsl::model::{Action, Engine, Event, Model, Queue};
+use asicgen_dsl::model::{Action, Engine, Event, Model, Queue, QueueValue};
 
 /// Which part of the spec a change is in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -191,7 +191,7 @@ fn sync_manager(m: &Model) -> Props {
 fn binning(m: &Model) -> Props {
     let engine = |id: u32| {
         m.engine(id)
-            .map_or_else(|| format!("#{id}"), |e| e.name.clone())
+            .map_or_else(|| format!("#{id}"), |e| e.props.name.clone())
     };
     m.binning
         .iter()
@@ -235,7 +235,10 @@ fn limits(m: &Model) -> Props {
         ("max_jobs_per_cs".to_string(), l.max_jobs_per_cs.to_string()),
         ("queue_length".to_string(), l.queue_length.to_string()),
         ("cq_length".to_string(), l.cq_length.to_string()),
-        ("cs_timeout".to_string(), format!("{}ms", l.cs_timeout_ms)),
+        (
+            "cs_timeout".to_string(),
+            format!("{}ms", l.cs_timeout.as_millis()),
+        ),
         (
             "completion".to_string(),
             l.completion.spec_name().to_string(),
@@ -286,43 +289,41 @@ struct Item {
 
 fn engine_item(e: &Engine) -> Item {
     Item {
-        name: e.name.clone(),
-        id: e.id,
-        kind: e.kind.spec_name().to_string(),
-        props: vec![("kind".to_string(), e.kind.spec_name().to_string())],
+        name: e.props.name.clone(),
+        id: e.props.id,
+        kind: e.props.kind.spec_name().to_string(),
+        props: vec![("kind".to_string(), e.props.kind.spec_name().to_string())],
     }
 }
 
 fn queue_item(m: &Model, q: &Queue) -> Item {
-    let engine = match q.engine {
+    let engine = |engine: Option<u32>| match engine {
         Some(id) => m
             .engine(id)
-            .map_or_else(|| format!("#{id}"), |e| e.name.clone()),
+            .map_or_else(|| format!("#{id}"), |e| e.props.name.clone()),
         None => "none".to_string(),
     };
-    let flag = |b: bool| b.to_string();
+    let number = |n: Option<u32>| n.map_or_else(|| "none".to_string(), |n| n.to_string());
     Item {
-        name: q.name.clone(),
-        id: q.id,
-        kind: q.queue_type.spec_name().to_string(),
-        props: vec![
-            ("type".to_string(), q.queue_type.spec_name().to_string()),
-            ("engine".to_string(), engine),
-            ("cb_alloc".to_string(), q.cb_alloc.spec_name().to_string()),
-            ("pq_len".to_string(), q.pq_len.to_string()),
-            (
-                "cq".to_string(),
-                q.cq.map_or_else(|| "none".to_string(), |c| c.to_string()),
-            ),
-            (
-                "collective".to_string(),
-                q.collective.spec_name().to_string(),
-            ),
-            ("driver_only".to_string(), flag(q.driver_only)),
-            ("binned".to_string(), flag(q.binned)),
-            ("sync_stream".to_string(), flag(q.supports_sync_stream)),
-            ("stream_master".to_string(), flag(q.stream_master)),
-        ],
+        name: q.props.name.clone(),
+        id: q.props.id,
+        kind: q.props.queue_type.spec_name().to_string(),
+        // why: every property, from the tables crate's one list; a new one shows up here alone.
+        props: q
+            .props
+            .properties()
+            .iter()
+            .map(|p| {
+                let value = match p.value {
+                    QueueValue::Choice(name, _) => name.to_string(),
+                    QueueValue::Engine(id) => engine(id),
+                    QueueValue::Flag(on) => on.to_string(),
+                    QueueValue::Length(n) => n.to_string(),
+                    QueueValue::Cq(cq) => number(cq),
+                };
+                (p.spec_name.to_string(), value)
+            })
+            .collect(),
     }
 }
 

@@ -36,12 +36,12 @@ fn every_published_enumerator_is_read_back_with_its_model_id() {
         for (e, ids, size) in [
             (
                 queues,
-                model.queues.iter().map(|q| q.id).collect::<Vec<_>>(),
+                model.queues.iter().map(|q| q.props.id).collect::<Vec<_>>(),
                 model.queue_id_size(),
             ),
             (
                 engines,
-                model.engines.iter().map(|e| e.id).collect::<Vec<_>>(),
+                model.engines.iter().map(|e| e.props.id).collect::<Vec<_>>(),
                 model.engine_id_size(),
             ),
         ] {

@@ -8,6 +8,13 @@
 
 use std::fmt;
 
+// why: the tables crate is the one spelling of these concepts (their spec names included); the
+// Model uses its enums as they are, so no mirror has to be kept in step.
+pub use asicgen_tables::{
+    CbAlloc, CollectiveMode, CompletionMode, EngineKind, EngineProps, Features, Limits,
+    QUEUE_FLAGS, QueueProperty, QueueProps, QueueType, QueueValue,
+};
+
 /// One checked ASIC generation: its header, limits, features, engines, queues and lifecycle.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Model {
@@ -50,12 +57,18 @@ pub struct Model {
 impl Model {
     /// The `_SIZE` sentinel of the queue-id enum: one past the highest id (queue or reserved).
     pub fn queue_id_size(&self) -> u32 {
-        id_size(self.queues.iter().map(|q| q.id), &self.reserved_queue_ids)
+        id_size(
+            self.queues.iter().map(|q| q.props.id),
+            &self.reserved_queue_ids,
+        )
     }
 
     /// The `_SIZE` sentinel of the engine-id enum: one past the highest id (engine or reserved).
     pub fn engine_id_size(&self) -> u32 {
-        id_size(self.engines.iter().map(|e| e.id), &self.reserved_engine_ids)
+        id_size(
+            self.engines.iter().map(|e| e.props.id),
+            &self.reserved_engine_ids,
+        )
     }
 
     /// Number of completion queues: the reserved ones and one per external queue (each binds
@@ -63,7 +76,7 @@ impl Model {
     pub fn completion_queue_count(&self) -> u32 {
         self.queues
             .iter()
-            .filter_map(|q| q.cq)
+            .filter_map(|q| q.props.cq)
             .chain(self.reserved_cqs.iter().map(|c| c.id))
             .map(|cq| cq + 1)
             .max()
@@ -81,7 +94,7 @@ impl Model {
 
     /// The engine with this id, if any.
     pub fn engine(&self, id: u32) -> Option<&Engine> {
-        self.engines.iter().find(|e| e.id == id)
+        self.engines.iter().find(|e| e.props.id == id)
     }
 }
 
@@ -168,71 +181,6 @@ impl Provenance {
     pub fn short_hash(&self) -> &str {
         let end = self.content_hash.len().min(16);
         &self.content_hash[..end]
-    }
-}
-
-/// Device limits and modes (the spec's `limits` block).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Limits {
-    /// Size of a context's pending-CS ring; a power of two greater than 1.
-    pub max_pending_cs: u32,
-    /// Most jobs (chunks) one CS may carry (HL_MAX_JOBS_PER_CS).
-    pub max_jobs_per_cs: u32,
-    /// Default PQ length in entries for queues that do not set `pq_len` (HL_QUEUE_LENGTH).
-    pub queue_length: u32,
-    /// Completion-queue length in entries (HL_CQ_LENGTH).
-    pub cq_length: u32,
-    /// Default CS timeout (TDR) in milliseconds; 0 disables TDR.
-    pub cs_timeout_ms: u64,
-    /// How completions are reported.
-    pub completion: CompletionMode,
-}
-
-/// How the hardware reports completion.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum CompletionMode {
-    /// One CQ entry per job on external (and hw) queues (Goya, Gaudi: HL_COMPLETION_MODE_JOB).
-    PerJob,
-    /// One completion per CS (Gaudi2: HL_COMPLETION_MODE_CS).
-    PerCs,
-}
-
-impl CompletionMode {
-    /// The spelling used in specs.
-    pub const fn spec_name(self) -> &'static str {
-        match self {
-            CompletionMode::PerJob => "per_job",
-            CompletionMode::PerCs => "per_cs",
-        }
-    }
-}
-
-/// Feature flags (the spec's `features` block). Each defaults to `false`.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
-pub struct Features {
-    /// Signal/wait CSs through sync objects (supports_sync_stream).
-    pub sync_stream: bool,
-    /// Staged submissions (supports_staged_submission).
-    pub staged_submission: bool,
-    /// The multi-CS wait ioctl (supports_wait_for_multi_cs).
-    pub multi_cs_wait: bool,
-    /// Resetting only the compute engines instead of the whole device.
-    pub compute_reset: bool,
-    /// The driver switches context on a context's first CS (supports_ctx_switch).
-    pub context_switch: bool,
-}
-
-impl Features {
-    /// Every feature as `(spec name, value)`, in a fixed order, for tables and docs.
-    pub fn iter(&self) -> impl Iterator<Item = (&'static str, bool)> {
-        [
-            ("sync_stream", self.sync_stream),
-            ("staged_submission", self.staged_submission),
-            ("multi_cs_wait", self.multi_cs_wait),
-            ("compute_reset", self.compute_reset),
-            ("context_switch", self.context_switch),
-        ]
-        .into_iter()
     }
 }
 
@@ -325,242 +273,27 @@ pub struct Substitute {
 /// One engine; its id is also its bit in the busy-engines mask.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Engine {
-    /// Name without the uapi prefix, e.g. `TPC_0` (C name: `GAUDI_ENGINE_ID_TPC_0`).
-    pub name: String,
+    /// Id (and bit position), name without the uapi prefix (e.g. `TPC_0`) and kind, in the
+    /// tables crate's type.
+    pub props: EngineProps<String>,
     /// The C enumerator, e.g. `GAUDI_ENGINE_ID_TPC_0` or `GAUDI2_DCORE0_ENGINE_ID_EDMA_0`.
     pub c_name: String,
-    /// Id and bit position.
-    pub id: u32,
-    /// What kind of engine this is.
-    pub kind: EngineKind,
     /// Doc comment lines of its declaration.
     pub doc: Vec<String>,
-}
-
-/// Engine kinds the language knows.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum EngineKind {
-    /// DMA engine (PCI or HBM DMA).
-    Dma,
-    /// Matrix multiplication engine.
-    Mme,
-    /// Tensor processing core.
-    Tpc,
-    /// Network interface engine.
-    Nic,
-    /// Rotator.
-    Rot,
-    /// Video decoder.
-    Dec,
-    /// Kernel (driver-owned) DMA.
-    Kdma,
-    /// ARC scheduler farm.
-    Arc,
-    /// PCIe block.
-    Pcie,
-    /// PSOC block.
-    Psoc,
-}
-
-impl EngineKind {
-    /// Every kind, in declaration order; also the list "did you mean" searches.
-    pub const ALL: [EngineKind; 10] = [
-        EngineKind::Dma,
-        EngineKind::Mme,
-        EngineKind::Tpc,
-        EngineKind::Nic,
-        EngineKind::Rot,
-        EngineKind::Dec,
-        EngineKind::Kdma,
-        EngineKind::Arc,
-        EngineKind::Pcie,
-        EngineKind::Psoc,
-    ];
-
-    /// The spelling used in specs.
-    pub const fn spec_name(self) -> &'static str {
-        match self {
-            EngineKind::Dma => "dma",
-            EngineKind::Mme => "mme",
-            EngineKind::Tpc => "tpc",
-            EngineKind::Nic => "nic",
-            EngineKind::Rot => "rot",
-            EngineKind::Dec => "dec",
-            EngineKind::Kdma => "kdma",
-            EngineKind::Arc => "arc",
-            EngineKind::Pcie => "pcie",
-            EngineKind::Psoc => "psoc",
-        }
-    }
-
-    /// Parses a spec spelling.
-    pub fn from_spec_name(name: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|k| k.spec_name() == name)
-    }
 }
 
 /// One hardware queue (one stream of a family).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Queue {
-    /// Name without the uapi prefix, e.g. `DMA_0_0` (C name: `GAUDI_QUEUE_ID_DMA_0_0`).
-    pub name: String,
+    /// Id, name (without the uapi prefix, e.g. `DMA_0_0`) and every property, in the tables
+    /// crate's type: a property is declared once, there, for the Model and the generated tables.
+    /// `cq` is the queue's own completion queue for an external queue, a reserved one shared
+    /// by many for a hw queue.
+    pub props: QueueProps<String>,
     /// The C enumerator, e.g. `GAUDI_QUEUE_ID_DMA_0_0`.
     pub c_name: String,
-    /// Queue id, as the uapi enum numbers it.
-    pub id: u32,
-    /// The queue type.
-    pub queue_type: QueueType,
-    /// Id of the engine behind the queue; `None` for the CPU queue.
-    pub engine: Option<u32>,
-    /// Who allocates command buffers for jobs on this queue.
-    pub cb_alloc: CbAlloc,
-    /// Only the driver may submit here; user CSs naming it are rejected.
-    pub driver_only: bool,
-    /// The engine behind it is fused off on this part; user CSs naming it are rejected.
-    pub binned: bool,
-    /// Can take part in sync-stream signal/wait CSs.
-    pub supports_sync_stream: bool,
-    /// A stream master for multi-CS wait.
-    pub stream_master: bool,
-    /// Role in collective operations.
-    pub collective: CollectiveMode,
-    /// Length of the queue's PQ in entries.
-    pub pq_len: u32,
-    /// Completion queue this queue reports through: its own for an external queue, a reserved
-    /// one shared by many for a hw queue.
-    pub cq: Option<u32>,
     /// Doc comment lines of its declaration.
     pub doc: Vec<String>,
-}
-
-/// The four queue types of `enum hl_queue_type` (NA is not a queue).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum QueueType {
-    /// Host-visible DMA queue that completes through a completion queue (QUEUE_TYPE_EXT = 1).
-    External,
-    /// In-device queue with no completion of its own (QUEUE_TYPE_INT = 2).
-    Internal,
-    /// Driver to device-CPU queue (QUEUE_TYPE_CPU = 3).
-    Cpu,
-    /// Queue whose completion is sent by hardware (QUEUE_TYPE_HW = 4).
-    Hw,
-}
-
-impl QueueType {
-    /// Every type, in uapi order.
-    pub const ALL: [QueueType; 4] = [
-        QueueType::External,
-        QueueType::Internal,
-        QueueType::Cpu,
-        QueueType::Hw,
-    ];
-
-    /// The spelling used in specs.
-    pub const fn spec_name(self) -> &'static str {
-        match self {
-            QueueType::External => "external",
-            QueueType::Internal => "internal",
-            QueueType::Cpu => "cpu",
-            QueueType::Hw => "hw",
-        }
-    }
-
-    /// The kernel's `enum hl_queue_type` value.
-    pub const fn kernel_value(self) -> u32 {
-        match self {
-            QueueType::External => 1,
-            QueueType::Internal => 2,
-            QueueType::Cpu => 3,
-            QueueType::Hw => 4,
-        }
-    }
-
-    /// The kernel's enumerator name (`QUEUE_TYPE_EXT`, ...).
-    pub const fn kernel_name(self) -> &'static str {
-        match self {
-            QueueType::External => "QUEUE_TYPE_EXT",
-            QueueType::Internal => "QUEUE_TYPE_INT",
-            QueueType::Cpu => "QUEUE_TYPE_CPU",
-            QueueType::Hw => "QUEUE_TYPE_HW",
-        }
-    }
-
-    /// Parses a spec spelling.
-    pub fn from_spec_name(name: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|k| k.spec_name() == name)
-    }
-}
-
-/// Who allocates the command buffers of jobs on a queue (`enum queue_cb_alloc_flags`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum CbAlloc {
-    /// The kernel driver (CB_ALLOC_KERNEL = 0x1).
-    Kernel,
-    /// The user (CB_ALLOC_USER = 0x2).
-    User,
-    /// Either, chosen per job (CB_ALLOC_KERNEL | CB_ALLOC_USER).
-    Both,
-}
-
-impl CbAlloc {
-    /// The spelling used in specs.
-    pub const fn spec_name(self) -> &'static str {
-        match self {
-            CbAlloc::Kernel => "kernel",
-            CbAlloc::User => "user",
-            CbAlloc::Both => "both",
-        }
-    }
-
-    /// The kernel's flag value.
-    pub const fn kernel_flags(self) -> u32 {
-        match self {
-            CbAlloc::Kernel => 0x1,
-            CbAlloc::User => 0x2,
-            CbAlloc::Both => 0x3,
-        }
-    }
-
-    /// Parses a spec spelling.
-    pub fn from_spec_name(name: &str) -> Option<Self> {
-        [CbAlloc::Kernel, CbAlloc::User, CbAlloc::Both]
-            .into_iter()
-            .find(|k| k.spec_name() == name)
-    }
-}
-
-/// A queue's role in collective operations (`enum hl_collective_mode`).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
-pub enum CollectiveMode {
-    /// HL_COLLECTIVE_NOT_SUPPORTED = 0.
-    #[default]
-    None,
-    /// HL_COLLECTIVE_MASTER = 1.
-    Master,
-    /// HL_COLLECTIVE_SLAVE = 2.
-    Slave,
-}
-
-impl CollectiveMode {
-    /// The spelling used in specs.
-    pub const fn spec_name(self) -> &'static str {
-        match self {
-            CollectiveMode::None => "none",
-            CollectiveMode::Master => "master",
-            CollectiveMode::Slave => "slave",
-        }
-    }
-
-    /// Parses a spec spelling.
-    pub fn from_spec_name(name: &str) -> Option<Self> {
-        [
-            CollectiveMode::None,
-            CollectiveMode::Master,
-            CollectiveMode::Slave,
-        ]
-        .into_iter()
-        .find(|k| k.spec_name() == name)
-    }
 }
 
 /// The CS lifecycle: a complete state machine over the runtime's fixed event vocabulary.

@@ -12,8 +12,10 @@
 //! generation (static dispatch, no vtables, tables in `.rodata`).
 //!
 //! The plain types here mirror the kernel's (`enum hl_queue_type`, `enum queue_cb_alloc_flags`,
-//! `enum hl_collective_mode`, `struct hw_queue_properties`); they are deliberately separate from
-//! the spec language's model so that a driver does not depend on the dsl crate.
+//! `enum hl_collective_mode`, `struct hw_queue_properties`). They are also the one spelling of
+//! these concepts: the spec language's Model (`asicgen-dsl`) uses the enums below as they are,
+//! with the names specs write them in, so a driver never depends on the dsl crate while the
+//! dsl and the code generator never keep a mirror of them.
 //!
 //! Architecture invariant: the tables are ordered by id, and every id enum value has exactly one
 //! table row. Generated code proves this at compile time with [`assert_tables`].
@@ -303,6 +305,14 @@ pub enum QueueType {
 }
 
 impl QueueType {
+    /// Every type, in uapi order.
+    pub const ALL: [QueueType; 4] = [
+        QueueType::External,
+        QueueType::Internal,
+        QueueType::Cpu,
+        QueueType::Hw,
+    ];
+
     /// The kernel's `enum hl_queue_type` value.
     pub const fn kernel_value(self) -> u32 {
         match self {
@@ -313,13 +323,23 @@ impl QueueType {
         }
     }
 
+    /// The kernel's enumerator name (`QUEUE_TYPE_EXT`, ...).
+    pub const fn kernel_name(self) -> &'static str {
+        match self {
+            QueueType::External => "QUEUE_TYPE_EXT",
+            QueueType::Internal => "QUEUE_TYPE_INT",
+            QueueType::Cpu => "QUEUE_TYPE_CPU",
+            QueueType::Hw => "QUEUE_TYPE_HW",
+        }
+    }
+
     /// Whether jobs on such a queue report their own completion (a CQ entry or a hardware one).
     pub const fn has_completion(self) -> bool {
         matches!(self, QueueType::External | QueueType::Hw)
     }
 
     /// The spelling specs use.
-    pub const fn name(self) -> &'static str {
+    pub const fn spec_name(self) -> &'static str {
         match self {
             QueueType::External => "external",
             QueueType::Internal => "internal",
@@ -327,11 +347,16 @@ impl QueueType {
             QueueType::Hw => "hw",
         }
     }
+
+    /// Parses a spec spelling.
+    pub fn from_spec_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|t| t.spec_name() == name)
+    }
 }
 
 impl fmt::Display for QueueType {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
+        f.write_str(self.spec_name())
     }
 }
 
@@ -347,6 +372,32 @@ pub enum CbAlloc {
 }
 
 impl CbAlloc {
+    /// Every choice, in the order the spec documentation lists them.
+    pub const ALL: [CbAlloc; 3] = [CbAlloc::Kernel, CbAlloc::User, CbAlloc::Both];
+
+    /// The spelling specs use.
+    pub const fn spec_name(self) -> &'static str {
+        match self {
+            CbAlloc::Kernel => "kernel",
+            CbAlloc::User => "user",
+            CbAlloc::Both => "both",
+        }
+    }
+
+    /// Parses a spec spelling.
+    pub fn from_spec_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|c| c.spec_name() == name)
+    }
+
+    /// The flags as the kernel's C writes them (`CB_ALLOC_KERNEL | CB_ALLOC_USER`).
+    pub const fn kernel_name(self) -> &'static str {
+        match self {
+            CbAlloc::Kernel => "CB_ALLOC_KERNEL",
+            CbAlloc::User => "CB_ALLOC_USER",
+            CbAlloc::Both => "CB_ALLOC_KERNEL | CB_ALLOC_USER",
+        }
+    }
+
     /// The kernel's flag bits.
     pub const fn kernel_flags(self) -> u32 {
         match self {
@@ -379,6 +430,38 @@ pub enum CollectiveMode {
     Slave,
 }
 
+impl CollectiveMode {
+    /// Every mode, in the kernel's order.
+    pub const ALL: [CollectiveMode; 3] = [
+        CollectiveMode::None,
+        CollectiveMode::Master,
+        CollectiveMode::Slave,
+    ];
+
+    /// The spelling specs use.
+    pub const fn spec_name(self) -> &'static str {
+        match self {
+            CollectiveMode::None => "none",
+            CollectiveMode::Master => "master",
+            CollectiveMode::Slave => "slave",
+        }
+    }
+
+    /// Parses a spec spelling.
+    pub fn from_spec_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|m| m.spec_name() == name)
+    }
+
+    /// The kernel's enumerator name (`HL_COLLECTIVE_MASTER`, ...).
+    pub const fn kernel_name(self) -> &'static str {
+        match self {
+            CollectiveMode::None => "HL_COLLECTIVE_NOT_SUPPORTED",
+            CollectiveMode::Master => "HL_COLLECTIVE_MASTER",
+            CollectiveMode::Slave => "HL_COLLECTIVE_SLAVE",
+        }
+    }
+}
+
 /// How the hardware reports completion.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum CompletionMode {
@@ -386,6 +469,24 @@ pub enum CompletionMode {
     PerJob,
     /// One completion per CS (HL_COMPLETION_MODE_CS; Gaudi2).
     PerCs,
+}
+
+impl CompletionMode {
+    /// Every mode.
+    pub const ALL: [CompletionMode; 2] = [CompletionMode::PerJob, CompletionMode::PerCs];
+
+    /// Parses a spec spelling.
+    pub fn from_spec_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|m| m.spec_name() == name)
+    }
+
+    /// The spelling specs use.
+    pub const fn spec_name(self) -> &'static str {
+        match self {
+            CompletionMode::PerJob => "per_job",
+            CompletionMode::PerCs => "per_cs",
+        }
+    }
 }
 
 /// Engine kinds.
@@ -413,13 +514,56 @@ pub enum EngineKind {
     Psoc,
 }
 
+impl EngineKind {
+    /// Every kind, in declaration order; also the list "did you mean" searches.
+    pub const ALL: [EngineKind; 10] = [
+        EngineKind::Dma,
+        EngineKind::Mme,
+        EngineKind::Tpc,
+        EngineKind::Nic,
+        EngineKind::Rot,
+        EngineKind::Dec,
+        EngineKind::Kdma,
+        EngineKind::Arc,
+        EngineKind::Pcie,
+        EngineKind::Psoc,
+    ];
+
+    /// The spelling specs use.
+    pub const fn spec_name(self) -> &'static str {
+        match self {
+            EngineKind::Dma => "dma",
+            EngineKind::Mme => "mme",
+            EngineKind::Tpc => "tpc",
+            EngineKind::Nic => "nic",
+            EngineKind::Rot => "rot",
+            EngineKind::Dec => "dec",
+            EngineKind::Kdma => "kdma",
+            EngineKind::Arc => "arc",
+            EngineKind::Pcie => "pcie",
+            EngineKind::Psoc => "psoc",
+        }
+    }
+
+    /// Parses a spec spelling.
+    pub fn from_spec_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.spec_name() == name)
+    }
+}
+
 /// The static properties of one hardware queue (`struct hw_queue_properties` and friends).
+///
+/// This struct is the one place a queue property is declared. `Name` is who owns the name: a
+/// generated table borrows it for `'static` (the default, and all the runtime ever sees); the
+/// dsl's Model owns it (`QueueProps<String>`). Adding a property is adding a field here, its
+/// line in [`QueueProps::properties`] (and [`QUEUE_FLAGS`] for a flag), and its emission in
+/// the code generator; `ARCHITECTURE.md` lists the steps.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct QueueProps {
+pub struct QueueProps<Name = &'static str> {
     /// Uapi queue id.
     pub id: u32,
     /// Name without the uapi prefix, e.g. `"DMA_0_0"`.
-    pub name: &'static str,
+    pub name: Name,
     /// The queue type.
     pub queue_type: QueueType,
     /// Id of the engine behind the queue; `None` for the CPU queue.
@@ -442,25 +586,140 @@ pub struct QueueProps {
     pub cq: Option<u32>,
 }
 
-impl QueueProps {
+/// The queue properties a spec sets by writing their name alone (`driver_only`), in the order
+/// the language documents them. [`QueueProps::flag_mut`] gives the field each one sets.
+pub const QUEUE_FLAGS: [&str; 4] = ["driver_only", "binned", "sync_stream", "stream_master"];
+
+impl<Name> QueueProps<Name> {
+    /// A queue with every other property at the language's default: no engine, CBs the kernel
+    /// allocates, no flag set, no collective role, no completion queue.
+    pub const fn new(id: u32, name: Name, queue_type: QueueType, pq_len: u32) -> Self {
+        QueueProps {
+            id,
+            name,
+            queue_type,
+            engine: None,
+            cb_alloc: CbAlloc::Kernel,
+            driver_only: false,
+            binned: false,
+            supports_sync_stream: false,
+            stream_master: false,
+            collective: CollectiveMode::None,
+            pq_len,
+            cq: None,
+        }
+    }
+
     /// Whether a user CS may put jobs on this queue (it is neither driver-only nor binned).
     pub const fn accepts_user_jobs(&self) -> bool {
         !self.driver_only && !self.binned
     }
+
+    /// The field the flag `spec_name` (one of [`QUEUE_FLAGS`]) sets; `None` for anything else.
+    pub fn flag_mut(&mut self, spec_name: &str) -> Option<&mut bool> {
+        match spec_name {
+            "driver_only" => Some(&mut self.driver_only),
+            "binned" => Some(&mut self.binned),
+            "sync_stream" => Some(&mut self.supports_sync_stream),
+            "stream_master" => Some(&mut self.stream_master),
+            _ => None,
+        }
+    }
+
+    /// Every property but the id and the name, each once, in the order the reference table
+    /// shows them: what the Markdown reference, the change list of `asicgen diff` and the
+    /// tests read, so that none of them names a property itself.
+    pub fn properties(&self) -> [QueueProperty; 10] {
+        // why: destructured with no `..`, so a field added to the struct fails to compile here
+        // until it has its line below.
+        let QueueProps {
+            id: _,
+            name: _,
+            queue_type,
+            engine,
+            cb_alloc,
+            driver_only,
+            binned,
+            supports_sync_stream,
+            stream_master,
+            collective,
+            pq_len,
+            cq,
+        } = *self;
+        use QueueValue::{Choice, Cq, Engine, Flag, Length};
+        let property = QueueProperty::new;
+        [
+            property("type", "type", Choice(queue_type.spec_name(), false)),
+            property("engine", "engine", Engine(engine)),
+            property("cb_alloc", "CB alloc", Choice(cb_alloc.spec_name(), false)),
+            property("driver_only", "driver only", Flag(driver_only)),
+            property("binned", "binned", Flag(binned)),
+            property("sync_stream", "sync stream", Flag(supports_sync_stream)),
+            property("stream_master", "stream master", Flag(stream_master)),
+            property(
+                "collective",
+                "collective",
+                Choice(collective.spec_name(), collective == CollectiveMode::None),
+            ),
+            property("pq_len", "PQ length", Length(pq_len)),
+            property("cq", "CQ", Cq(cq)),
+        ]
+    }
+}
+
+/// One property of a queue, as [`QueueProps::properties`] lists it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct QueueProperty {
+    /// The key a spec writes (`cb_alloc`; `type` is the declaration's keyword).
+    pub spec_name: &'static str,
+    /// The column title of the Markdown reference (`CB alloc`).
+    pub title: &'static str,
+    /// The queue's value.
+    pub value: QueueValue,
+}
+
+impl QueueProperty {
+    const fn new(spec_name: &'static str, title: &'static str, value: QueueValue) -> Self {
+        QueueProperty {
+            spec_name,
+            title,
+            value,
+        }
+    }
+}
+
+/// The value of a [`QueueProperty`], by the way it is shown: each output decides once per kind
+/// how to print it, never per property.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum QueueValue {
+    /// One of an enum's spec spellings, and whether it is the property's default (shown blank
+    /// in the reference).
+    Choice(&'static str, bool),
+    /// The engine id behind the queue, if any.
+    Engine(Option<u32>),
+    /// A flag.
+    Flag(bool),
+    /// A length in entries.
+    Length(u32),
+    /// A completion queue, if any.
+    Cq(Option<u32>),
 }
 
 /// The static properties of one engine.
+///
+/// Like [`QueueProps`], the one declaration of an engine's properties: `Name` is `&'static str`
+/// in a generated table and `String` in the dsl's Model.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct EngineProps {
+pub struct EngineProps<Name = &'static str> {
     /// Uapi engine id; also its bit in the busy-engines mask.
     pub id: u32,
     /// Name without the uapi prefix, e.g. `"TPC_0"`.
-    pub name: &'static str,
+    pub name: Name,
     /// What kind of engine it is.
     pub kind: EngineKind,
 }
 
-impl EngineProps {
+impl<Name> EngineProps<Name> {
     /// Index of the `u64` word of the extended busy-engines mask that holds this engine's bit.
     pub const fn mask_word(&self) -> usize {
         (self.id / 64) as usize
@@ -472,18 +731,18 @@ impl EngineProps {
     }
 }
 
-/// Device limits and modes.
+/// Device limits and modes (the spec's `limits` block).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Limits {
     /// Size of a context's pending-CS ring; a power of two greater than 1.
     pub max_pending_cs: u32,
-    /// Most jobs one CS may carry.
+    /// Most jobs (chunks) one CS may carry (HL_MAX_JOBS_PER_CS).
     pub max_jobs_per_cs: u32,
-    /// Default PQ length in entries.
+    /// Default PQ length in entries for queues that do not set `pq_len` (HL_QUEUE_LENGTH).
     pub queue_length: u32,
-    /// Completion-queue length in entries.
+    /// Completion-queue length in entries (HL_CQ_LENGTH).
     pub cq_length: u32,
-    /// Default CS timeout (TDR); zero disables TDR.
+    /// Default CS timeout (TDR), whole milliseconds as specs write it; zero disables TDR.
     pub cs_timeout: Duration,
     /// How completions are reported.
     pub completion: CompletionMode,
@@ -540,19 +799,53 @@ pub struct SyncRange {
     pub monitors: u32,
 }
 
-/// Feature flags.
+/// Feature flags (the spec's `features` block). Each defaults to `false`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub struct Features {
-    /// Signal/wait CSs through sync objects.
+    /// Signal/wait CSs through sync objects (supports_sync_stream).
     pub sync_stream: bool,
-    /// Staged submissions.
+    /// Staged submissions (supports_staged_submission).
     pub staged_submission: bool,
-    /// The multi-CS wait.
+    /// The multi-CS wait ioctl (supports_wait_for_multi_cs).
     pub multi_cs_wait: bool,
     /// Resetting only the compute engines instead of the whole device.
     pub compute_reset: bool,
-    /// Context switch on a context's first CS.
+    /// The driver switches context on a context's first CS (supports_ctx_switch).
     pub context_switch: bool,
+}
+
+impl Features {
+    /// Every feature as `(spec name, value)`, in the order specs and tables list them.
+    pub fn iter(&self) -> impl Iterator<Item = (&'static str, bool)> {
+        // why: destructured with no `..`, so a new feature fails to compile here until listed.
+        let Features {
+            sync_stream,
+            staged_submission,
+            multi_cs_wait,
+            compute_reset,
+            context_switch,
+        } = *self;
+        [
+            ("sync_stream", sync_stream),
+            ("staged_submission", staged_submission),
+            ("multi_cs_wait", multi_cs_wait),
+            ("compute_reset", compute_reset),
+            ("context_switch", context_switch),
+        ]
+        .into_iter()
+    }
+
+    /// The field of the feature a spec calls `spec_name`; `None` for anything else.
+    pub fn flag_mut(&mut self, spec_name: &str) -> Option<&mut bool> {
+        match spec_name {
+            "sync_stream" => Some(&mut self.sync_stream),
+            "staged_submission" => Some(&mut self.staged_submission),
+            "multi_cs_wait" => Some(&mut self.multi_cs_wait),
+            "compute_reset" => Some(&mut self.compute_reset),
+            "context_switch" => Some(&mut self.context_switch),
+            _ => None,
+        }
+    }
 }
 
 /// A `u32` that names no queue of this generation (the ioctl's "invalid queue index").
@@ -725,32 +1018,13 @@ mod tests {
 
     const QUEUES: [QueueProps; 2] = [
         QueueProps {
-            id: 0,
-            name: "DMA_0",
-            queue_type: QueueType::External,
             engine: Some(0),
-            cb_alloc: CbAlloc::Kernel,
-            driver_only: false,
-            binned: false,
-            supports_sync_stream: false,
-            stream_master: false,
-            collective: CollectiveMode::None,
-            pq_len: 4096,
             cq: Some(3),
+            ..QueueProps::new(0, "DMA_0", QueueType::External, 4096)
         },
         QueueProps {
-            id: 2,
-            name: "CPU_PQ",
-            queue_type: QueueType::Cpu,
-            engine: None,
-            cb_alloc: CbAlloc::Kernel,
             driver_only: true,
-            binned: false,
-            supports_sync_stream: false,
-            stream_master: false,
-            collective: CollectiveMode::None,
-            pq_len: 4096,
-            cq: None,
+            ..QueueProps::new(2, "CPU_PQ", QueueType::Cpu, 4096)
         },
     ];
     const ENGINES: [EngineProps; 1] = [EngineProps {
@@ -879,6 +1153,44 @@ mod tests {
             ..LIMITS
         };
         assert_eq!(off.tdr_timeout(), None);
+    }
+
+    #[test]
+    fn every_flag_sets_its_own_property_and_only_flags_are_flags() {
+        let plain = QueueProps::new(0, "Q", QueueType::Internal, 2);
+        for flag in QUEUE_FLAGS {
+            let mut q = plain;
+            *q.flag_mut(flag).expect("a listed flag has a field") = true;
+            for (before, after) in plain.properties().iter().zip(q.properties()) {
+                let expected = if before.spec_name == flag {
+                    QueueValue::Flag(true)
+                } else {
+                    before.value
+                };
+                assert_eq!(after.value, expected, "setting `{flag}`");
+            }
+        }
+        for p in plain.properties() {
+            let is_flag = matches!(p.value, QueueValue::Flag(_));
+            assert_eq!(
+                QUEUE_FLAGS.contains(&p.spec_name),
+                is_flag,
+                "{}",
+                p.spec_name
+            );
+        }
+        let mut other = plain;
+        assert_eq!(other.flag_mut("pq_len"), None);
+    }
+
+    #[test]
+    fn every_feature_sets_its_own_field() {
+        for (name, _) in Features::default().iter() {
+            let mut f = Features::default();
+            *f.flag_mut(name).expect("a listed feature has a field") = true;
+            let on: std::vec::Vec<_> = f.iter().filter(|(_, on)| *on).map(|(n, _)| n).collect();
+            assert_eq!(on, [name]);
+        }
     }
 
     #[test]

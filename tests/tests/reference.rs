@@ -74,7 +74,11 @@ fn queue_ids_match_the_kernel_uapi() {
     for asic in asics("queue_ids.tsv") {
         let asic = asic.as_str();
         let m = model(asic);
-        let ours = m.queues.iter().map(|q| (q.c_name.clone(), q.id)).collect();
+        let ours = m
+            .queues
+            .iter()
+            .map(|q| (q.c_name.clone(), q.props.id))
+            .collect();
         check_ids(asic, "queue_ids.tsv", "QUEUE", ours, m.queue_id_size());
     }
 }
@@ -84,7 +88,11 @@ fn engine_ids_match_the_kernel_uapi() {
     for asic in asics("engine_ids.tsv") {
         let asic = asic.as_str();
         let m = model(asic);
-        let ours = m.engines.iter().map(|e| (e.c_name.clone(), e.id)).collect();
+        let ours = m
+            .engines
+            .iter()
+            .map(|e| (e.c_name.clone(), e.props.id))
+            .collect();
         check_ids(asic, "engine_ids.tsv", "ENGINE", ours, m.engine_id_size());
     }
 }
@@ -123,10 +131,10 @@ fn queue_properties_match_the_driver() {
                 .find(|q| &q.c_name == name)
                 .unwrap_or_else(|| panic!("{asic}: no queue {name}"));
             let at = format!("{asic} {name}");
-            assert_eq!(q.queue_type.kernel_name(), ty, "{at}: type");
-            assert_eq!(q.driver_only, driver_only == "1", "{at}: driver_only");
+            assert_eq!(q.props.queue_type.kernel_name(), ty, "{at}: type");
+            assert_eq!(q.props.driver_only, driver_only == "1", "{at}: driver_only");
             assert_eq!(
-                q.supports_sync_stream,
+                q.props.supports_sync_stream,
                 sync == "1",
                 "{at}: supports_sync_stream"
             );
@@ -135,16 +143,17 @@ fn queue_properties_match_the_driver() {
                 Some("CB_ALLOC_USER") => CbAlloc::User,
                 other => panic!("{at}: cb_alloc_flags {other:?}"),
             };
-            assert_eq!(q.cb_alloc, cb, "{at}: cb_alloc");
+            assert_eq!(q.props.cb_alloc, cb, "{at}: cb_alloc");
             let collective = match field(other, "collective_mode") {
                 None | Some("HL_COLLECTIVE_NOT_SUPPORTED") => CollectiveMode::None,
                 Some("HL_COLLECTIVE_MASTER") => CollectiveMode::Master,
                 Some("HL_COLLECTIVE_SLAVE") => CollectiveMode::Slave,
                 other => panic!("{at}: collective_mode {other:?}"),
             };
-            assert_eq!(q.collective, collective, "{at}: collective");
+            assert_eq!(q.props.collective, collective, "{at}: collective");
             // The engine, where the reference names it (Goya, Gaudi; `_SIZE` is "no engine").
             let ours = q
+                .props
                 .engine
                 .and_then(|id| m.engine(id))
                 .map(|e| e.c_name.clone());
@@ -160,29 +169,30 @@ fn queue_properties_match_the_driver() {
                 .or_else(|| field(other, "cq_id"))
                 .and_then(|v| number_after(v, ""))
                 .or_else(|| number_after(other, "reserved CQ"));
-            assert_eq!(q.cq, cq, "{at}: completion queue");
+            assert_eq!(q.props.cq, cq, "{at}: completion queue");
             // "binned=1 if ..." is per device (see `gaudi2_binning_bins_the_kernels_queues`);
             // a plain "binned=1" is static.
             assert_eq!(
-                q.binned,
+                q.props.binned,
                 field(other, "binned") == Some("1"),
                 "{at}: binned"
             );
             assert_eq!(
-                q.stream_master,
+                q.props.stream_master,
                 field(other, "stream_master") == Some("yes"),
                 "{at}: stream master"
             );
             // PQ length: "PQ=HL_QUEUE_LENGTH(4096)", "TPC_QMAN_LENGTH=1024", "PQ in SRAM, 64 entries".
             let pq = number_after(other, "PQ in SRAM").or_else(|| number_after(other, "LENGTH"));
             if let Some(pq) = pq {
-                assert_eq!(q.pq_len, pq, "{at}: PQ length");
+                assert_eq!(q.props.pq_len, pq, "{at}: PQ length");
             }
-            let completes_through_cq = q.queue_type == QueueType::External
-                || (q.queue_type == QueueType::Hw && m.limits.completion == CompletionMode::PerCs);
+            let completes_through_cq = q.props.queue_type == QueueType::External
+                || (q.props.queue_type == QueueType::Hw
+                    && m.limits.completion == CompletionMode::PerCs);
             assert_eq!(
                 completes_through_cq,
-                q.cq.is_some(),
+                q.props.cq.is_some(),
                 "{at}: external queues and per-CS hw queues have a CQ"
             );
         }
@@ -197,7 +207,7 @@ fn limits_and_features_match_the_driver() {
     assert_eq!(goya.limits.max_pending_cs, 64);
     assert_eq!(goya.limits.max_jobs_per_cs, 512);
     assert_eq!(goya.limits.queue_length, 4096);
-    assert_eq!(goya.limits.cs_timeout_ms, 30_000);
+    assert_eq!(goya.limits.cs_timeout.as_millis(), 30_000);
     assert_eq!(goya.limits.completion, CompletionMode::PerJob);
     assert_eq!(goya.completion_queue_count(), 5);
     assert!(
@@ -210,7 +220,7 @@ fn limits_and_features_match_the_driver() {
     let gaudi = model("gaudi");
     assert_eq!(gaudi.pci_devices, [0x1000, 0x1010]);
     assert_eq!(gaudi.limits.max_pending_cs, 16384);
-    assert_eq!(gaudi.limits.cs_timeout_ms, 600_000);
+    assert_eq!(gaudi.limits.cs_timeout.as_millis(), 600_000);
     assert_eq!(gaudi.limits.completion, CompletionMode::PerJob);
     assert_eq!(gaudi.completion_queue_count(), 8);
     assert!(
@@ -230,7 +240,7 @@ fn gaudi2_limits_and_features_match_the_driver() {
     assert_eq!(m.limits.max_jobs_per_cs, 512);
     assert_eq!(m.limits.queue_length, 4096);
     assert_eq!(m.limits.cq_length, 4096);
-    assert_eq!(m.limits.cs_timeout_ms, 30_000);
+    assert_eq!(m.limits.cs_timeout.as_millis(), 30_000);
     assert_eq!(m.limits.completion, CompletionMode::PerCs);
     // supports_sync_stream, supports_compute_reset; no multi-CS wait, no staged submission.
     assert!(m.features.sync_stream && m.features.compute_reset);
@@ -342,6 +352,7 @@ fn gaudi2_binning_bins_the_kernels_queues() {
                     .iter()
                     .find(|q| q.c_name == cols[1])
                     .expect("queue")
+                    .props
                     .id
             })
             .collect();
@@ -379,9 +390,9 @@ fn gaudi2_binning_bins_the_kernels_queues() {
 fn the_example_uses_what_goya_and_gaudi_do_not() {
     let m = model("example");
     assert_eq!(m.limits.completion, CompletionMode::PerCs);
-    assert!(m.queues.iter().any(|q| q.queue_type == QueueType::Hw));
-    assert!(m.queues.iter().any(|q| q.binned));
-    assert!(m.queues.iter().any(|q| q.cb_alloc == CbAlloc::Both));
+    assert!(m.queues.iter().any(|q| q.props.queue_type == QueueType::Hw));
+    assert!(m.queues.iter().any(|q| q.props.binned));
+    assert!(m.queues.iter().any(|q| q.props.cb_alloc == CbAlloc::Both));
     assert_eq!(m.reserved_engine_ids, [2]);
     assert_eq!(m.lifecycle.name, "per_cs");
 }

@@ -130,7 +130,7 @@ mod tests {
         let h = kernel_header(&model);
         assert!(h.contains("\t\t.binned = 1,\n"), "{h}");
         for q in &mut model.queues {
-            q.binned = false;
+            q.props.binned = false;
         }
         assert!(!kernel_header(&model).contains(".binned"));
     }

@@ -54,7 +54,7 @@ pub fn derive(model: &Model) -> SyncLayout {
     let sync_stream_queues = model
         .queues
         .iter()
-        .filter(|q| q.supports_sync_stream)
+        .filter(|q| q.props.supports_sync_stream)
         .count() as u32;
     let collective = collective(model);
     let Some(sm) = &model.sync_manager else {
@@ -90,8 +90,8 @@ fn collective(model: &Model) -> Option<Collective> {
     let mut slave_engines: Vec<u32> = model
         .queues
         .iter()
-        .filter(|q| q.collective == CollectiveMode::Slave)
-        .filter_map(|q| q.engine)
+        .filter(|q| q.props.collective == CollectiveMode::Slave)
+        .filter_map(|q| q.props.engine)
         .collect();
     slave_engines.sort_unstable();
     slave_engines.dedup();
@@ -100,12 +100,22 @@ fn collective(model: &Model) -> Option<Collective> {
     }
     let streams = slave_engines
         .iter()
-        .map(|e| model.queues.iter().filter(|q| q.engine == Some(*e)).count() as u32)
+        .map(|e| {
+            model
+                .queues
+                .iter()
+                .filter(|q| q.props.engine == Some(*e))
+                .count() as u32
+        })
         .max()
         .unwrap_or(0);
     let nic = slave_engines
         .iter()
-        .filter(|e| model.engine(**e).is_some_and(|e| e.kind == EngineKind::Nic))
+        .filter(|e| {
+            model
+                .engine(**e)
+                .is_some_and(|e| e.props.kind == EngineKind::Nic)
+        })
         .count() as u32;
     // One SOB per NIC engine, and one for the reduction engine (DMA5 or TPC7 on Gaudi).
     let reduction = u32::from((nic as usize) < slave_engines.len());

@@ -2,7 +2,7 @@
 //! test reduces to `(table, index, value)` rows. Names are the kernel's (`GAUDI_QUEUE_ID_DMA_0_0`,
 //! `QUEUE_TYPE_EXT`, `HL_COLLECTIVE_MASTER`); the C text is in `render.rs`.
 
-use asicgen_dsl::model::{CollectiveMode, CompletionMode, Model, QueueEngineMap, QueueType};
+use asicgen_dsl::model::{CompletionMode, Model, QueueEngineMap, QueueType};
 
 use super::sync_layout::{self, SyncLayout};
 use crate::names;
@@ -110,7 +110,13 @@ pub fn tables(model: &Model) -> Tables {
             .map_or_else(|| id.to_string(), |e| names::word_chars(&e.c_name))
     };
     let layout = sync_layout::derive(model);
-    let count = |t: QueueType| model.queues.iter().filter(|q| q.queue_type == t).count();
+    let count = |t: QueueType| {
+        model
+            .queues
+            .iter()
+            .filter(|q| q.props.queue_type == t)
+            .count()
+    };
     let queue_bits = |max: u32| if max < 256 { "u8" } else { "u16" };
 
     let mut enums = Vec::new();
@@ -181,8 +187,11 @@ pub fn tables(model: &Model) -> Tables {
         .into(),
         vec![("completion_mode", "-".into())],
     ));
-    let masters: Vec<&asicgen_dsl::model::Queue> =
-        model.queues.iter().filter(|q| q.stream_master).collect();
+    let masters: Vec<&asicgen_dsl::model::Queue> = model
+        .queues
+        .iter()
+        .filter(|q| q.props.stream_master)
+        .collect();
     let master_size = format!("{upper}_STREAM_MASTER_ARR_SIZE");
     if !masters.is_empty() {
         defines.push(define(
@@ -297,7 +306,7 @@ pub fn tables(model: &Model) -> Tables {
     let mut by_id: Vec<(u32, Option<&asicgen_dsl::model::Queue>)> = model
         .queues
         .iter()
-        .map(|q| (q.id, Some(q)))
+        .map(|q| (q.props.id, Some(q)))
         .chain(model.reserved_queue_ids.iter().map(|id| (*id, None)))
         .collect();
     by_id.sort_by_key(|(id, _)| *id);
@@ -319,7 +328,7 @@ pub fn tables(model: &Model) -> Tables {
                 index: *id,
                 index_name: index_name(*id, *q),
                 value: Value::One(
-                    q.map_or("QUEUE_TYPE_NA", |q| q.queue_type.kernel_name())
+                    q.map_or("QUEUE_TYPE_NA", |q| q.props.queue_type.kernel_name())
                         .to_string(),
                 ),
             })
@@ -344,7 +353,7 @@ pub fn tables(model: &Model) -> Tables {
             entries: by_id
                 .iter()
                 .filter_map(|(id, q)| {
-                    let value = match q.and_then(|q| q.engine) {
+                    let value = match q.and_then(|q| q.props.engine) {
                         Some(e) => engine_name(e),
                         None if omit => return None,
                         None => sentinel.clone(),
@@ -359,7 +368,7 @@ pub fn tables(model: &Model) -> Tables {
         });
     }
 
-    let any_binned = model.queues.iter().any(|q| q.binned);
+    let any_binned = model.queues.iter().any(|q| q.props.binned);
     arrays.push(Array {
         comment: format!(
             "What {lower}_set_fixed_properties() writes into prop->hw_queues_props[], by queue id"
@@ -375,37 +384,24 @@ pub fn tables(model: &Model) -> Tables {
             .iter()
             .map(|q| {
                 let mut fields = vec![
-                    ("type", q.queue_type.kernel_name().to_string()),
-                    (
-                        "cb_alloc_flags",
-                        match q.cb_alloc {
-                            asicgen_dsl::model::CbAlloc::Kernel => "CB_ALLOC_KERNEL",
-                            asicgen_dsl::model::CbAlloc::User => "CB_ALLOC_USER",
-                            asicgen_dsl::model::CbAlloc::Both => "CB_ALLOC_KERNEL | CB_ALLOC_USER",
-                        }
-                        .to_string(),
-                    ),
+                    ("type", q.props.queue_type.kernel_name().to_string()),
+                    ("cb_alloc_flags", q.props.cb_alloc.kernel_name().to_string()),
                     (
                         "collective_mode",
-                        match q.collective {
-                            CollectiveMode::None => "HL_COLLECTIVE_NOT_SUPPORTED",
-                            CollectiveMode::Master => "HL_COLLECTIVE_MASTER",
-                            CollectiveMode::Slave => "HL_COLLECTIVE_SLAVE",
-                        }
-                        .to_string(),
+                        q.props.collective.kernel_name().to_string(),
                     ),
-                    ("driver_only", u8::from(q.driver_only).to_string()),
+                    ("driver_only", u8::from(q.props.driver_only).to_string()),
                 ];
                 // why: older kernels have no `binned` field; name it only when a queue needs it.
                 if any_binned {
-                    fields.push(("binned", u8::from(q.binned).to_string()));
+                    fields.push(("binned", u8::from(q.props.binned).to_string()));
                 }
                 fields.push((
                     "supports_sync_stream",
-                    u8::from(q.supports_sync_stream).to_string(),
+                    u8::from(q.props.supports_sync_stream).to_string(),
                 ));
                 Entry {
-                    index: q.id,
+                    index: q.props.id,
                     index_name: names::word_chars(&q.c_name),
                     value: Value::Fields(fields),
                 }
@@ -438,8 +434,8 @@ pub fn tables(model: &Model) -> Tables {
     let mut cqs: Vec<(u32, &asicgen_dsl::model::Queue)> = model
         .queues
         .iter()
-        .filter(|q| q.queue_type == QueueType::External)
-        .filter_map(|q| q.cq.map(|cq| (cq, q)))
+        .filter(|q| q.props.queue_type == QueueType::External)
+        .filter_map(|q| q.props.cq.map(|cq| (cq, q)))
         .collect();
     cqs.sort_by_key(|(cq, _)| *cq);
     if !cqs.is_empty() {

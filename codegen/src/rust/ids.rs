@@ -41,8 +41,8 @@ pub(super) fn id_enums(model: &Model) -> TokenStream {
             .iter()
             .map(|q| {
                 (
-                    q.name.as_str(),
-                    q.id,
+                    q.props.name.as_str(),
+                    q.props.id,
                     q.doc.as_slice(),
                     queue_summary(model, q),
                     q.c_name.as_str(),
@@ -64,13 +64,13 @@ pub(super) fn id_enums(model: &Model) -> TokenStream {
                 let summary = format!(
                     "`{}` = {}: {} engine, busy-mask bit {}.",
                     names::word_chars(&e.c_name),
-                    e.id,
-                    e.kind.spec_name(),
-                    e.id
+                    e.props.id,
+                    e.props.kind.spec_name(),
+                    e.props.id
                 );
                 (
-                    e.name.as_str(),
-                    e.id,
+                    e.props.name.as_str(),
+                    e.props.id,
                     e.doc.as_slice(),
                     summary,
                     e.c_name.as_str(),
@@ -88,19 +88,22 @@ fn queue_summary(model: &Model, q: &Queue) -> String {
     let mut line = format!(
         "`{}` = {}: {} queue",
         names::word_chars(&q.c_name),
-        q.id,
-        q.queue_type.spec_name()
+        q.props.id,
+        q.props.queue_type.spec_name()
     );
-    if let Some(engine) = q.engine {
+    if let Some(engine) = q.props.engine {
         match model.engine(engine) {
-            Some(e) => line.push_str(&format!(" on engine `{}`", e.name)),
+            Some(e) => line.push_str(&format!(" on engine `{}`", e.props.name)),
             None => line.push_str(&format!(" on engine {engine}")),
         }
     }
-    if let Some(cq) = q.cq {
+    if let Some(cq) = q.props.cq {
         line.push_str(&format!(", completes through CQ {cq}"));
     }
-    for (on, what) in [(q.driver_only, "driver only"), (q.binned, "binned")] {
+    for (on, what) in [
+        (q.props.driver_only, "driver only"),
+        (q.props.binned, "binned"),
+    ] {
         if on {
             line.push_str(", ");
             line.push_str(what);

@@ -1,9 +1,9 @@
 //! The const tables: `QUEUES`, `ENGINES`, `LIMITS`, `FEATURES`, in the runtime's plain types.
 
-use asicgen_dsl::model::{
-    CbAlloc, CollectiveMode, CompletionMode, EngineKind, Model, Queue, QueueType,
-};
-use proc_macro2::{Literal, TokenStream};
+use std::fmt::Debug;
+
+use asicgen_dsl::model::{EngineProps, Features, Limits, Model, Queue, QueueProps};
+use proc_macro2::{Ident, Literal, Span, TokenStream};
 use quote::quote;
 
 use super::rt;
@@ -14,32 +14,39 @@ pub(super) fn tables(model: &Model) -> TokenStream {
     let queue_rows = model.queues.iter().map(queue_row);
     let queue_count = Literal::usize_unsuffixed(model.queues.len());
     let engine_rows = model.engines.iter().map(|e| {
-        let id = Literal::u32_unsuffixed(e.id);
-        let name = &e.name;
-        let kind = engine_kind(e.kind);
+        // why: no `..`, so a property added to the tables crate fails to compile until emitted.
+        let EngineProps { id, name, kind } = &e.props;
+        let (id, kind) = (Literal::u32_unsuffixed(*id), variant(kind));
         quote! { EngineProps { id: #id, name: #name, kind: EngineKind::#kind } }
     });
     let engine_count = Literal::usize_unsuffixed(model.engines.len());
-    let l = &model.limits;
+    // why: destructured with no `..`, so a limit added to the tables crate fails to compile
+    // here until it is emitted.
+    let Limits {
+        max_pending_cs,
+        max_jobs_per_cs,
+        queue_length,
+        cq_length,
+        cs_timeout,
+        completion,
+    } = model.limits;
     let (max_pending_cs, max_jobs_per_cs, queue_length, cq_length) = (
-        Literal::u32_unsuffixed(l.max_pending_cs),
-        Literal::u32_unsuffixed(l.max_jobs_per_cs),
-        Literal::u32_unsuffixed(l.queue_length),
-        Literal::u32_unsuffixed(l.cq_length),
+        Literal::u32_unsuffixed(max_pending_cs),
+        Literal::u32_unsuffixed(max_jobs_per_cs),
+        Literal::u32_unsuffixed(queue_length),
+        Literal::u32_unsuffixed(cq_length),
     );
-    let cs_timeout_ms = Literal::u64_unsuffixed(l.cs_timeout_ms);
-    let completion = match l.completion {
-        CompletionMode::PerJob => quote!(PerJob),
-        CompletionMode::PerCs => quote!(PerCs),
-    };
-    let f = &model.features;
-    let (sync_stream, staged_submission, multi_cs_wait, compute_reset, context_switch) = (
-        f.sync_stream,
-        f.staged_submission,
-        f.multi_cs_wait,
-        f.compute_reset,
-        f.context_switch,
-    );
+    let cs_timeout_ms = Literal::u128_unsuffixed(cs_timeout.as_millis());
+    let completion = variant(completion);
+    // why: destructured with no `..`, so a feature added to the tables crate fails to compile
+    // here until it is emitted.
+    let Features {
+        sync_stream,
+        staged_submission,
+        multi_cs_wait,
+        compute_reset,
+        context_switch,
+    } = model.features;
     let queues_doc = format!(" Properties of every queue of {}, in id order.", model.name);
     let engines_doc = format!(
         " Properties of every engine of {}, in id order.",
@@ -85,34 +92,31 @@ pub(super) fn tables(model: &Model) -> TokenStream {
     }
 }
 
+/// One `QueueProps` row. Destructured with no `..`, so a property added to the tables crate
+/// fails to compile here until it is emitted.
 fn queue_row(q: &Queue) -> TokenStream {
-    let id = Literal::u32_unsuffixed(q.id);
-    let name = &q.name;
-    let queue_type = match q.queue_type {
-        QueueType::External => quote!(External),
-        QueueType::Internal => quote!(Internal),
-        QueueType::Cpu => quote!(Cpu),
-        QueueType::Hw => quote!(Hw),
-    };
-    let engine = option_u32(q.engine);
-    let cb_alloc = match q.cb_alloc {
-        CbAlloc::Kernel => quote!(Kernel),
-        CbAlloc::User => quote!(User),
-        CbAlloc::Both => quote!(Both),
-    };
-    let collective = match q.collective {
-        CollectiveMode::None => quote!(None),
-        CollectiveMode::Master => quote!(Master),
-        CollectiveMode::Slave => quote!(Slave),
-    };
-    let (driver_only, binned, supports_sync_stream, stream_master) = (
-        q.driver_only,
-        q.binned,
-        q.supports_sync_stream,
-        q.stream_master,
+    let QueueProps {
+        id,
+        name,
+        queue_type,
+        engine,
+        cb_alloc,
+        driver_only,
+        binned,
+        supports_sync_stream,
+        stream_master,
+        collective,
+        pq_len,
+        cq,
+    } = &q.props;
+    let id = Literal::u32_unsuffixed(*id);
+    let (queue_type, cb_alloc, collective) =
+        (variant(queue_type), variant(cb_alloc), variant(collective));
+    let (engine, pq_len, cq) = (
+        option_u32(*engine),
+        Literal::u32_unsuffixed(*pq_len),
+        option_u32(*cq),
     );
-    let pq_len = Literal::u32_unsuffixed(q.pq_len);
-    let cq = option_u32(q.cq);
     quote! {
         QueueProps {
             id: #id,
@@ -141,21 +145,13 @@ fn option_u32(value: Option<u32>) -> TokenStream {
     }
 }
 
-/// The runtime variant of an engine kind. An exhaustive match: a kind added to the dsl fails to
-/// compile here until the runtime knows it too.
-fn engine_kind(kind: EngineKind) -> TokenStream {
-    match kind {
-        EngineKind::Dma => quote!(Dma),
-        EngineKind::Mme => quote!(Mme),
-        EngineKind::Tpc => quote!(Tpc),
-        EngineKind::Nic => quote!(Nic),
-        EngineKind::Rot => quote!(Rot),
-        EngineKind::Dec => quote!(Dec),
-        EngineKind::Kdma => quote!(Kdma),
-        EngineKind::Arc => quote!(Arc),
-        EngineKind::Pcie => quote!(Pcie),
-        EngineKind::Psoc => quote!(Psoc),
-    }
+/// The variant of one of the tables crate's enums, as a path segment (`External`).
+///
+/// why: the Model holds the tables crate's own enums, and they are fieldless, so the derived
+/// `Debug` is exactly the variant's name; a variant added to the tables is emitted with no edit
+/// here (and the generated crate, which compiles every emitted path, would catch a mismatch).
+fn variant(value: impl Debug) -> Ident {
+    Ident::new(&format!("{value:?}"), Span::call_site())
 }
 
 #[cfg(test)]

@@ -175,14 +175,14 @@ pub fn check(
         for engine in subs {
             let served: Vec<u32> = queues
                 .iter()
-                .filter(|q| q.engine == Some(engine))
-                .map(|q| q.id)
+                .filter(|q| q.props.engine == Some(engine))
+                .map(|q| q.props.id)
                 .collect();
             if served.is_empty() {
                 let name = engines
                     .iter()
-                    .find(|e| e.id == engine)
-                    .map_or("", |e| e.name.as_str());
+                    .find(|e| e.props.id == engine)
+                    .map_or("", |e| e.props.name.as_str());
                 diagnostics.push(
                     Diagnostic::error(subs_span, format!("substitute `{name}` serves no queue"))
                         .label("binning it would change nothing")
@@ -247,8 +247,8 @@ fn resolve(
         let names = match kind {
             Some(kind) => engines
                 .iter()
-                .filter(|e| e.kind == kind)
-                .map(|e| e.name.clone())
+                .filter(|e| e.props.kind == kind)
+                .map(|e| e.props.name.clone())
                 .collect(),
             None => match names_in(&sel.names, sel.groups.as_ref()) {
                 Ok(names) => names,
@@ -260,8 +260,8 @@ fn resolve(
             },
         };
         for name in names {
-            match engines.iter().find(|e| e.name == name) {
-                Some(e) if ids.contains(&e.id) => {
+            match engines.iter().find(|e| e.props.name == name) {
+                Some(e) if ids.contains(&e.props.id) => {
                     diagnostics.push(
                         Diagnostic::error(sel.span, format!("engine `{name}` is named twice"))
                             .label("named again here")
@@ -269,7 +269,7 @@ fn resolve(
                     );
                     ok = false;
                 }
-                Some(e) => ids.push(e.id),
+                Some(e) => ids.push(e.props.id),
                 None => {
                     diagnostics.push(suggest::unknown(
                         sel.span,
@@ -277,7 +277,7 @@ fn resolve(
                         &name,
                         "no engine has this name",
                         "engines",
-                        engines.iter().map(|e| e.name.as_str()),
+                        engines.iter().map(|e| e.props.name.as_str()),
                     ));
                     ok = false;
                 }

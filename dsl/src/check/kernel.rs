@@ -100,8 +100,8 @@ pub fn check(
             if let Some(first) = engine_at.get(&channel.engine) {
                 let name = engines
                     .iter()
-                    .find(|e| e.id == channel.engine)
-                    .map_or("?", |e| e.name.as_str());
+                    .find(|e| e.props.id == channel.engine)
+                    .map_or("?", |e| e.props.name.as_str());
                 diagnostics.push(
                     Diagnostic::error(
                         decl.engines.span,
@@ -129,16 +129,16 @@ pub fn check(
 fn check_omit(at: Span, queues: &[Queue], reserved: &[u32], diagnostics: &mut Vec<Diagnostic>) {
     let Some(last_bound) = queues
         .iter()
-        .filter(|q| q.engine.is_some())
-        .map(|q| q.id)
+        .filter(|q| q.props.engine.is_some())
+        .map(|q| q.props.id)
         .max()
     else {
         return;
     };
     let hole = queues
         .iter()
-        .filter(|q| q.engine.is_none() && q.id < last_bound)
-        .map(|q| (q.id, format!("`{}`", q.name)))
+        .filter(|q| q.props.engine.is_none() && q.props.id < last_bound)
+        .map(|q| (q.props.id, format!("`{}`", q.props.name)))
         .chain(
             reserved
                 .iter()
@@ -194,7 +194,7 @@ fn dma_line(
     let mut out = Vec::new();
     let mut broken = false;
     for (channel, engine_name) in channels.into_iter().zip(engine_names) {
-        let Some(engine) = engines.iter().find(|e| e.name == engine_name) else {
+        let Some(engine) = engines.iter().find(|e| e.props.name == engine_name) else {
             broken = true;
             // Declared but rejected, or the table is incomplete: that diagnostic is the one.
             if engine_spans
@@ -209,24 +209,24 @@ fn dma_line(
                 &engine_name,
                 "no engine has this name",
                 "engines",
-                engines.iter().map(|e| e.name.as_str()),
+                engines.iter().map(|e| e.props.name.as_str()),
             ));
             continue;
         };
-        if engine.kind != EngineKind::Dma {
+        if engine.props.kind != EngineKind::Dma {
             broken = true;
             let dma: Vec<&str> = engines
                 .iter()
-                .filter(|e| e.kind == EngineKind::Dma)
-                .map(|e| e.name.as_str())
+                .filter(|e| e.props.kind == EngineKind::Dma)
+                .map(|e| e.props.name.as_str())
                 .collect();
             diagnostics.push(
                 Diagnostic::error(
                     decl.engines.span,
                     format!(
                         "`{}` is {} engine, not a DMA engine",
-                        engine.name,
-                        article(engine.kind.spec_name())
+                        engine.props.name,
+                        article(engine.props.kind.spec_name())
                     ),
                 )
                 .label(format!("DMA channel `{channel}` would be served by it"))
@@ -240,7 +240,7 @@ fn dma_line(
         }
         out.push(DmaChannel {
             name: channel,
-            engine: engine.id,
+            engine: engine.props.id,
             doc: decl.doc.clone(),
         });
     }

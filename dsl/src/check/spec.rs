@@ -2,6 +2,7 @@
 //! limits, features, engines and queues. The lifecycle is checked separately (`lifecycle.rs`).
 
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::time::Duration;
 
 use super::groups::{self, Flat, GroupContext};
 use super::names::{IdAllocator, MAX_EXPANSION, expand};
@@ -59,24 +60,13 @@ const LIMIT_KEYS: &[&str] = &[
     "cs_timeout",
     "completion",
 ];
-const FEATURE_KEYS: &[&str] = &[
-    "sync_stream",
-    "staged_submission",
-    "multi_cs_wait",
-    "compute_reset",
-    "context_switch",
-];
-const QUEUE_PROPERTIES: &[&str] = &[
-    "engine",
-    "cq",
-    "cb_alloc",
-    "pq_len",
-    "collective",
-    "driver_only",
-    "binned",
-    "sync_stream",
-    "stream_master",
-];
+/// The queue properties that take a value; the flags are the tables crate's `QUEUE_FLAGS`.
+const QUEUE_VALUED: &[&str] = &["engine", "cq", "cb_alloc", "pq_len", "collective"];
+
+/// Every queue property key, in the order "did you mean" lists them.
+fn queue_properties() -> impl Iterator<Item = &'static str> + Clone {
+    QUEUE_VALUED.iter().copied().chain(QUEUE_FLAGS)
+}
 
 /// Checks a whole spec file. `file_start` is where "missing block" errors point.
 pub fn check(ast: &SpecFile, file_start: Span, diagnostics: &mut Vec<Diagnostic>) -> SpecParts {
@@ -149,20 +139,17 @@ pub fn check(ast: &SpecFile, file_start: Span, diagnostics: &mut Vec<Diagnostic>
         diagnostics,
     );
     let features = {
-        let f = Settings::read(
-            features_block,
-            "features",
-            file_start,
-            FEATURE_KEYS,
-            diagnostics,
-        );
-        Features {
-            sync_stream: f.flag("sync_stream", diagnostics),
-            staged_submission: f.flag("staged_submission", diagnostics),
-            multi_cs_wait: f.flag("multi_cs_wait", diagnostics),
-            compute_reset: f.flag("compute_reset", diagnostics),
-            context_switch: f.flag("context_switch", diagnostics),
+        // why: the tables crate's `Features` is the one list of features and their names.
+        let keys: Vec<&'static str> = Features::default().iter().map(|(name, _)| name).collect();
+        let f = Settings::read(features_block, "features", file_start, &keys, diagnostics);
+        let mut features = Features::default();
+        for name in keys {
+            let on = f.flag(name, diagnostics);
+            if let Some(field) = features.flag_mut(name) {
+                *field = on;
+            }
         }
+        features
     };
 
     for (spans, name) in [
@@ -461,12 +448,8 @@ fn check_limits(s: &Settings<'_>, diagnostics: &mut Vec<Diagnostic>) -> Limits {
     let cs_timeout_ms = s.duration("cs_timeout", "30s", diagnostics);
     let completion = s.choice(
         "completion",
-        &["per_job", "per_cs"],
-        |v| match v {
-            "per_job" => Some(CompletionMode::PerJob),
-            "per_cs" => Some(CompletionMode::PerCs),
-            _ => None,
-        },
+        &CompletionMode::ALL.map(CompletionMode::spec_name),
+        CompletionMode::from_spec_name,
         diagnostics,
     );
     Limits {
@@ -474,7 +457,7 @@ fn check_limits(s: &Settings<'_>, diagnostics: &mut Vec<Diagnostic>) -> Limits {
         max_jobs_per_cs: max_jobs_per_cs.unwrap_or(1),
         queue_length: queue_length.unwrap_or(2),
         cq_length: cq_length.unwrap_or(2),
-        cs_timeout_ms: cs_timeout_ms.unwrap_or(0),
+        cs_timeout: Duration::from_millis(cs_timeout_ms.unwrap_or(0)),
         completion: completion.unwrap_or(CompletionMode::PerJob),
     }
 }
@@ -548,10 +531,8 @@ fn check_engines(
             let c_name = c_names.name(&name, &cx, decl.names.span, diagnostics);
             if let Some(kind) = kind {
                 engines.push(Engine {
-                    name,
+                    props: EngineProps { id, name, kind },
                     c_name,
-                    id,
-                    kind,
                     doc: decl.doc.clone(),
                 });
             }
@@ -878,20 +859,21 @@ fn check_queues(
                     seen.insert(name.clone(), decl.names.span);
                     c_names.name(&name, &cx, decl.names.span, diagnostics)
                 };
-                queues.push(Queue {
-                    name,
-                    c_name,
-                    id: first_id + index,
-                    queue_type,
+                let mut queue = QueueProps {
                     engine: props.engine_for(family_index),
                     cb_alloc: props.cb_alloc.unwrap_or(CbAlloc::Kernel),
-                    driver_only: props.driver_only,
-                    binned: props.binned,
-                    supports_sync_stream: props.sync_stream,
-                    stream_master: props.stream_master,
                     collective: props.collective,
-                    pq_len,
                     cq: own_cq.or(shared_cq),
+                    ..QueueProps::new(first_id + index, name, queue_type, pq_len)
+                };
+                for flag in &props.flags {
+                    if let Some(field) = queue.flag_mut(flag) {
+                        *field = true;
+                    }
+                }
+                queues.push(Queue {
+                    props: queue,
+                    c_name,
                     doc: decl.doc.clone(),
                 });
                 index += 1;
@@ -921,10 +903,8 @@ struct QueueProperties {
     misspelt: Vec<&'static str>,
     pq_len: Option<u32>,
     collective: CollectiveMode,
-    driver_only: bool,
-    binned: bool,
-    sync_stream: bool,
-    stream_master: bool,
+    /// The flags the declaration sets, as `QUEUE_FLAGS` spells them.
+    flags: Vec<&'static str>,
 }
 
 impl QueueProperties {
@@ -940,8 +920,8 @@ impl QueueProperties {
         let mut seen: HashMap<&str, Span> = HashMap::new();
         for prop in &decl.properties {
             let key = prop.key.text.as_str();
-            if !QUEUE_PROPERTIES.contains(&key) {
-                if let Some(meant) = suggest::closest(key, QUEUE_PROPERTIES.iter().copied()) {
+            if !queue_properties().any(|known| known == key) {
+                if let Some(meant) = suggest::closest(key, queue_properties()) {
                     props.misspelt.push(meant);
                 }
                 diagnostics.push(suggest::unknown(
@@ -950,7 +930,7 @@ impl QueueProperties {
                     key,
                     "not a queue property",
                     "queue properties",
-                    QUEUE_PROPERTIES.iter().copied(),
+                    queue_properties(),
                 ));
                 continue;
             }
@@ -964,7 +944,7 @@ impl QueueProperties {
                 continue;
             }
             match key {
-                "driver_only" | "binned" | "sync_stream" | "stream_master" => {
+                _ if QUEUE_FLAGS.contains(&key) => {
                     if let Some(value) = &prop.value {
                         diagnostics.push(
                             Diagnostic::error(
@@ -981,12 +961,9 @@ impl QueueProperties {
                     if key == "sync_stream" {
                         props.sync_stream_span = Some(prop.key.span);
                     }
-                    *match key {
-                        "driver_only" => &mut props.driver_only,
-                        "binned" => &mut props.binned,
-                        "sync_stream" => &mut props.sync_stream,
-                        _ => &mut props.stream_master,
-                    } = true;
+                    props
+                        .flags
+                        .extend(QUEUE_FLAGS.iter().find(|flag| **flag == key));
                 }
                 "cq" => {
                     props.cq_span = Some(prop.key.span);
@@ -1062,8 +1039,8 @@ impl QueueProperties {
                         continue;
                     }
                     for name in &names {
-                        match engines.iter().find(|e| &e.name == name) {
-                            Some(engine) => props.engines.push(engine.id),
+                        match engines.iter().find(|e| &e.props.name == name) {
+                            Some(engine) => props.engines.push(engine.props.id),
                             // Declared but rejected, or the table is incomplete: the engine's
                             // own diagnostic is the one that matters.
                             None if engine_spans.as_ref().is_none_or(|s| s.contains_key(name)) => {}
@@ -1073,7 +1050,7 @@ impl QueueProperties {
                                 name,
                                 "no engine has this name",
                                 "engines",
-                                engines.iter().map(|e| e.name.as_str()),
+                                engines.iter().map(|e| e.props.name.as_str()),
                             )),
                         }
                     }
@@ -1086,14 +1063,15 @@ impl QueueProperties {
                         continue;
                     };
                     let value = &range.first.text;
-                    let (choices, ok): (&[&str], bool) = if key == "cb_alloc" {
+                    let (choices, ok): (Vec<&str>, bool) = if key == "cb_alloc" {
                         let v = CbAlloc::from_spec_name(value);
                         props.cb_alloc = v;
-                        (&["kernel", "user", "both"], v.is_some())
+                        (CbAlloc::ALL.map(CbAlloc::spec_name).into(), v.is_some())
                     } else {
                         let v = CollectiveMode::from_spec_name(value);
                         props.collective = v.unwrap_or_default();
-                        (&["none", "master", "slave"], v.is_some())
+                        let all = CollectiveMode::ALL.map(CollectiveMode::spec_name);
+                        (all.into(), v.is_some())
                     };
                     if !ok || range.last.is_some() {
                         diagnostics.push(
@@ -1101,7 +1079,7 @@ impl QueueProperties {
                                 range.span,
                                 format!("unknown `{key}` value `{}`", range.first.text),
                             )
-                            .label(format!("expected one of {}", list(choices)))
+                            .label(format!("expected one of {}", list(&choices)))
                             .maybe_help(
                                 suggest::closest(value, choices.iter().copied())
                                     .map(|b| format!("did you mean `{b}`?")),
@@ -1197,7 +1175,7 @@ impl QueueProperties {
             ),
             _ => {}
         }
-        if queue_type == QueueType::Cpu && !self.driver_only {
+        if queue_type == QueueType::Cpu && !self.flags.contains(&"driver_only") {
             diagnostics.push(
                 Diagnostic::error(at, "a cpu queue that is not `driver_only`")
                     .label("only the driver submits to the device CPU")
@@ -1249,7 +1227,7 @@ fn relative_engine(
     engine_spans: &Option<HashMap<String, Span>>,
 ) -> NameRange {
     let known = |name: &str| {
-        engines.iter().any(|e| e.name == name)
+        engines.iter().any(|e| e.props.name == name)
             || engine_spans.as_ref().is_some_and(|s| s.contains_key(name))
     };
     for depth in (1..=cx.path.len()).rev() {

@@ -85,16 +85,16 @@ pub fn check(
         Some(match unit {
             "pending_cs" => u64::from(limits.max_pending_cs),
             "queue" => queues.len() as u64,
-            "sync_stream_queue" => queues_where(&|q| q.supports_sync_stream) as u64,
+            "sync_stream_queue" => queues_where(&|q| q.props.supports_sync_stream) as u64,
             "collective_master_queue" => {
-                queues_where(&|q| q.collective == CollectiveMode::Master) as u64
+                queues_where(&|q| q.props.collective == CollectiveMode::Master) as u64
             }
             "collective_slave_queue" => {
-                queues_where(&|q| q.collective == CollectiveMode::Slave) as u64
+                queues_where(&|q| q.props.collective == CollectiveMode::Slave) as u64
             }
             kind => {
                 let kind = EngineKind::from_spec_name(kind)?;
-                engines.iter().filter(|e| e.kind == kind).count() as u64
+                engines.iter().filter(|e| e.props.kind == kind).count() as u64
             }
         })
     };

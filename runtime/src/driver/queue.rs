@@ -238,22 +238,12 @@ impl CompletionQueue {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::asic::{CbAlloc, CollectiveMode};
 
     fn props(queue_type: QueueType, pq_len: u32) -> QueueProps {
         QueueProps {
-            id: 0,
-            name: "Q",
-            queue_type,
             engine: Some(0),
-            cb_alloc: CbAlloc::Kernel,
-            driver_only: false,
-            binned: false,
-            supports_sync_stream: false,
-            stream_master: false,
-            collective: CollectiveMode::None,
-            pq_len,
             cq: Some(0),
+            ..QueueProps::new(0, "Q", queue_type, pq_len)
         }
     }
 
