@@ -114,6 +114,17 @@ const CASES: &[Case] = &[
         exit: 0,
     },
     Case {
+        // One queue changing several properties at once: listed in the reference table's
+        // column order (type, engine, cb_alloc, flags, collective, pq_len, cq).
+        name: "several_properties_of_one_queue",
+        edits: &[(
+            "internal MME_0 streams 4 { engine = MME_0, cb_alloc = user, pq_len = 1024 }",
+            "internal MME_0 streams 4 { engine = MME_1, cb_alloc = kernel, pq_len = 512, binned }",
+        )],
+        allow: None,
+        exit: 0,
+    },
+    Case {
         name: "renumbering_allowed_with_a_reason",
         edits: &[(
             DMA5,

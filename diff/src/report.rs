@@ -81,6 +81,8 @@ struct Line {
 }
 
 fn change_lines(changes: &[Change]) -> Vec<(crate::changes::Section, Line)> {
+    let grouped = same_change_together(changes);
+    let changes = grouped.as_slice();
     let mut lines = Vec::new();
     let mut i = 0;
     while i < changes.len() {
@@ -175,6 +177,35 @@ fn finding_lines(findings: &[Finding]) -> Vec<Line> {
         i += run;
     }
     lines
+}
+
+/// The changes with, inside each stretch of property changes of one section, the same change
+/// of several items brought together (first seen first, items in spec order), so that a range
+/// of queues changing several properties reads as one line per property, not one per queue
+/// and property.
+fn same_change_together(changes: &[Change]) -> Vec<Change> {
+    let mut out = Vec::with_capacity(changes.len());
+    let mut i = 0;
+    while i < changes.len() {
+        let c = &changes[i];
+        let stretch = if c.kind == Kind::Changed {
+            run_length(changes, i, |a, b| {
+                a.section == b.section && b.kind == Kind::Changed
+            })
+        } else {
+            1
+        };
+        let mut block: Vec<&Change> = changes[i..i + stretch].iter().collect();
+        let first_seen = |detail: &str| block_position(&changes[i..i + stretch], detail);
+        block.sort_by_key(|c| first_seen(&c.detail)); // stable: spec order within a change
+        out.extend(block.into_iter().cloned());
+        i += stretch;
+    }
+    out
+}
+
+fn block_position(block: &[Change], detail: &str) -> usize {
+    block.iter().position(|c| c.detail == detail).unwrap_or(0)
 }
 
 fn run_length<T>(items: &[T], start: usize, same: impl Fn(&T, &T) -> bool) -> usize {
