@@ -2212,3 +2212,136 @@ fn eight_lanes_eight_submitters() {
         assert_settled(&d);
     });
 }
+
+// =============================================================================================
+// Sixth batch: reports racing the TDR on the real clock
+// =============================================================================================
+
+/// Reports racing a 1 ms TDR (reset on lockup) on the real clock: a CS whose report was taken
+/// completed or (a late completion of a timed-out CS) timed out; a refused report means a TDR
+/// or a reset ended it. No lifecycle violation (debug builds panic on one), nothing in flight,
+/// statistics add up.
+fn reports_racing_the_tdr<A: Asic>() {
+    let n = 120;
+    let (d, ctx, running) = scripted::<A>(&vec![Step::Report; n], |c| {
+        c.clock = ClockMode::Real;
+        c.sim.poll_spins = 0;
+        c.tdr_timeout = Some(Duration::from_millis(1));
+    });
+    let runner = Runner::start(&d).unwrap();
+    let q = completing_queue::<A>();
+    let mut results = Vec::new();
+    for i in 0..n {
+        let s = loop {
+            match ctx.submit(&CsSubmit::new(&[Job::new(q)])) {
+                Ok(s) => break s,
+                Err(SubmitError::DeviceNotOperational) | Err(SubmitError::DeviceInReset { .. }) => {
+                    thread::yield_now()
+                }
+                Err(e) if e.is_try_again() => thread::yield_now(),
+                Err(e) => panic!("{e:?}"),
+            }
+        };
+        let ids = running.take();
+        assert_eq!(ids.len(), 1);
+        // Spread the reports around the TDR deadline.
+        thread::sleep(Duration::from_micros(((i % 6) * 300) as u64));
+        let r = d.job_done(ids[0], JobEnd::Complete);
+        let mut out = ctx.wait_cs(s, LONG, None);
+        let mut tries = 0;
+        while out == Err(CsWaitError::DeviceNotOperational) && tries < 10_000 {
+            thread::sleep(Duration::from_micros(100));
+            out = ctx.wait_cs(s, LONG, None);
+            tries += 1;
+        }
+        results.push((s, r, out));
+    }
+    runner.stop();
+    for (s, r, out) in &results {
+        match r {
+            Ok(()) => assert!(
+                matches!(
+                    out,
+                    Ok(WaitStatus::Completed { .. }) | Err(CsWaitError::TimedOut { .. })
+                ),
+                "{}: seq {s}: report taken, yet {out:?}",
+                A::NAME
+            ),
+            Err(_) => assert!(
+                matches!(
+                    out,
+                    Err(CsWaitError::TimedOut { .. }) | Err(CsWaitError::Aborted { .. })
+                ),
+                "{}: seq {s}: report refused, yet {out:?}",
+                A::NAME
+            ),
+        }
+    }
+    let st = d.stats();
+    assert_eq!(st.lifecycle_violations, 0, "{st:?}");
+    assert_settled(&d);
+}
+
+for_each_asic!(reports_racing_the_tdr);
+
+/// The store keeps outcomes, not fences: with 256 outcomes stored, the context holds no more
+/// fences than its ring, and none once it is closed.
+#[test]
+fn store_holds_no_fences() {
+    within(|| {
+        let (d, ctx) = device::<Example>();
+        for _ in 0..300 {
+            ctx.submit(
+                &CsSubmit::new(&one(TPC_0, Work::Run(Duration::from_micros(1)))).with_timestamp(),
+            )
+            .unwrap();
+            d.advance(Duration::from_micros(5));
+        }
+        wrap_ring(&d, &ctx, TPC_1);
+        assert!(
+            ctx.live_fences() <= ctx.ring_len(),
+            "{} live fences, ring {}",
+            ctx.live_fences(),
+            ctx.ring_len()
+        );
+        drop(ctx);
+        assert_eq!(d.live_fences(), 0);
+        let ctx = d.open().unwrap();
+        assert_eq!(
+            poll(&ctx, 1),
+            Err(CsWaitError::InvalidSeq {
+                seq: 1,
+                next_seq: 1
+            })
+        );
+    });
+}
+
+/// Stop and restart while the lane workers spin (the default `poll_spins`, two lanes) and
+/// three threads submit: every accepted CS ends, each stop leaves nothing in flight.
+#[test]
+fn stop_start_with_spinning_lanes() {
+    within_for(Duration::from_secs(180), || {
+        let mut cfg = DeviceConfig::for_asic::<Example>();
+        cfg.clock = ClockMode::Real;
+        cfg.tdr_timeout = None;
+        cfg.sim.lanes = 2;
+        let d = Device::<Example>::new(cfg).unwrap();
+        let ctx = Arc::new(d.open().unwrap());
+        let (stop, _refused, hs) = start_submitters(&ctx, 3);
+        for i in 0..20 {
+            let runner = Runner::start(&d).unwrap_or_else(|e| panic!("cycle {i}: {e:?}"));
+            thread::sleep(Duration::from_millis(3));
+            runner.stop();
+            assert_eq!(d.stats().in_flight, 0, "cycle {i}");
+            assert!(!d.is_operational(), "cycle {i}");
+        }
+        let runner = Runner::start(&d).unwrap();
+        let tallies = finish(&stop, hs);
+        for t in &tallies {
+            assert!(t.stuck.is_empty(), "{t:?}");
+        }
+        runner.stop();
+        assert_settled(&d);
+    });
+}
