@@ -68,6 +68,10 @@ pub enum JobDoneError {
     UnknownJob(JobId),
     /// [`JobEnd::Hang`] is not an end a job can report.
     NotAnEnd,
+    /// Called from inside [`Engines::start`] or [`Engines::reset`], which run under the
+    /// driver's locks: report from another thread, or answer [`Started::Due`] for a job that is
+    /// done already.
+    InsideEngines,
 }
 
 impl std::fmt::Display for JobDoneError {
@@ -77,6 +81,10 @@ impl std::fmt::Display for JobDoneError {
                 write!(f, "no running job {} waits for its end", id.0)
             }
             JobDoneError::NotAnEnd => f.write_str("a hang is not a job end that can be reported"),
+            JobDoneError::InsideEngines => f.write_str(
+                "a job end cannot be reported from inside the engines' start or reset, which run \
+                 under the driver's locks",
+            ),
         }
     }
 }
@@ -84,7 +92,9 @@ impl std::fmt::Display for JobDoneError {
 impl std::error::Error for JobDoneError {}
 
 /// The engines of a device: what the driver asks of hardware. Called under the submission lock
-/// (`start`) or with both locks held (`reset`), so an implementation needs no locking of its own.
+/// (`start`) or with both locks held (`reset`), so an implementation needs no locking of its own,
+/// and must not call back into its device from them (a [`Device::job_done`](crate::Device::job_done)
+/// from there is refused with [`JobDoneError::InsideEngines`]).
 pub trait Engines: Send + 'static {
     /// Start `job`; `now` reads the device clock (ns), for a backend whose due time depends on
     /// it.
@@ -103,6 +113,33 @@ pub enum JobEnd {
     /// Never comes due (the job hung, or its engine had): handed to the lane only so that its CS
     /// reaches the mirror list and the TDR can time it out.
     Hang,
+}
+
+thread_local! {
+    /// Whether this thread is inside a call of the engines (`EnginesCall`).
+    static IN_ENGINES: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Marks the calling thread as inside a call of the engines (under the driver's locks) while it
+/// lives, so a report from there is refused rather than deadlocking on the locks.
+pub(crate) struct EnginesCall(());
+
+impl EnginesCall {
+    pub(crate) fn enter() -> EnginesCall {
+        IN_ENGINES.with(|inside| inside.set(true));
+        EnginesCall(())
+    }
+
+    /// Whether the calling thread is inside a call of the engines now.
+    pub(crate) fn active() -> bool {
+        IN_ENGINES.with(std::cell::Cell::get)
+    }
+}
+
+impl Drop for EnginesCall {
+    fn drop(&mut self) {
+        IN_ENGINES.with(|inside| inside.set(false));
+    }
 }
 
 /// A job on an engine lane: the driver's shadow-queue entry, due at the time its backend said.

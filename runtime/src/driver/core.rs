@@ -10,7 +10,7 @@
 //! neither: they look the seq up in the context's ring and wait on the fence.
 
 use crate::asic::Asic;
-use crate::driver::backend::{Engines, JobDoneError, JobEnd, JobId, duration_ns};
+use crate::driver::backend::{Engines, EnginesCall, JobDoneError, JobEnd, JobId, duration_ns};
 use crate::driver::config::{
     ClockMode, DeviceError, DeviceStats, DriverConfig, MAX_LANES, MULTI_CS_MAX_LEN, MULTI_CS_SLOTS,
     OpenError,
@@ -343,7 +343,14 @@ impl<A: Asic> Core<A> {
             let (mut hw, mut st) = self.lock_both(&mut out);
             self.shared.handoff.halt();
             if st.in_flight > 0 {
+                // why: the roll-back is a reset's, but a device that needed a reset before its
+                // engines stopped still needs one (§2.5, `mark_needs_reset`).
+                let needed = st.needs_reset;
                 st.reset(&mut hw, &mut out);
+                if needed {
+                    st.needs_reset = true;
+                    st.set_operational(false);
+                }
             }
         }
     }
@@ -351,6 +358,9 @@ impl<A: Asic> Core<A> {
     /// The engines' completion interrupt for a job they reported running (`Started::Running`);
     /// see [`Device::job_done`](crate::Device::job_done).
     pub(crate) fn job_done(&self, id: JobId, end: JobEnd) -> Result<(), JobDoneError> {
+        if EnginesCall::active() {
+            return Err(JobDoneError::InsideEngines);
+        }
         let mut out = self.defer();
         // why: both locks, submission first: a job is started under the submission lock and
         // pushed to its lane before that lock is dropped, so a report that comes at once (from

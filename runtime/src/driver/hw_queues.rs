@@ -8,7 +8,7 @@
 
 use crate::asic::{Asic, CsEvent, QueueType};
 use crate::driver::backend::{
-    EngineJob, Engines, JobEnd, JobId, JobStart, NEVER_NS, Started, duration_ns,
+    EngineJob, Engines, EnginesCall, JobEnd, JobId, JobStart, NEVER_NS, Started, duration_ns,
 };
 use crate::driver::config::DriverConfig;
 use crate::driver::context::Ring;
@@ -343,14 +343,22 @@ impl<A: Asic> HwQueues<A> {
         };
         let (clock, handoff) = (self.cfg.clock, &self.handoff);
         let mut read_clock = || *now.get_or_insert_with(|| handoff.now(clock));
-        let (due, end, reported) = match self.engines.start(&start, &mut read_clock) {
+        let completes = props.queue_type.has_completion();
+        let started = {
+            let _call = EnginesCall::enter();
+            self.engines.start(&start, &mut read_clock)
+        };
+        let (due, end, reported) = match started {
             Started::Due { at, end } => (at, end, false),
             Started::Hang => {
                 self.hangs += 1;
                 (u64::MAX, JobEnd::Hang, false)
             }
             Started::Stuck => (u64::MAX, JobEnd::Hang, false),
-            Started::Running => (u64::MAX, JobEnd::Hang, true),
+            Started::Running if completes => (u64::MAX, JobEnd::Hang, true),
+            // why: a job without a completion of its own (an internal queue) is never reported
+            // by hardware; it ends with its CS (§2.3), so the driver counts its engine free now.
+            Started::Running => (read_clock(), JobEnd::Complete, false),
         };
         let engine_job = EngineJob {
             due,
@@ -359,7 +367,7 @@ impl<A: Asic> HwQueues<A> {
             ticket,
             queue: q as u16,
             engine,
-            completes: props.queue_type.has_completion(),
+            completes,
             end,
             reported,
         };
@@ -413,6 +421,7 @@ impl<A: Asic> HwQueues<A> {
             cq.reset();
             *seen = 0;
         }
+        let _call = EnginesCall::enter();
         self.engines.reset();
     }
 }
