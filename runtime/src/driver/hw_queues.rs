@@ -19,6 +19,7 @@ use crate::driver::locks::CompletionLock;
 use crate::driver::queue::{CompletionQueue, HwQueue};
 use crate::driver::state::{Released, engine_index, queue_index};
 use crate::driver::submit::{CbChoice, CsSubmit, Job, QueueRejection, SubmitError};
+use crate::driver::sync_stream::{SignalCs, SyncRole, SyncStreams, WaitCs};
 use crate::fence::Fence;
 use std::sync::Arc;
 use std::time::Duration;
@@ -53,6 +54,8 @@ pub(crate) struct HwQueues<A: Asic> {
     pub(crate) hangs: u64,
     /// CSs released here because they failed after taking a seq.
     pub(crate) released: Released,
+    /// The driver's side of the sync manager (§5).
+    pub(crate) sync: SyncStreams,
     _asic: std::marker::PhantomData<A>,
 }
 
@@ -93,6 +96,10 @@ impl<A: Asic> HwQueues<A> {
             submitted: 0,
             hangs: 0,
             released: Released::default(),
+            sync: SyncStreams::new::<A>(
+                A::LIMITS.max_pending_cs as usize * cfg.contexts as usize,
+                cfg.contexts as usize,
+            ),
             handoff,
             rings,
             _asic: std::marker::PhantomData,
@@ -150,8 +157,121 @@ impl<A: Asic> HwQueues<A> {
         });
         let result = match result {
             Ok(pending) => {
-                self.commit(record, seq, ticket, fence, cs, pending, completion, out);
+                self.commit(
+                    record,
+                    seq,
+                    ticket,
+                    fence,
+                    cs,
+                    pending,
+                    SyncRole::None,
+                    completion,
+                    out,
+                );
                 Ok(seq)
+            }
+            Err(e) => {
+                self.release_unsubmitted(seq, fence, out);
+                Err(e)
+            }
+        };
+        for &q in &self.touched {
+            self.scratch[q as usize] = 0;
+        }
+        self.touched.clear();
+        result
+    }
+
+    /// A signal, wait or collective wait CS (§5), from `allocate_cs` on: allocate, validate,
+    /// reserve queue space, then `init_signal_wait_cs` under the completion lock (the sync
+    /// manager's side) and schedule. `kind` says what the CS is; `bad_engine` is a collective
+    /// wait's reduction engine that is not one (refused once the seq is taken, as the driver's
+    /// `collective_wait_create_jobs` does).
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn submit_sync(
+        &mut self,
+        ctx: &Ring,
+        ctx_index: usize,
+        cs: &CsSubmit<'_>,
+        kind: SyncKind,
+        bad_engine: Option<u32>,
+        completion: &CompletionLock<'_, A>,
+        out: &mut Effects,
+    ) -> Result<SyncSubmitted, SubmitError> {
+        let (seq, fence) = ctx
+            .allocate()
+            .map_err(|pending_seq| SubmitError::TooManyInFlight {
+                next_seq: ctx.next_seq(),
+                pending_seq,
+            })?;
+        let slot = (seq & u64::from(self.ring_len - 1)) as usize;
+        let record = (ctx_index * self.ring_len as usize + slot) as u32;
+        self.tickets += 1;
+        let ticket = self.tickets;
+        let result = match bad_engine {
+            Some(engine) => Err(SubmitError::InvalidCollectiveEngine { seq, engine }),
+            None => self.validate(seq, cs.jobs),
+        };
+        let result = result.and_then(|completion_jobs| {
+            self.reserve(seq)?;
+            Ok(completion_jobs)
+        });
+        let result = match result {
+            Ok(pending) => {
+                let q = cs.jobs.first().and_then(|j| queue_index::<A>(j.queue));
+                // init_signal_wait_cs: the SOB bookkeeping, with the sync manager's side held.
+                let init = {
+                    let mut st = completion.lock();
+                    match (kind, q) {
+                        (SyncKind::Signal, Some(q)) => match self.sync.init_signal(q, &mut st.sm) {
+                            Ok(i) => Ok((SyncRole::Signal { sob: i.sob }, Some(i))),
+                            Err(_) => Err(Some(SubmitError::CannotSwitchSob {
+                                seq: Some(seq),
+                                queue: A::QUEUES[q].id,
+                            })),
+                        },
+                        (SyncKind::Wait { sob, val, signal }, _) => {
+                            // The signal fence is checked again: if it completed meanwhile the
+                            // wait CS is dropped and the ioctl still succeeds.
+                            if signal.is_signalled() {
+                                Err(None)
+                            } else {
+                                st.sm.get(sob);
+                                Ok((SyncRole::Wait { sob, val }, None))
+                            }
+                        }
+                        (SyncKind::Signal, None) => Err(None),
+                    }
+                };
+                match init {
+                    Ok((role, signal)) => {
+                        self.commit(
+                            record, seq, ticket, fence, cs, pending, role, completion, out,
+                        );
+                        Ok(match signal {
+                            Some(i) => {
+                                self.sync.record_signal(record, seq, i.sob, i.val);
+                                SyncSubmitted::Signal(SignalCs {
+                                    seq,
+                                    sob: i.current_sob_id,
+                                    sob_count_before: i.count_before,
+                                })
+                            }
+                            None => SyncSubmitted::Wait(WaitCs::Submitted { seq }),
+                        })
+                    }
+                    Err(e) => {
+                        let k = self.touched.len();
+                        self.unroll_cq_reservations(k);
+                        self.release_unsubmitted(seq, fence, out);
+                        match e {
+                            Some(e) => Err(e),
+                            None => Ok(SyncSubmitted::Wait(WaitCs::SignalDone {
+                                consumed_seq: Some(seq),
+                            })),
+                        }
+                    }
+                }
             }
             Err(e) => {
                 self.release_unsubmitted(seq, fence, out);
@@ -275,6 +395,7 @@ impl<A: Asic> HwQueues<A> {
         fence: Fence,
         cs: &CsSubmit<'_>,
         pending: u32,
+        sync: SyncRole,
         completion: &CompletionLock<'_, A>,
         out: &mut Effects,
     ) {
@@ -299,6 +420,7 @@ impl<A: Asic> HwQueues<A> {
             pending,
             uses: self.touched.len() as u16,
             wants_timestamp: cs.timestamp,
+            sync,
         };
         while let Err(rtrb::PushError::Full(back)) = self.rings.log.push(entry) {
             // The workers are held up and the log is full: take it in ourselves.
@@ -409,7 +531,22 @@ impl<A: Asic> HwQueues<A> {
             *seen = 0;
         }
         self.engines.reset();
+        self.sync.reset();
     }
+}
+
+/// What a sync-stream CS is, for [`HwQueues::submit_sync`].
+pub(crate) enum SyncKind {
+    /// A signal CS.
+    Signal,
+    /// A (collective) wait on signal CS `signal`, which adds to bank SOB `sob` up to `val`.
+    Wait { sob: u16, val: u16, signal: Fence },
+}
+
+/// A sync-stream CS the submission side took.
+pub(crate) enum SyncSubmitted {
+    Signal(SignalCs),
+    Wait(WaitCs),
 }
 
 /// A TDR timeout in ns: `None` (no timer) for TDR off or a timeout of [`NEVER_NS`] or

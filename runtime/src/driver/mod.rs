@@ -28,5 +28,6 @@ pub mod queue;
 pub(crate) mod reset;
 pub(crate) mod state;
 pub mod submit;
+pub mod sync_stream;
 pub(crate) mod tdr;
 pub mod wait;

@@ -14,6 +14,7 @@ use crate::driver::cs::{self, CsRecord, NIL};
 use crate::driver::effects::Effects;
 use crate::driver::engine::EngineMask;
 use crate::driver::handoff::{Handoff, RingEnds, Submitted};
+use crate::driver::sync_stream::{RSVD_SOBS, SyncManager, SyncRole};
 use crate::fence::{Outcome, Timestamp};
 use std::collections::BinaryHeap;
 use std::sync::Arc;
@@ -97,6 +98,8 @@ pub(crate) struct State<A: Asic> {
     pub(crate) resets_merged: u64,
     pub(crate) engine_faults: u64,
     pub(crate) needs_reset: bool,
+    /// The sync manager: SOB values and references, monitors, held jobs (§5).
+    pub(crate) sm: SyncManager,
 }
 
 /// Position of raw queue id `id` in `A::QUEUES`.
@@ -157,6 +160,9 @@ impl<A: Asic> State<A> {
             resets_merged: 0,
             engine_faults: 0,
             needs_reset: false,
+            sm: SyncManager::new::<A>(
+                A::QUEUES.iter().filter(|q| q.supports_sync_stream).count() * RSVD_SOBS as usize,
+            ),
             handoff,
             rings,
         }
@@ -235,6 +241,7 @@ impl<A: Asic> State<A> {
         rec.timeout_ns = s.timeout_ns;
         rec.uses = s.uses;
         rec.pending = s.pending;
+        rec.sync = s.sync;
         rec.submitted = true;
         cs::fire::<A>(rec, CsEvent::Submit);
         self.mirror_append(idx);
@@ -263,12 +270,60 @@ impl<A: Asic> State<A> {
         if !job.completes {
             return;
         }
-        let per_job = A::LIMITS.completion == CompletionMode::PerJob;
-        let idx = job.record as usize;
-        let rec = &self.records[idx];
+        let rec = &self.records[job.record as usize];
         if rec.ticket != job.ticket || !rec.submitted || rec.pending == 0 {
             return; // stale: the CS was rolled back before its job came due
         }
+        // §5: a sync-stream job, or any job while the sync manager holds jobs back.
+        if rec.sync != SyncRole::None || self.sm.held_count > 0 {
+            self.complete_sync(job, now, out);
+            return;
+        }
+        self.finish_job(job, now, out);
+    }
+
+    /// A sync-stream job came due, or a job while monitors hold jobs: a job whose queue is held
+    /// up, or whose monitor would not fire yet, is held on its engine (`sync_stream.rs`);
+    /// otherwise it completes, and a signal job first moves its SOB on, which may fire monitors
+    /// and release held jobs, completed here in queue order.
+    fn complete_sync(&mut self, job: EngineJob, now: u64, out: &mut Effects) {
+        let mut next = Some((job, false));
+        while let Some((job, released)) = next {
+            let rec = &self.records[job.record as usize];
+            if released && let Some(e) = job.engine {
+                // Held on its engine until now.
+                let jobs = &mut self.engine_jobs[e as usize];
+                *jobs = jobs.saturating_sub(1);
+            }
+            let live = rec.ticket == job.ticket && rec.submitted && rec.pending > 0;
+            if live {
+                let role = rec.sync;
+                let gate = match role {
+                    SyncRole::Wait { sob, val } => Some((sob, val)),
+                    _ => None,
+                };
+                if !released && self.sm.must_hold(job.queue as usize, gate) {
+                    if let Some(e) = job.engine {
+                        // Still on its engine, waiting on the fence.
+                        self.engine_jobs[e as usize] += 1;
+                    }
+                    self.sm.hold(job, gate);
+                } else {
+                    if let SyncRole::Signal { sob } = role {
+                        self.sm.signal(sob);
+                    }
+                    self.finish_job(job, now, out);
+                }
+            }
+            next = self.sm.ready.pop_front().map(|j| (j, true));
+        }
+    }
+
+    /// The rest of [`complete_job`](Self::complete_job) for a live job that completes now.
+    #[inline]
+    fn finish_job(&mut self, job: EngineJob, now: u64, out: &mut Effects) {
+        let per_job = A::LIMITS.completion == CompletionMode::PerJob;
+        let idx = job.record as usize;
         if per_job {
             // job_finish: this job's queue moves on by one.
             self.consume_one(idx, job.queue as usize);
@@ -357,6 +412,39 @@ impl<A: Asic> State<A> {
             }
             cur = next;
         }
+        // Their jobs held by monitors go with them; what was queued behind them may run now.
+        let records = &self.records;
+        let engine_jobs = &mut self.engine_jobs;
+        self.sm.forget(
+            |job| {
+                let rec = &records[job.record as usize];
+                rec.ticket != job.ticket || !rec.submitted
+            },
+            |job| {
+                if let Some(e) = job.engine {
+                    let jobs = &mut engine_jobs[e as usize];
+                    *jobs = jobs.saturating_sub(1);
+                }
+            },
+        );
+        while let Some(job) = self.sm.ready.pop_front() {
+            if let Some(e) = job.engine {
+                let jobs = &mut self.engine_jobs[e as usize];
+                *jobs = jobs.saturating_sub(1);
+            }
+            self.complete_sync_released(job, now, out);
+        }
+    }
+
+    /// A job a monitor released outside a completion (after a context's rollback).
+    fn complete_sync_released(&mut self, job: EngineJob, now: u64, out: &mut Effects) {
+        let rec = &self.records[job.record as usize];
+        if rec.ticket == job.ticket && rec.submitted && rec.pending > 0 {
+            if let SyncRole::Signal { sob } = rec.sync {
+                self.sm.signal(sob);
+            }
+            self.finish_job(job, now, out);
+        }
     }
 
     /// `cs_do_release`: internal-queue `ci`, leave the mirror list, hand the TDR on, and signal
@@ -371,6 +459,10 @@ impl<A: Asic> State<A> {
             }
             self.mirror_remove(idx);
             self.handle_tdr(idx, now, out);
+            // cs_release_sob_reset_handler: a signal or wait CS puts its SOB reference.
+            if let Some(sob) = self.records[i].sync.sob() {
+                self.sm.put(sob);
+            }
         }
         let rec = &mut self.records[i];
         let outcome = self.released.settle::<A>(rec);
@@ -385,6 +477,7 @@ impl<A: Asic> State<A> {
         rec.submitted = false;
         rec.pending = 0;
         rec.uses = 0;
+        rec.sync = SyncRole::None;
         if let Some(fence) = fence {
             out.signal(fence, outcome, timestamp);
         }
