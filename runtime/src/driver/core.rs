@@ -604,7 +604,7 @@ impl<A: Asic> Core<A> {
             let cs = CsSubmit {
                 jobs: &jobs,
                 timeout: req.timeout,
-                timestamp: false,
+                timestamp: req.timestamp,
             };
             self.submit_wait_jobs(index, req.signal_seqs, &cs, bad_engine)
         })();
@@ -642,6 +642,12 @@ impl<A: Asic> Core<A> {
         let ring_len = A::LIMITS.max_pending_cs as usize;
         let record = index * ring_len + (signal_seq as usize & (ring_len - 1));
         let Some((sob, val)) = hw.sync.signal_of(record, signal_seq) else {
+            // The fence we hold is the signal's own (the driver reads the CS type from it); a
+            // row reused by a later CS since our lookup means that fence completed, and the
+            // seq is gone now.
+            if fence.is_signalled() && context.next_seq() > signal_seq + ring_len as u64 {
+                return Ok(WaitCs::SignalDone { consumed_seq: None });
+            }
             return Err(SubmitError::NotASignalCs { seq: signal_seq });
         };
         if fence.is_signalled() {

@@ -129,6 +129,8 @@ pub struct CollectiveWaitSubmit<'a> {
     pub signal_seqs: &'a [u64],
     /// Its own TDR timeout.
     pub timeout: Option<Duration>,
+    /// Record the completion time on the fence.
+    pub timestamp: bool,
 }
 
 impl<'a> CollectiveWaitSubmit<'a> {
@@ -143,6 +145,7 @@ impl<'a> CollectiveWaitSubmit<'a> {
             collective_engine,
             signal_seqs,
             timeout: None,
+            timestamp: false,
         }
     }
 }
@@ -772,9 +775,7 @@ pub(crate) fn collective_queues<A: Asic>(
     let slave_of = |q: usize, want: &dyn Fn(usize) -> bool| {
         let p = &A::QUEUES[q];
         p.collective == CollectiveMode::Slave
-            && p.engine
-                .and_then(engine_index::<A>)
-                .is_some_and(want)
+            && p.engine.and_then(engine_index::<A>).is_some_and(want)
             && stream_of::<A>(q) == stream
     };
     let reduction: Vec<usize> = (0..A::QUEUES.len())
