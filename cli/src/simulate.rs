@@ -723,6 +723,7 @@ fn finish<A: Asic>(
     bar.inc(1);
 }
 
+#[allow(clippy::too_many_arguments)]
 fn print_summary<A: Asic>(
     args: &Args,
     device: &Device<A>,
