@@ -218,13 +218,26 @@ fn wait_holds_its_queue<A: Asic>() {
     let wait = ctx
         .submit_wait(&WaitSubmit::new(qb, &[signal.seq]))
         .expect("wait");
-    let after = submit_one(&ctx, qb, Work::Run(Duration::ZERO));
-    d.advance(Duration::from_millis(1));
+    let after = ctx
+        .submit(
+            &CsSubmit::new(&[Job::new(qb).with_work(Work::Run(Duration::from_millis(3)))])
+                .with_timestamp(),
+        )
+        .expect("a CS behind the wait");
+    d.advance(Duration::from_millis(4));
     assert_eq!(ctx.wait_cs(after, POLL, None), Ok(WaitStatus::Busy));
     assert_eq!(d.sync_stats().held_jobs, 2);
     d.run_until_idle();
-    for seq in [signal.seq, wait.seq().expect("a wait CS"), after] {
+    for seq in [signal.seq, wait.seq().expect("a wait CS")] {
         assert_eq!(ctx.wait_cs(seq, POLL, None), completed());
+    }
+    // The engine stalled on the fence from 0 to 5 ms: the job behind it ends 5 ms later than
+    // it would have, at 8 ms.
+    match ctx.wait_cs(after, POLL, None) {
+        Ok(WaitStatus::Completed {
+            timestamp: Some(t), ..
+        }) => assert!(t.as_nanos() >= 8_000_000, "done at {} ns", t.as_nanos()),
+        other => panic!("{other:?}"),
     }
     assert!(d.sync_stats().is_baseline());
 }

@@ -87,6 +87,8 @@ pub(crate) struct EngineJob {
     /// The job reports its own completion (external and H/W queues).
     pub(crate) completes: bool,
     pub(crate) end: JobEnd,
+    /// Released by a sync-manager monitor after it was held (§5): not held again.
+    pub(crate) released: bool,
 }
 
 impl PartialEq for EngineJob {

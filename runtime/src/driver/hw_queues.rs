@@ -481,6 +481,7 @@ impl<A: Asic> HwQueues<A> {
             engine,
             completes: props.queue_type.has_completion(),
             end,
+            released: false,
         };
         (engine_job, lane)
     }

@@ -284,38 +284,38 @@ impl<A: Asic> State<A> {
 
     /// A sync-stream job came due, or a job while monitors hold jobs: a job whose queue is held
     /// up, or whose monitor would not fire yet, is held on its engine (`sync_stream.rs`);
-    /// otherwise it completes, and a signal job first moves its SOB on, which may fire monitors
-    /// and release held jobs, completed here in queue order.
+    /// otherwise it completes, and a signal job first moves its SOB on, which may fire monitors:
+    /// the jobs they release go back to their engine lanes, due as late as the engine stalled.
     fn complete_sync(&mut self, job: EngineJob, now: u64, out: &mut Effects) {
-        let mut next = Some((job, false));
-        while let Some((job, released)) = next {
-            let rec = &self.records[job.record as usize];
-            if released && let Some(e) = job.engine {
-                // Held on its engine until now.
-                let jobs = &mut self.engine_jobs[e as usize];
-                *jobs = jobs.saturating_sub(1);
+        let rec = &self.records[job.record as usize];
+        let role = rec.sync;
+        let gate = match role {
+            SyncRole::Wait { sob, val } => Some((sob, val)),
+            _ => None,
+        };
+        if !job.released && self.sm.must_hold(job.queue as usize, gate) {
+            if let Some(e) = job.engine {
+                // Still on its engine, stalled on the fence.
+                self.engine_jobs[e as usize] += 1;
             }
-            let live = rec.ticket == job.ticket && rec.submitted && rec.pending > 0;
-            if live {
-                let role = rec.sync;
-                let gate = match role {
-                    SyncRole::Wait { sob, val } => Some((sob, val)),
-                    _ => None,
-                };
-                if !released && self.sm.must_hold(job.queue as usize, gate) {
-                    if let Some(e) = job.engine {
-                        // Still on its engine, waiting on the fence.
-                        self.engine_jobs[e as usize] += 1;
-                    }
-                    self.sm.hold(job, gate);
-                } else {
-                    if let SyncRole::Signal { sob } = role {
-                        self.sm.signal(sob);
-                    }
-                    self.finish_job(job, now, out);
-                }
-            }
-            next = self.sm.ready.pop_front().map(|j| (j, true));
+            self.sm.hold(job, gate);
+            return;
+        }
+        if let SyncRole::Signal { sob } = role {
+            self.sm.signal(sob, now);
+            self.requeue_released(out);
+        }
+        self.finish_job(job, now, out);
+    }
+
+    /// Hand the jobs monitors released back to their lanes (they stay counted on their engines
+    /// until their completion takes the count off, as for any job in a lane).
+    fn requeue_released(&mut self, out: &mut Effects) {
+        let lanes = self.heaps.len().max(1);
+        while let Some(job) = self.sm.ready.pop_front() {
+            let lane = job.engine.map_or(0, |e| e as usize % lanes);
+            self.heaps[lane].push(job);
+            out.wake_lanes |= 1 << lane;
         }
     }
 
@@ -416,6 +416,7 @@ impl<A: Asic> State<A> {
         let records = &self.records;
         let engine_jobs = &mut self.engine_jobs;
         self.sm.forget(
+            now,
             |job| {
                 let rec = &records[job.record as usize];
                 rec.ticket != job.ticket || !rec.submitted
@@ -427,24 +428,7 @@ impl<A: Asic> State<A> {
                 }
             },
         );
-        while let Some(job) = self.sm.ready.pop_front() {
-            if let Some(e) = job.engine {
-                let jobs = &mut self.engine_jobs[e as usize];
-                *jobs = jobs.saturating_sub(1);
-            }
-            self.complete_sync_released(job, now, out);
-        }
-    }
-
-    /// A job a monitor released outside a completion (after a context's rollback).
-    fn complete_sync_released(&mut self, job: EngineJob, now: u64, out: &mut Effects) {
-        let rec = &self.records[job.record as usize];
-        if rec.ticket == job.ticket && rec.submitted && rec.pending > 0 {
-            if let SyncRole::Signal { sob } = rec.sync {
-                self.sm.signal(sob);
-            }
-            self.finish_job(job, now, out);
-        }
+        self.requeue_released(out);
     }
 
     /// `cs_do_release`: internal-queue `ci`, leave the mirror list, hand the TDR on, and signal

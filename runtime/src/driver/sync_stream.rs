@@ -603,7 +603,7 @@ pub(crate) struct SyncManager {
     held: Box<[VecDeque<Held>]>,
     /// Jobs held over every queue.
     pub(crate) held_count: u32,
-    /// Jobs released by a monitor, to complete now.
+    /// Jobs released by a monitor, to hand back to their engine lanes.
     pub(crate) ready: VecDeque<EngineJob>,
 }
 
@@ -666,22 +666,26 @@ impl SyncManager {
         self.values.get(b as usize).copied().unwrap_or(0)
     }
 
-    /// A signal job ran: the SOB goes up by one (15 bits), and every monitor it satisfies
-    /// fires: the held jobs at the head of their queues whose gate is met, and the jobs behind
-    /// them up to the next unmet gate, move to [`ready`](Self::ready).
-    pub(crate) fn signal(&mut self, b: u16) {
+    /// A signal job ran at `now`: the SOB goes up by one (15 bits), and every monitor it
+    /// satisfies fires (see [`fire`](Self::fire)).
+    pub(crate) fn signal(&mut self, b: u16, now: u64) {
         if let Some(v) = self.values.get_mut(b as usize) {
             *v = (*v + 1) & (MAX_SOB_VAL - 1);
         }
-        self.fire();
+        self.fire(now);
     }
 
-    /// Release every held job whose way is clear now.
-    pub(crate) fn fire(&mut self) {
+    /// Release every held job whose way is clear at `now`: per queue, the head if its gate is
+    /// met (or it has none), and the jobs behind it up to the next unmet gate. The engine was
+    /// stalled from the head's due time until now, so each released job comes due that much
+    /// later than the engine had said; released jobs go to [`ready`](Self::ready), marked so
+    /// that they are not held again.
+    pub(crate) fn fire(&mut self, now: u64) {
         if self.held_count == 0 {
             return;
         }
         for q in 0..self.held.len() {
+            let mut stall = None;
             while let Some(head) = self.held[q].front() {
                 if let Some((sob, val)) = head.gate
                     && self.value(sob) < u32::from(val)
@@ -689,8 +693,13 @@ impl SyncManager {
                     break;
                 }
                 if let Some(h) = self.held[q].pop_front() {
+                    let stall = *stall.get_or_insert(now.saturating_sub(h.job.due));
                     self.held_count -= 1;
-                    self.ready.push_back(h.job);
+                    self.ready.push_back(EngineJob {
+                        due: h.job.due.saturating_add(stall),
+                        released: true,
+                        ..h.job
+                    });
                 }
             }
         }
@@ -712,6 +721,7 @@ impl SyncManager {
     /// clear now.
     pub(crate) fn forget(
         &mut self,
+        now: u64,
         drop: impl Fn(&EngineJob) -> bool,
         mut dropped: impl FnMut(&EngineJob),
     ) {
@@ -727,7 +737,7 @@ impl SyncManager {
             n += q.len() as u32;
         }
         self.held_count = n;
-        self.fire();
+        self.fire(now);
     }
 
     /// Device reset: the sync manager is reinitialised (every SOB 0 with only its own
