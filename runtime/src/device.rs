@@ -33,8 +33,8 @@ use crate::driver::engine::EngineMask;
 use crate::driver::queue::HwQueue;
 use crate::driver::submit::{CsSubmit, SubmitError};
 use crate::driver::sync_stream::{
-    CollectiveWaitSubmit, ReservedIds, SignalCs, SignalReservation, SignalSubmit, SyncStats,
-    WaitCs, WaitSubmit,
+    CollectiveWaitSubmit, ReservedIds, SignalCs, SignalReservation, SignalSubmit, StagedCs,
+    StagedSubmit, SyncStats, WaitCs, WaitSubmit,
 };
 use crate::driver::wait::{CsWaitError, MultiWaitStatus, WaitStatus};
 use crate::fence::Timestamp;
@@ -327,6 +327,17 @@ impl<A: Asic> Context<A> {
         cs: &CollectiveWaitSubmit<'_>,
     ) -> Result<WaitCs, SubmitError> {
         self.core.submit_collective_wait(self.index as usize, cs)
+    }
+
+    /// Submit a CS of a staged submission (§5, `HL_CS_FLAGS_STAGED_SUBMISSION`; generations
+    /// with `staged_submission`, else `-EPERM`). The first CS's seq is the staged seq, which is
+    /// returned for every CS of the submission and which later CSs name; only the last CS
+    /// reports completion, only the first is timed (its TDR covers the whole submission), and
+    /// every CS is released when the last one is, so a wait on the staged seq returns when the
+    /// whole submission is done. A later CS whose first CS is not in flight, or that comes after
+    /// the last, fails with `-EINVAL` and uses up its seq.
+    pub fn submit_staged(&self, cs: &StagedSubmit<'_>) -> Result<StagedCs, SubmitError> {
+        self.core.submit_staged(self.index as usize, cs)
     }
 
     /// Reserve `count` signals on sync-stream `queue` for this context (§5,

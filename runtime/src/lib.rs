@@ -59,7 +59,7 @@ pub use driver::submit::{CbChoice, CsSubmit, Job, QueueRejection, SubmitError, W
 #[cfg(not(loom))]
 pub use driver::sync_stream::{
     CollectiveWaitSubmit, MAX_SOB_VAL, ReservedIds, SignalCs, SignalReservation, SignalSubmit,
-    SyncQueueRejection, SyncStats, WaitCs, WaitSubmit,
+    StagedCs, StagedSubmit, SyncQueueRejection, SyncStats, WaitCs, WaitSubmit,
 };
 #[cfg(not(loom))]
 pub use driver::wait::{CsWaitError, MultiWaitStatus, WaitStatus};

@@ -9,8 +9,8 @@ mod common;
 use asicgen_runtime::asic::{Asic, CollectiveMode, EngineKind};
 use asicgen_runtime::{
     CollectiveWaitSubmit, CsSubmit, CsWaitError, DropCounter, Job, Lookup, MAX_SOB_VAL,
-    MultiWaitStatus, Outcome, SignalSubmit, SubmitError, SyncQueueRejection, WaitCs, WaitStatus,
-    WaitSubmit, Work,
+    MultiWaitStatus, Outcome, SignalSubmit, StagedSubmit, SubmitError, SyncQueueRejection, WaitCs,
+    WaitStatus, WaitSubmit, Work,
 };
 use common::*;
 use std::time::Duration;
@@ -768,6 +768,232 @@ fn default_cs_unchanged<A: Asic>() {
     assert!(d.sync_stats().is_baseline());
 }
 
+/// The generation has staged submissions; if not, check they are refused as the driver
+/// refuses them (`-EPERM`, before anything is used) and return `false`.
+fn has_staged<A: Asic>() -> bool {
+    if A::FEATURES.staged_submission {
+        return true;
+    }
+    let (_d, ctx) = device::<A>();
+    let jobs = [Job::new(completing_queue::<A>())];
+    let e = ctx
+        .submit_staged(&StagedSubmit::first(CsSubmit::new(&jobs)))
+        .expect_err("no staged submission");
+    assert_eq!(e, SubmitError::StagedNotSupported);
+    assert_eq!(e.errno(), -1);
+    assert_eq!(ctx.next_seq(), 1);
+    assert_eq!(ctx.counters().total(), 0);
+    false
+}
+
+fn staged_cs(q: u32, work: Work) -> [Job; 1] {
+    [Job::new(q).with_work(work)]
+}
+
+// §5 staged submission: every CS of it returns the staged seq (the first's); only the last
+// reports completion, and every CS is released with it, so the first CS (whose own job was
+// done long before) completes only when the last does.
+fn staged_submission_completes_as_one<A: Asic>() {
+    if !has_staged::<A>() {
+        return;
+    }
+    let (d, ctx) = device::<A>();
+    let q = completing_queue::<A>();
+    let (a, b, c) = (
+        staged_cs(q, Work::Run(Duration::ZERO)),
+        staged_cs(q, Work::Run(Duration::ZERO)),
+        staged_cs(q, Work::Run(Duration::from_millis(5))),
+    );
+    let first = ctx
+        .submit_staged(&StagedSubmit::first(CsSubmit::new(&a)))
+        .expect("first");
+    assert_eq!(first.seq, first.cs_seq);
+    let mid = ctx
+        .submit_staged(&StagedSubmit::next(CsSubmit::new(&b), first.seq))
+        .expect("middle");
+    let last = ctx
+        .submit_staged(&StagedSubmit::next(CsSubmit::new(&c), first.seq).last())
+        .expect("last");
+    assert_eq!((mid.seq, last.seq), (first.seq, first.seq));
+    assert_eq!((mid.cs_seq, last.cs_seq), (2, 3));
+    d.advance(Duration::from_millis(1));
+    assert_eq!(ctx.wait_cs(first.seq, POLL, None), Ok(WaitStatus::Busy));
+    assert_eq!(ctx.wait_cs(mid.cs_seq, POLL, None), Ok(WaitStatus::Busy));
+    assert_eq!(ctx.wait_cs(first.seq, LONG, None), completed());
+    for seq in [mid.cs_seq, last.cs_seq] {
+        assert_eq!(ctx.wait_cs(seq, POLL, None), completed());
+    }
+    assert_eq!(d.stats().completed, 3);
+    assert_eq!(d.stats().in_flight, 0);
+    // Every queue of every CS moved on.
+    let hq = d.queue(q).expect("queue");
+    assert_eq!(hq.pi(), hq.ci());
+}
+
+// §5 staged submission: only the last CS needs completion, so only it reserves CQ entries
+// (cs_needs_completion); the others give their queue space back with it.
+fn staged_only_the_last_reserves_cq_entries<A: Asic>() {
+    if !has_staged::<A>() {
+        return;
+    }
+    let Some(((q, cq), _)) = two_external::<A>() else {
+        return;
+    };
+    let (d, ctx) = device::<A>();
+    let free = d.completion_queue_free(cq).expect("cq");
+    let jobs = staged_cs(q, Work::Run(Duration::from_millis(1)));
+    let first = ctx
+        .submit_staged(&StagedSubmit::first(CsSubmit::new(&jobs)))
+        .expect("first");
+    ctx.submit_staged(&StagedSubmit::next(CsSubmit::new(&jobs), first.seq))
+        .expect("middle");
+    assert_eq!(d.completion_queue_free(cq), Some(free), "no CQ entry yet");
+    ctx.submit_staged(&StagedSubmit::next(CsSubmit::new(&jobs), first.seq).last())
+        .expect("last");
+    assert_eq!(d.completion_queue_free(cq), Some(free - 1));
+    d.run_until_idle();
+    assert_eq!(d.completion_queue_free(cq), Some(free));
+    let hq = d.queue(q).expect("queue");
+    assert_eq!(hq.pi(), hq.ci());
+}
+
+// §5 staged submission: only the first CS is timed (cs_needs_timeout): its TDR, armed when it
+// heads the mirror list, covers the whole submission; a later CS that hangs is timed out by it.
+fn staged_only_the_first_is_timed<A: Asic>() {
+    if !has_staged::<A>() {
+        return;
+    }
+    let (d, ctx) = device::<A>();
+    let q = completing_queue::<A>();
+    let (ok, hang) = (
+        staged_cs(q, Work::Run(Duration::ZERO)),
+        staged_cs(q, Work::Hang),
+    );
+    let t = Duration::from_millis(50);
+    let first = ctx
+        .submit_staged(&StagedSubmit::first(CsSubmit::new(&ok).with_timeout(t)))
+        .expect("first");
+    ctx.submit_staged(&StagedSubmit::next(
+        CsSubmit::new(&hang).with_timeout(Duration::from_millis(1)),
+        first.seq,
+    ))
+    .expect("middle (its own timeout does not count)");
+    let last = ctx
+        .submit_staged(&StagedSubmit::next(CsSubmit::new(&ok), first.seq).last())
+        .expect("last");
+    d.advance(Duration::ZERO);
+    assert_eq!(d.armed_tdr().map(|(seq, _)| seq), Some(first.seq));
+    d.advance(Duration::from_millis(10));
+    assert_eq!(
+        d.stats().tdr_fired,
+        0,
+        "the middle CS's 1 ms does not count"
+    );
+    assert_eq!(
+        ctx.wait_cs(first.seq, LONG, None),
+        Err(CsWaitError::TimedOut { seq: first.seq })
+    );
+    assert!(d.now().as_nanos() >= 50_000_000);
+    assert!(ctx.wait_cs(last.cs_seq, LONG, None).is_err());
+    assert_eq!(d.stats().in_flight, 0);
+}
+
+// §5 staged submission: a later CS whose first CS is not in flight (never was, is not a staged
+// first, or was released) gets -EINVAL and has used up its seq; so does one that comes after
+// the last (a stray last).
+fn staged_needs_its_first_and_one_last<A: Asic>() {
+    if !has_staged::<A>() {
+        return;
+    }
+    let (d, ctx) = device::<A>();
+    let q = completing_queue::<A>();
+    let jobs = staged_cs(q, Work::Run(Duration::from_millis(1)));
+    let cs = CsSubmit::new(&jobs);
+    // Without a first.
+    let e = ctx
+        .submit_staged(&StagedSubmit::next(cs, 7).last())
+        .expect_err("no first");
+    assert_eq!(
+        e,
+        SubmitError::StagedFirstNotFound {
+            seq: 1,
+            staged_seq: 7
+        }
+    );
+    assert_eq!((e.errno(), e.consumed_seq()), (-22, Some(1)));
+    assert_eq!(
+        ctx.wait_cs(1, POLL, None),
+        completed(),
+        "released not submitted"
+    );
+    // A default CS is no staged first.
+    let plain = ctx.submit(&cs).expect("default CS");
+    assert_eq!(
+        ctx.submit_staged(&StagedSubmit::next(cs, plain)),
+        Err(SubmitError::StagedFirstNotFound {
+            seq: plain + 1,
+            staged_seq: plain
+        })
+    );
+    // One last only.
+    let first = ctx.submit_staged(&StagedSubmit::first(cs)).expect("first");
+    ctx.submit_staged(&StagedSubmit::next(cs, first.seq).last())
+        .expect("last");
+    let stray = ctx.next_seq();
+    assert_eq!(
+        ctx.submit_staged(&StagedSubmit::next(cs, first.seq).last()),
+        Err(SubmitError::StagedAlreadyLast {
+            seq: stray,
+            staged_seq: first.seq
+        })
+    );
+    d.run_until_idle();
+    // Released with its last: its first is no longer in flight.
+    let late = ctx.next_seq();
+    assert_eq!(
+        ctx.submit_staged(&StagedSubmit::next(cs, first.seq).last()),
+        Err(SubmitError::StagedFirstNotFound {
+            seq: late,
+            staged_seq: first.seq
+        })
+    );
+    assert_eq!(ctx.counters().total(), 0, "no drop counter for these");
+    d.run_until_idle();
+    assert_eq!(d.stats().in_flight, 0);
+}
+
+// §2.6 with §5: a reset in the middle of a staged submission aborts every CS of it, and the
+// submission cannot be continued.
+fn staged_reset_in_the_middle<A: Asic>() {
+    if !has_staged::<A>() {
+        return;
+    }
+    let (d, ctx) = device::<A>();
+    let q = completing_queue::<A>();
+    let jobs = staged_cs(q, Work::Run(Duration::ZERO));
+    let cs = CsSubmit::new(&jobs);
+    let first = ctx.submit_staged(&StagedSubmit::first(cs)).expect("first");
+    let mid = ctx
+        .submit_staged(&StagedSubmit::next(cs, first.seq))
+        .expect("middle");
+    // (Left alone, the unfinished submission would be timed out by its first CS's TDR.)
+    d.advance(Duration::from_millis(1));
+    assert_eq!(ctx.wait_cs(first.seq, POLL, None), Ok(WaitStatus::Busy));
+    d.reset();
+    for seq in [first.seq, mid.cs_seq] {
+        assert_eq!(
+            ctx.wait_cs(seq, POLL, None),
+            Err(CsWaitError::Aborted { seq })
+        );
+    }
+    assert!(matches!(
+        ctx.submit_staged(&StagedSubmit::next(cs, first.seq).last()),
+        Err(SubmitError::StagedFirstNotFound { .. })
+    ));
+    let hq = d.queue(q).expect("queue");
+    assert_eq!((hq.pi(), hq.ci()), (0, 0));
+}
+
 for_each_asic!(
     reserved_sobs_and_monitor_per_queue,
     signal_needs_a_sync_stream_queue,
@@ -789,4 +1015,9 @@ for_each_asic!(
     device_drop_with_waits_pending,
     not_operational_refuses_sync_cs,
     default_cs_unchanged,
+    staged_submission_completes_as_one,
+    staged_only_the_last_reserves_cq_entries,
+    staged_only_the_first_is_timed,
+    staged_needs_its_first_and_one_last,
+    staged_reset_in_the_middle,
 );

@@ -26,8 +26,8 @@ use crate::driver::queue::HwQueue;
 use crate::driver::state::{self, State, queue_index};
 use crate::driver::submit::{CsSubmit, Job, SubmitError};
 use crate::driver::sync_stream::{
-    self, CollectiveWaitSubmit, MAX_SOB_VAL, SignalCs, SignalReservation, SignalSubmit,
-    SyncQueueRejection, SyncStats, WaitCs, WaitSubmit,
+    self, CollectiveWaitSubmit, MAX_SOB_VAL, SignalCs, SignalReservation, SignalSubmit, StagedCs,
+    StagedSubmit, SyncQueueRejection, SyncStats, WaitCs, WaitSubmit,
 };
 use crate::driver::wait::{CsWaitError, MultiWaitStatus, WaitStatus};
 use crate::fence::cancel::CancelToken;
@@ -665,6 +665,40 @@ impl<A: Asic> Core<A> {
             // why: a wait request only ever yields a wait; refusing is the safe answer.
             SyncSubmitted::Signal(_) => Err(SubmitError::NoJobs),
         }
+    }
+
+    /// A CS of a staged submission (§5); see
+    /// [`Context::submit_staged`](crate::Context::submit_staged).
+    pub(crate) fn submit_staged(
+        &self,
+        index: usize,
+        req: &StagedSubmit<'_>,
+    ) -> Result<StagedCs, SubmitError> {
+        let result = (|| {
+            if !self.is_operational() {
+                return Err(SubmitError::DeviceNotOperational);
+            }
+            if !A::FEATURES.staged_submission {
+                return Err(SubmitError::StagedNotSupported);
+            }
+            if req.cs.jobs.is_empty() {
+                return Err(SubmitError::NoJobs);
+            }
+            let max = A::LIMITS.max_jobs_per_cs;
+            if req.cs.jobs.len() > max as usize {
+                return Err(SubmitError::TooManyJobs {
+                    jobs: req.cs.jobs.len(),
+                    max,
+                });
+            }
+            let mut out = self.defer();
+            let mut guard = self.lock_hw();
+            let (hw, completion) = guard.split();
+            let r = hw.submit_staged(self.ring(index), index, req, &completion, &mut out);
+            drop(guard);
+            r
+        })();
+        self.count_failure(index, result)
     }
 
     /// Reserve `count` signals on `queue` (§5, `HL_CS_FLAGS_RESERVE_SIGNALS_ONLY`).

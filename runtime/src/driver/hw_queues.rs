@@ -19,7 +19,9 @@ use crate::driver::locks::CompletionLock;
 use crate::driver::queue::{CompletionQueue, HwQueue};
 use crate::driver::state::{Released, engine_index, queue_index};
 use crate::driver::submit::{CbChoice, CsSubmit, Job, QueueRejection, SubmitError};
-use crate::driver::sync_stream::{SignalCs, SyncRole, SyncStreams, WaitCs};
+use crate::driver::sync_stream::{
+    SignalCs, StagedCs, StagedInfo, StagedSubmit, SyncRole, SyncStreams, WaitCs,
+};
 use crate::fence::Fence;
 use std::sync::Arc;
 use std::time::Duration;
@@ -56,6 +58,9 @@ pub(crate) struct HwQueues<A: Asic> {
     pub(crate) released: Released,
     /// The driver's side of the sync manager (§5).
     pub(crate) sync: SyncStreams,
+    /// `cs_needs_completion` of the CS being scheduled: false only for a staged CS that is not
+    /// the last (§5), whose jobs write no CQ entry.
+    needs_completion: bool,
     _asic: std::marker::PhantomData<A>,
 }
 
@@ -100,6 +105,7 @@ impl<A: Asic> HwQueues<A> {
                 A::LIMITS.max_pending_cs as usize * cfg.contexts as usize,
                 cfg.contexts as usize,
             ),
+            needs_completion: true,
             handoff,
             rings,
             _asic: std::marker::PhantomData,
@@ -285,6 +291,119 @@ impl<A: Asic> HwQueues<A> {
         result
     }
 
+    /// A CS of a staged submission (§5), from `allocate_cs` on: as a default CS, except that a
+    /// CS before the last needs no completion (no CQ entries; its jobs complete with the last
+    /// CS), a CS after the first is not timed, and one that is not the first must find its first
+    /// CS in flight, without a last CS yet (checked under the completion lock, as the driver
+    /// walks its mirror list under `cs_mirror_lock`).
+    pub(crate) fn submit_staged(
+        &mut self,
+        ctx: &Ring,
+        ctx_index: usize,
+        req: &StagedSubmit<'_>,
+        completion: &CompletionLock<'_, A>,
+        out: &mut Effects,
+    ) -> Result<StagedCs, SubmitError> {
+        let (seq, fence) = ctx
+            .allocate()
+            .map_err(|pending_seq| SubmitError::TooManyInFlight {
+                next_seq: ctx.next_seq(),
+                pending_seq,
+            })?;
+        let ring_len = self.ring_len as usize;
+        let slot = (seq & u64::from(self.ring_len - 1)) as usize;
+        let record = (ctx_index * ring_len + slot) as u32;
+        self.tickets += 1;
+        let ticket = self.tickets;
+        self.needs_completion = req.last;
+        let result = self.validate(seq, req.cs.jobs).and_then(|pending| {
+            self.reserve(seq)?;
+            Ok(pending)
+        });
+        let result = result.and_then(|pending| {
+            // Link into the submission (the first CS's row, with the mirror list current).
+            let mut st = completion.lock();
+            st.drain(out);
+            let info = if req.first {
+                StagedInfo {
+                    ticket,
+                    chain: record,
+                    chain_ticket: ticket,
+                    first: true,
+                    last: req.last,
+                    has_last: req.last,
+                }
+            } else {
+                let staged_seq = req.staged_seq;
+                let first = Some(staged_seq)
+                    .filter(|&s| s != 0 && s < seq)
+                    .map(|s| ctx_index * ring_len + (s as usize & (ring_len - 1)))
+                    .filter(|&r| st.is_staged_first_in_flight(r, staged_seq));
+                let Some(first) = first else {
+                    return Err(SubmitError::StagedFirstNotFound { seq, staged_seq });
+                };
+                if st.staged[first].has_last {
+                    return Err(SubmitError::StagedAlreadyLast { seq, staged_seq });
+                }
+                if req.last {
+                    st.staged[first].has_last = true;
+                }
+                StagedInfo {
+                    ticket,
+                    chain: first as u32,
+                    chain_ticket: st.staged[first].ticket,
+                    first: false,
+                    last: req.last,
+                    has_last: false,
+                }
+            };
+            st.staged[record as usize] = info;
+            Ok(pending)
+        });
+        let result = match result {
+            Ok(pending) => {
+                // Only the first CS is timed (`cs_needs_timeout`).
+                let cs = if req.first {
+                    req.cs
+                } else {
+                    req.cs.with_timeout(std::time::Duration::MAX)
+                };
+                self.commit(
+                    record,
+                    seq,
+                    ticket,
+                    fence,
+                    &cs,
+                    pending,
+                    SyncRole::None,
+                    completion,
+                    out,
+                );
+                Ok(StagedCs {
+                    seq: if req.first { seq } else { req.staged_seq },
+                    cs_seq: seq,
+                })
+            }
+            Err(e) => {
+                if matches!(
+                    e,
+                    SubmitError::StagedFirstNotFound { .. } | SubmitError::StagedAlreadyLast { .. }
+                ) {
+                    let k = self.touched.len();
+                    self.unroll_cq_reservations(k);
+                }
+                self.release_unsubmitted(seq, fence, out);
+                Err(e)
+            }
+        };
+        self.needs_completion = true;
+        for &q in &self.touched {
+            self.scratch[q as usize] = 0;
+        }
+        self.touched.clear();
+        result
+    }
+
     /// Per job `validate_queue_index`, then the only-internal rule and the reset check. Counts
     /// jobs per queue into `scratch`; returns the number of jobs with their own completion.
     fn validate(&mut self, seq: u64, jobs: &[Job]) -> Result<u32, SubmitError> {
@@ -323,8 +442,12 @@ impl<A: Asic> HwQueues<A> {
                 completion_jobs += 1;
             }
         }
-        if completion_jobs == 0 {
+        if completion_jobs == 0 && self.needs_completion {
             return Err(SubmitError::OnlyInternalJobs { seq });
+        }
+        if !self.needs_completion {
+            // A staged CS before the last: nothing of it completes on its own (§5).
+            completion_jobs = 0;
         }
         if !self.handoff.is_operational() {
             return Err(SubmitError::DeviceInReset { seq });
@@ -343,7 +466,7 @@ impl<A: Asic> HwQueues<A> {
             let checked = self.check_queue(q, n).and_then(|()| {
                 let hq = self.queues[q];
                 match hq.cq() {
-                    Some(cq) if hq.queue_type() == QueueType::External => {
+                    Some(cq) if hq.queue_type() == QueueType::External && self.needs_completion => {
                         let c = cq as usize;
                         self.cqs[c].reserve(cq, n).or_else(|_| {
                             self.refresh_cq(c);
@@ -479,7 +602,7 @@ impl<A: Asic> HwQueues<A> {
             ticket,
             queue: q as u16,
             engine,
-            completes: props.queue_type.has_completion(),
+            completes: props.queue_type.has_completion() && self.needs_completion,
             end,
             released: false,
         };

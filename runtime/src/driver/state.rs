@@ -14,7 +14,7 @@ use crate::driver::cs::{self, CsRecord, NIL};
 use crate::driver::effects::Effects;
 use crate::driver::engine::EngineMask;
 use crate::driver::handoff::{Handoff, RingEnds, Submitted};
-use crate::driver::sync_stream::{RSVD_SOBS, SyncManager, SyncRole};
+use crate::driver::sync_stream::{RSVD_SOBS, StagedInfo, SyncManager, SyncRole};
 use crate::fence::{Outcome, Timestamp};
 use std::collections::BinaryHeap;
 use std::sync::Arc;
@@ -100,6 +100,9 @@ pub(crate) struct State<A: Asic> {
     pub(crate) needs_reset: bool,
     /// The sync manager: SOB values and references, monitors, held jobs (§5).
     pub(crate) sm: SyncManager,
+    /// Per CS row, its place in a staged submission (§5), written by the submitter under this
+    /// lock.
+    pub(crate) staged: Box<[StagedInfo]>,
 }
 
 /// Position of raw queue id `id` in `A::QUEUES`.
@@ -160,6 +163,7 @@ impl<A: Asic> State<A> {
             resets_merged: 0,
             engine_faults: 0,
             needs_reset: false,
+            staged: vec![StagedInfo::default(); records_len].into_boxed_slice(),
             sm: SyncManager::new::<A>(
                 A::QUEUES.iter().filter(|q| q.supports_sync_stream).count() * RSVD_SOBS as usize,
             ),
@@ -345,6 +349,12 @@ impl<A: Asic> State<A> {
     /// Advance `ci` of the CS's queues that `which` selects by the job counts still recorded
     /// for them, and record them as consumed.
     fn consume_uses(&mut self, idx: usize, which: impl Fn(QueueType) -> bool) {
+        self.consume_uses_cq(idx, which, true);
+    }
+
+    /// [`consume_uses`](Self::consume_uses); `cq` false for a CS that reserved no CQ entries
+    /// (a staged CS before the last, §5).
+    fn consume_uses_cq(&mut self, idx: usize, which: impl Fn(QueueType) -> bool, cq: bool) {
         let base = idx * self.handoff.stride;
         for k in 0..self.records[idx].uses as usize {
             let entry = &self.handoff.uses[base + k];
@@ -354,7 +364,7 @@ impl<A: Asic> State<A> {
             let (q, n) = ((packed >> 32) as usize, packed as u32);
             if n > 0 && which(A::QUEUES[q].queue_type) {
                 entry.put(packed & !u64::from(u32::MAX));
-                self.consume(q, n);
+                self.consume(q, n, cq);
             }
         }
     }
@@ -371,19 +381,19 @@ impl<A: Asic> State<A> {
                 break;
             }
         }
-        self.consume(q, 1);
+        self.consume(q, 1, true);
     }
 
     /// Advance `ci` of queue `q` by `n` (`hl_hw_queue_add_ptr`, in `[0, 2L)`); an external
     /// queue also gives its `n` completion-queue entries back (the CQ interrupt handler's
     /// `free_slots_cnt` increment), in either completion mode.
-    fn consume(&self, q: usize, n: u32) {
+    fn consume(&self, q: usize, n: u32, cq: bool) {
         let props = &A::QUEUES[q];
         let len = props.pq_len.max(1);
         let ci = &self.handoff.ci[q];
         // A submitter that sees the new `ci` may overwrite the consumed entries.
         ci.advance_to(ci.own().wrapping_add(n) & (2 * len - 1));
-        if let (QueueType::External, Some(cq)) = (props.queue_type, props.cq)
+        if let (true, QueueType::External, Some(cq)) = (cq, props.queue_type, props.cq)
             && let Some(released) = self.handoff.cq_released.get(cq as usize)
         {
             // The submitter that reads the count may reuse the entries.
@@ -436,8 +446,13 @@ impl<A: Asic> State<A> {
     /// the next CS's TDR).
     pub(crate) fn release(&mut self, idx: u32, now: u64, out: &mut Effects) {
         let i = idx as usize;
+        let staged = self.staged_info(i);
         if self.records[i].submitted {
-            if A::LIMITS.completion == CompletionMode::PerJob {
+            if staged.is_some_and(|s| !s.last) {
+                // hl_hw_queue_update_ci: a staged CS before the last got no completion, every
+                // queue of it moves on now (it reserved no CQ entries).
+                self.consume_uses_cq(i, |_| true, false);
+            } else if A::LIMITS.completion == CompletionMode::PerJob {
                 // hl_hw_queue_update_ci: internal jobs finish with their CS.
                 self.consume_uses(i, |t| t == QueueType::Internal);
             }
@@ -462,9 +477,42 @@ impl<A: Asic> State<A> {
         rec.pending = 0;
         rec.uses = 0;
         rec.sync = SyncRole::None;
+        let aborted = rec.aborted;
         if let Some(fence) = fence {
             out.signal(fence, outcome, timestamp);
         }
+        self.staged[i].ticket = 0;
+        // The last CS of a staged submission puts the references of the others: they are
+        // released now, their jobs done with it. A reset or a context rollback releases each
+        // CS itself.
+        if let Some(s) = staged.filter(|s| s.last && !aborted) {
+            let mut cur = self.mirror_head;
+            while cur != NIL {
+                let next = self.records[cur as usize].next;
+                if self
+                    .staged_info(cur as usize)
+                    .is_some_and(|m| (m.chain, m.chain_ticket) == (s.chain, s.chain_ticket))
+                {
+                    cs::fire::<A>(&mut self.records[cur as usize], CsEvent::JobsDone);
+                    self.records[cur as usize].completed_at = Some(now);
+                    self.release(cur, now, out);
+                }
+                cur = next;
+            }
+        }
+    }
+
+    /// Row `i`'s place in a staged submission, if its CS is part of one.
+    fn staged_info(&self, i: usize) -> Option<StagedInfo> {
+        let s = self.staged[i];
+        (s.ticket != 0 && s.ticket == self.records[i].ticket).then_some(s)
+    }
+
+    /// Whether row `r` holds the first CS of staged submission `seq`, in flight
+    /// (`hl_staged_cs_find_first`).
+    pub(crate) fn is_staged_first_in_flight(&self, r: usize, seq: u64) -> bool {
+        let rec = &self.records[r];
+        rec.seq == seq && rec.in_mirror && self.staged_info(r).is_some_and(|s| s.first)
     }
 
     fn mirror_append(&mut self, idx: u32) {

@@ -254,6 +254,25 @@ pub enum SubmitError {
         /// The handle named.
         handle: u32,
     },
+    /// A staged submission on a generation without them (`hl_cs_sanity_checks`: "staged
+    /// submission not supported", `-EPERM`).
+    StagedNotSupported,
+    /// A staged CS that is not the first names a staged seq whose first CS is not in flight
+    /// (`hl_hw_queue_schedule_cs`: `-EINVAL`, the seq used up).
+    StagedFirstNotFound {
+        /// The seq the CS used up.
+        seq: u64,
+        /// The staged seq it named.
+        staged_seq: u64,
+    },
+    /// A staged CS joins a staged submission that already has its last CS (`-EINVAL`, the
+    /// seq used up).
+    StagedAlreadyLast {
+        /// The seq the CS used up.
+        seq: u64,
+        /// The staged seq it named.
+        staged_seq: u64,
+    },
     /// Unreserving after the queue's SOB value moved (another signal or reservation since, or
     /// a SOB switch): "SOB val ran out of sync", `-EINVAL`; the handle stays.
     ReservationOutOfSync {
@@ -284,10 +303,12 @@ impl SubmitError {
             | SubmitError::InvalidCollectiveEngine { .. }
             | SubmitError::SignalCountTooLarge { .. }
             | SubmitError::NoSuchReservation { .. }
-            | SubmitError::ReservationOutOfSync { .. } => EINVAL,
+            | SubmitError::ReservationOutOfSync { .. }
+            | SubmitError::StagedFirstNotFound { .. }
+            | SubmitError::StagedAlreadyLast { .. } => EINVAL,
             SubmitError::DeviceNotOperational => EBUSY,
             SubmitError::TooManyInFlight { .. } => EAGAIN,
-            SubmitError::DeviceInReset { .. } => EPERM,
+            SubmitError::DeviceInReset { .. } | SubmitError::StagedNotSupported => EPERM,
             SubmitError::QueueFull { cause, .. } => cause.errno(),
         }
     }
@@ -305,7 +326,9 @@ impl SubmitError {
             | SubmitError::OnlyInternalJobs { seq }
             | SubmitError::DeviceInReset { seq }
             | SubmitError::QueueFull { seq, .. }
-            | SubmitError::InvalidCollectiveEngine { seq, .. } => Some(*seq),
+            | SubmitError::InvalidCollectiveEngine { seq, .. }
+            | SubmitError::StagedFirstNotFound { seq, .. }
+            | SubmitError::StagedAlreadyLast { seq, .. } => Some(*seq),
             SubmitError::CannotSwitchSob { seq, .. } => *seq,
             _ => None,
         }
@@ -331,7 +354,10 @@ impl SubmitError {
             | SubmitError::InvalidCollectiveEngine { .. }
             | SubmitError::SignalCountTooLarge { .. }
             | SubmitError::NoSuchReservation { .. }
-            | SubmitError::ReservationOutOfSync { .. } => None,
+            | SubmitError::ReservationOutOfSync { .. }
+            | SubmitError::StagedNotSupported
+            | SubmitError::StagedFirstNotFound { .. }
+            | SubmitError::StagedAlreadyLast { .. } => None,
             SubmitError::DeviceInReset { .. } => Some(DropCounter::DeviceInReset),
             SubmitError::TooManyJobs { .. }
             | SubmitError::InvalidQueue { .. }
@@ -413,6 +439,17 @@ impl fmt::Display for SubmitError {
                     "no signal reservation with handle {handle} in this context"
                 )
             }
+            SubmitError::StagedNotSupported => {
+                f.write_str("staged submission is not supported on this generation")
+            }
+            SubmitError::StagedFirstNotFound { seq, staged_seq } => write!(
+                f,
+                "CS {seq}: staged submission {staged_seq} has no first CS in flight"
+            ),
+            SubmitError::StagedAlreadyLast { seq, staged_seq } => write!(
+                f,
+                "CS {seq}: staged submission {staged_seq} already has its last CS"
+            ),
             SubmitError::ReservationOutOfSync { handle } => write!(
                 f,
                 "cannot unreserve signals of handle {handle}: the SOB value moved since"

@@ -24,7 +24,7 @@
 use crate::asic::{Asic, CollectiveMode, EngineKind};
 use crate::driver::backend::EngineJob;
 use crate::driver::state::engine_index;
-use crate::driver::submit::Work;
+use crate::driver::submit::{CsSubmit, Work};
 use std::collections::VecDeque;
 use std::time::Duration;
 
@@ -203,6 +203,74 @@ pub struct SignalReservation {
     pub count: u32,
     /// The first reserved value (`pre_sob_val`).
     pub first_value: u32,
+}
+
+/// A CS of a staged submission (`HL_CS_FLAGS_STAGED_SUBMISSION`, Gaudi): several CSs the
+/// hardware runs as one. Only the last one reports completion (its jobs write CQ entries),
+/// only the first one is timed (its TDR covers the chain), and every CS of the chain is
+/// released when the last one is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct StagedSubmit<'a> {
+    /// The CS (its timeout counts only on the first CS).
+    pub cs: CsSubmit<'a>,
+    /// `HL_CS_FLAGS_STAGED_SUBMISSION_FIRST`: this CS opens the submission; its seq becomes the
+    /// staged seq.
+    pub first: bool,
+    /// `HL_CS_FLAGS_STAGED_SUBMISSION_LAST`: this CS closes it.
+    pub last: bool,
+    /// `in.seq`: the staged seq (the first CS's), for a CS that is not the first.
+    pub staged_seq: u64,
+}
+
+impl<'a> StagedSubmit<'a> {
+    /// The first CS of a staged submission.
+    pub const fn first(cs: CsSubmit<'a>) -> StagedSubmit<'a> {
+        StagedSubmit {
+            cs,
+            first: true,
+            last: false,
+            staged_seq: 0,
+        }
+    }
+
+    /// A later CS of staged submission `staged_seq`.
+    pub const fn next(cs: CsSubmit<'a>, staged_seq: u64) -> StagedSubmit<'a> {
+        StagedSubmit {
+            cs,
+            first: false,
+            last: false,
+            staged_seq,
+        }
+    }
+
+    /// The same CS, closing the submission.
+    pub const fn last(self) -> StagedSubmit<'a> {
+        StagedSubmit { last: true, ..self }
+    }
+}
+
+/// A CS of a staged submission was scheduled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct StagedCs {
+    /// The staged seq, which the ioctl returns for every CS of the submission (a wait on it
+    /// returns when the whole submission was released).
+    pub seq: u64,
+    /// This CS's own seq.
+    pub cs_seq: u64,
+}
+
+/// Per CS row, its place in a staged submission (`staged_first`, `staged_last`,
+/// `staged_sequence`), valid while `ticket` is the row's CS's ticket.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct StagedInfo {
+    pub(crate) ticket: u64,
+    /// Row and ticket of the submission's first CS.
+    pub(crate) chain: u32,
+    pub(crate) chain_ticket: u64,
+    pub(crate) first: bool,
+    pub(crate) last: bool,
+    /// On the first CS: a last CS has joined.
+    pub(crate) has_last: bool,
 }
 
 /// Why a queue was refused for a sync-stream operation.
