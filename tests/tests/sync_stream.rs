@@ -768,6 +768,44 @@ fn default_cs_unchanged<A: Asic>() {
     assert!(d.sync_stats().is_baseline());
 }
 
+// §5: a chain of signal/wait CSs across two queues runs its steps one after the other: each
+// step's signal runs only once the wait before it fired, so the chain takes at least the sum
+// of its steps' engine times, with one host wait at the end.
+fn chain_runs_step_after_step<A: Asic>() {
+    if !has_sync_stream::<A>() {
+        return;
+    }
+    let (d, ctx) = device::<A>();
+    let qs = sync_queues::<A>();
+    let engine = |id| A::queue(id).and_then(|p| p.engine);
+    let qb = *qs
+        .iter()
+        .find(|&&q| engine(q) != engine(qs[0]))
+        .expect("two engines with sync-stream queues");
+    let q = [qs[0], qb];
+    let step = Duration::from_micros(100);
+    const N: usize = 16;
+    let mut last = 0;
+    for i in 0..N {
+        let s = ctx
+            .submit_signal(&SignalSubmit::new(q[i % 2]).with_work(Work::Run(step)))
+            .expect("signal");
+        last = s.seq;
+        if i + 1 < N {
+            ctx.submit_wait(&WaitSubmit::new(q[(i + 1) % 2], &[s.seq]))
+                .expect("wait");
+        }
+    }
+    assert_eq!(ctx.wait_cs(last, LONG, None), completed());
+    assert!(
+        d.now().as_nanos() >= N as u64 * 100_000,
+        "a chain of {N} steps of 100 µs done at {} ns",
+        d.now().as_nanos()
+    );
+    d.run_until_idle();
+    assert!(d.sync_stats().is_baseline());
+}
+
 /// The generation has staged submissions; if not, check they are refused as the driver
 /// refuses them (`-EPERM`, before anything is used) and return `false`.
 fn has_staged<A: Asic>() -> bool {
@@ -1015,6 +1053,7 @@ for_each_asic!(
     device_drop_with_waits_pending,
     not_operational_refuses_sync_cs,
     default_cs_unchanged,
+    chain_runs_step_after_step,
     staged_submission_completes_as_one,
     staged_only_the_last_reserves_cq_entries,
     staged_only_the_first_is_timed,

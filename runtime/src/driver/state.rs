@@ -302,7 +302,11 @@ impl<A: Asic> State<A> {
                 // Still on its engine, stalled on the fence.
                 self.engine_jobs[e as usize] += 1;
             }
+            let heads = self.sm.is_idle(job.queue as usize);
             self.sm.hold(job, gate);
+            if heads {
+                self.hold_behind(job);
+            }
             return;
         }
         if let SyncRole::Signal { sob } = role {
@@ -310,6 +314,33 @@ impl<A: Asic> State<A> {
             self.requeue_released(out);
         }
         self.finish_job(job, now, out);
+    }
+
+    /// The queue of `job` stalls behind it: its later jobs still in their lane (not due yet)
+    /// are held behind it too, so that they run only after it, as late as it stalled.
+    fn hold_behind(&mut self, job: EngineJob) {
+        let lanes = self.heaps.len().max(1);
+        let lane = job.engine.map_or(0, |e| e as usize % lanes);
+        let mut behind = Vec::new();
+        self.heaps[lane].retain(|j| {
+            let later = j.queue == job.queue && j.order > job.order;
+            if later {
+                behind.push(*j);
+            }
+            !later
+        });
+        behind.sort_unstable_by_key(|j| j.order);
+        for j in behind {
+            let gate = match self.records[j.record as usize].sync {
+                SyncRole::Wait { sob, val }
+                    if self.records[j.record as usize].ticket == j.ticket =>
+                {
+                    Some((sob, val))
+                }
+                _ => None,
+            };
+            self.sm.hold(j, gate);
+        }
     }
 
     /// Hand the jobs monitors released back to their lanes (they stay counted on their engines

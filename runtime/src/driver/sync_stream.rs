@@ -779,6 +779,11 @@ impl SyncManager {
         !self.held[q].is_empty() || gate.is_some_and(|(sob, val)| self.value(sob) < u32::from(val))
     }
 
+    /// Whether queue `q` holds no job.
+    pub(crate) fn is_idle(&self, q: usize) -> bool {
+        self.held[q].is_empty()
+    }
+
     /// Hold `job` on its queue (arming its monitor if it is the queue's head).
     pub(crate) fn hold(&mut self, job: EngineJob, gate: Option<(u16, u16)>) {
         self.held[job.queue as usize].push_back(Held { job, gate });
