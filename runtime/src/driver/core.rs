@@ -641,7 +641,7 @@ impl<A: Asic> Core<A> {
         let (hw, completion) = guard.split();
         let ring_len = A::LIMITS.max_pending_cs as usize;
         let record = index * ring_len + (signal_seq as usize & (ring_len - 1));
-        let Some((sob, val)) = hw.sync.signal_of(record, signal_seq) else {
+        let Some((sob, val, rolled_back)) = hw.sync.signal_of(record, signal_seq) else {
             // The fence we hold is the signal's own (the driver reads the CS type from it); a
             // row reused by a later CS since our lookup means that fence completed, and the
             // seq is gone now.
@@ -650,7 +650,9 @@ impl<A: Asic> Core<A> {
             }
             return Err(SubmitError::NotASignalCs { seq: signal_seq });
         };
-        if fence.is_signalled() {
+        // A signal a reset rolled back is done (aborted), even if its fence is signalled only
+        // once the reset's effects are applied: the SOB value it was given is gone.
+        if fence.is_signalled() || rolled_back {
             return Ok(WaitCs::SignalDone { consumed_seq: None });
         }
         let kind = SyncKind::Wait {

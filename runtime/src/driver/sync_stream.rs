@@ -378,6 +378,8 @@ struct SignalInfo {
     seq: u64,
     sob: u16,
     val: u16,
+    /// Device resets before it was scheduled: a reset since rolled it back.
+    epoch: u64,
 }
 
 /// An encapsulated-signals handle (`struct hl_cs_encaps_sig_handle`).
@@ -417,6 +419,8 @@ pub(crate) struct SyncStreams {
     signals: Box<[SignalInfo]>,
     /// Per context slot: its reservation handles.
     handles: Box<[Vec<Reservation>]>,
+    /// Device resets so far.
+    epoch: u64,
 }
 
 /// The wrap-around handler's refusal: the other SOB is still referenced.
@@ -459,6 +463,7 @@ impl SyncStreams {
             first_sob,
             signals: vec![SignalInfo::default(); if any { records } else { 0 }].into_boxed_slice(),
             handles: (0..contexts).map(|_| Vec::new()).collect(),
+            epoch: 0,
         }
     }
 
@@ -555,21 +560,25 @@ impl SyncStreams {
 
     /// Remember that row `record` holds signal CS `seq`, adding to `sob` up to `val`.
     pub(crate) fn record_signal(&mut self, record: u32, seq: u64, sob: u16, val: u32) {
+        let epoch = self.epoch;
         if let Some(s) = self.signals.get_mut(record as usize) {
             *s = SignalInfo {
                 seq,
                 sob,
                 val: val as u16,
+                epoch,
             };
         }
     }
 
-    /// The SOB and value of signal CS `seq` in row `record`, if that row holds it.
-    pub(crate) fn signal_of(&self, record: usize, seq: u64) -> Option<(u16, u16)> {
+    /// The SOB and value of signal CS `seq` in row `record`, if that row holds it, and whether
+    /// a device reset rolled it back since (its fence may not be signalled yet: fences are
+    /// signalled after the reset dropped its locks, but the SOBs it counted on are gone).
+    pub(crate) fn signal_of(&self, record: usize, seq: u64) -> Option<(u16, u16, bool)> {
         self.signals
             .get(record)
             .filter(|s| s.seq == seq)
-            .map(|s| (s.sob, s.val))
+            .map(|s| (s.sob, s.val, s.epoch != self.epoch))
     }
 
     /// The value the next signal CS on `q` is given.
@@ -648,6 +657,7 @@ impl SyncStreams {
 
     /// `sync_stream_queue_reset` for every queue (`hl_hw_queue_reset`).
     pub(crate) fn reset(&mut self) {
+        self.epoch += 1;
         for prop in self.props.iter_mut().flatten() {
             prop.curr = 0;
             prop.next_sob_val = 1;
