@@ -582,3 +582,50 @@ fn signal_wait_chains_with_hangs_and_resets_lose_nothing() {
         );
     }
 }
+
+/// §5 on real threads: chains of signal/wait CSs across two queues, each waited for at its
+/// end only (as `tests/benches/sync_chain.rs` runs them), finish every time.
+#[test]
+fn signal_wait_chains_on_real_threads_finish() {
+    let mut cfg = DeviceConfig::for_asic::<Gaudi>();
+    cfg.clock = ClockMode::Real;
+    cfg.sim = SimConfig {
+        latency: Duration::from_micros(5),
+        lanes: 1,
+        ..SimConfig::default()
+    };
+    let d = Device::<Gaudi>::new(cfg).expect("config");
+    let ctx = d.open().expect("a free context");
+    let runner = Runner::start(&d).expect("threads");
+    let qs: Vec<_> = <Gaudi as Asic>::QUEUES
+        .iter()
+        .filter(|q| q.supports_sync_stream && q.accepts_user_jobs())
+        .collect();
+    let other = qs
+        .iter()
+        .find(|q| q.engine != qs[0].engine)
+        .expect("two engines");
+    let q = [qs[0].id, other.id];
+    for chain in 0..300 {
+        let mut last = 0;
+        for i in 0..64 {
+            let s = ctx
+                .submit_signal(&SignalSubmit::new(q[i % 2]))
+                .expect("signal");
+            last = s.seq;
+            if i + 1 < 64 {
+                ctx.submit_wait(&WaitSubmit::new(q[(i + 1) % 2], &[s.seq]))
+                    .expect("wait");
+            }
+        }
+        let r = ctx.wait_cs(last, Duration::from_secs(10), None);
+        assert!(
+            matches!(r, Ok(WaitStatus::Completed { .. })),
+            "chain {chain}: {r:?}; {:?}; {:?}",
+            d.sync_stats(),
+            d.stats()
+        );
+    }
+    runner.stop();
+    assert!(d.sync_stats().is_baseline(), "{:?}", d.sync_stats());
+}

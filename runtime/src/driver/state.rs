@@ -303,9 +303,9 @@ impl<A: Asic> State<A> {
                 self.engine_jobs[e as usize] += 1;
             }
             let heads = self.sm.is_idle(job.queue as usize);
-            self.sm.hold(job, gate);
+            self.sm.hold(job, gate, now);
             if heads {
-                self.hold_behind(job);
+                self.hold_behind(job, now);
             }
             return;
         }
@@ -318,7 +318,7 @@ impl<A: Asic> State<A> {
 
     /// The queue of `job` stalls behind it: its later jobs still in their lane (not due yet)
     /// are held behind it too, so that they run only after it, as late as it stalled.
-    fn hold_behind(&mut self, job: EngineJob) {
+    fn hold_behind(&mut self, job: EngineJob, now: u64) {
         let lanes = self.heaps.len().max(1);
         let lane = job.engine.map_or(0, |e| e as usize % lanes);
         let mut behind = Vec::new();
@@ -339,7 +339,7 @@ impl<A: Asic> State<A> {
                 }
                 _ => None,
             };
-            self.sm.hold(j, gate);
+            self.sm.hold(j, gate, now);
         }
     }
 

@@ -670,6 +670,8 @@ impl SyncStreams {
 struct Held {
     job: EngineJob,
     gate: Option<(u16, u16)>,
+    /// Device time it was held at.
+    at: u64,
 }
 
 /// The sync manager's hardware (module docs); lives in the completion side.
@@ -755,7 +757,7 @@ impl SyncManager {
 
     /// Release every held job whose way is clear at `now`: per queue, the head if its gate is
     /// met (or it has none), and the jobs behind it up to the next unmet gate. The engine was
-    /// stalled from the head's due time until now, so each released job comes due that much
+    /// stalled from when the head was held until now, so each released job comes due that much
     /// later than the engine had said; released jobs go to [`ready`](Self::ready), marked so
     /// that they are not held again.
     pub(crate) fn fire(&mut self, now: u64) {
@@ -771,7 +773,9 @@ impl SyncManager {
                     break;
                 }
                 if let Some(h) = self.held[q].pop_front() {
-                    let stall = *stall.get_or_insert(now.saturating_sub(h.job.due));
+                    // From when the queue's head was held (a job's due time may be 0, "at
+                    // once", so it is no measure of when the engine stopped).
+                    let stall = *stall.get_or_insert(now.saturating_sub(h.at));
                     self.held_count -= 1;
                     self.ready.push_back(EngineJob {
                         due: h.job.due.saturating_add(stall),
@@ -794,9 +798,10 @@ impl SyncManager {
         self.held[q].is_empty()
     }
 
-    /// Hold `job` on its queue (arming its monitor if it is the queue's head).
-    pub(crate) fn hold(&mut self, job: EngineJob, gate: Option<(u16, u16)>) {
-        self.held[job.queue as usize].push_back(Held { job, gate });
+    /// Hold `job` on its queue at device time `at` (arming its monitor if it is the queue's
+    /// head).
+    pub(crate) fn hold(&mut self, job: EngineJob, gate: Option<(u16, u16)>, at: u64) {
+        self.held[job.queue as usize].push_back(Held { job, gate, at });
         self.held_count += 1;
     }
 
