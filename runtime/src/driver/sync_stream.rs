@@ -756,16 +756,19 @@ impl SyncManager {
     }
 
     /// Release every held job whose way is clear at `now`: per queue, the head if its gate is
-    /// met (or it has none), and the jobs behind it up to the next unmet gate. The engine was
-    /// stalled from when the head was held until now, so each released job comes due that much
-    /// later than the engine had said; released jobs go to [`ready`](Self::ready), marked so
-    /// that they are not held again.
+    /// met (or it has none), and the jobs behind it up to the next unmet gate. The queue stood
+    /// still until now: the head comes due now, and each job behind it keeps the gap its engine
+    /// had put between it and the job before it (its own run time), but never comes due earlier
+    /// than the engine had said. A job due at 0 ("at once", a zero-latency job) has no such gap;
+    /// the time it was held stands in for it. Released jobs go to [`ready`](Self::ready), marked
+    /// so that they are not held again.
     pub(crate) fn fire(&mut self, now: u64) {
         if self.held_count == 0 {
             return;
         }
         for q in 0..self.held.len() {
-            let mut stall = None;
+            // (new due, reference time) of the job released before, on this queue.
+            let mut prev: Option<(u64, u64)> = None;
             while let Some(head) = self.held[q].front() {
                 if let Some((sob, val)) = head.gate
                     && self.value(sob) < u32::from(val)
@@ -773,12 +776,22 @@ impl SyncManager {
                     break;
                 }
                 if let Some(h) = self.held[q].pop_front() {
-                    // From when the queue's head was held (a job's due time may be 0, "at
-                    // once", so it is no measure of when the engine stopped).
-                    let stall = *stall.get_or_insert(now.saturating_sub(h.at));
+                    let due = h.job.due;
+                    let new_due = match prev {
+                        None => due.max(now),
+                        Some((prev_due, prev_ref)) => {
+                            let gap = if due > 0 {
+                                due.saturating_sub(prev_ref)
+                            } else {
+                                0
+                            };
+                            due.max(prev_due.saturating_add(gap))
+                        }
+                    };
+                    prev = Some((new_due, if due > 0 { due } else { h.at }));
                     self.held_count -= 1;
                     self.ready.push_back(EngineJob {
-                        due: h.job.due.saturating_add(stall),
+                        due: new_due,
                         released: true,
                         ..h.job
                     });
