@@ -227,7 +227,11 @@ impl<A: Asic> HwQueues<A> {
                 let q = cs.jobs.first().and_then(|j| queue_index::<A>(j.queue));
                 // init_signal_wait_cs: the SOB bookkeeping, with the sync manager's side held.
                 let init = {
+                    let now = self.handoff.now(self.cfg.clock);
                     let mut st = completion.lock();
+                    if let Some(t) = st.sync_started.get_mut(record as usize) {
+                        *t = now;
+                    }
                     match (kind, q) {
                         (SyncKind::Signal, Some(q)) => match self.sync.init_signal(q, &mut st.sm) {
                             Ok(i) => Ok((SyncRole::Signal { sob: i.sob }, Some(i))),

@@ -103,6 +103,9 @@ pub(crate) struct State<A: Asic> {
     /// Per CS row, its place in a staged submission (§5), written by the submitter under this
     /// lock.
     pub(crate) staged: Box<[StagedInfo]>,
+    /// Per CS row, when its sync-stream CS was scheduled (device clock), written by the
+    /// submitter under this lock; empty on a generation without sync streams.
+    pub(crate) sync_started: Box<[u64]>,
 }
 
 /// Position of raw queue id `id` in `A::QUEUES`.
@@ -164,6 +167,15 @@ impl<A: Asic> State<A> {
             engine_faults: 0,
             needs_reset: false,
             staged: vec![StagedInfo::default(); records_len].into_boxed_slice(),
+            sync_started: vec![
+                0;
+                if A::FEATURES.sync_stream {
+                    records_len
+                } else {
+                    0
+                }
+            ]
+            .into_boxed_slice(),
             sm: SyncManager::new::<A>(
                 A::QUEUES.iter().filter(|q| q.supports_sync_stream).count() * RSVD_SOBS as usize,
             ),
@@ -303,7 +315,8 @@ impl<A: Asic> State<A> {
                 self.engine_jobs[e as usize] += 1;
             }
             let heads = self.sm.is_idle(job.queue as usize);
-            self.sm.hold(job, gate, now);
+            let start = self.sync_start(&job);
+            self.sm.hold(job, gate, now, start);
             if heads {
                 self.hold_behind(job, now);
             }
@@ -339,8 +352,18 @@ impl<A: Asic> State<A> {
                 }
                 _ => None,
             };
-            self.sm.hold(j, gate, now);
+            let start = self.sync_start(&j);
+            self.sm.hold(j, gate, now, start);
         }
+    }
+
+    /// When the sync-stream CS of `job` was scheduled, if it is one.
+    fn sync_start(&self, job: &EngineJob) -> Option<u64> {
+        let r = job.record as usize;
+        let rec = &self.records[r];
+        (rec.ticket == job.ticket && rec.sync != SyncRole::None)
+            .then(|| self.sync_started.get(r).copied())
+            .flatten()
     }
 
     /// Hand the jobs monitors released back to their lanes (they stay counted on their engines

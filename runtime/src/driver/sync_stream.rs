@@ -672,6 +672,9 @@ struct Held {
     gate: Option<(u16, u16)>,
     /// Device time it was held at.
     at: u64,
+    /// When its CS was scheduled, for a sync-stream CS (the others are not timed, to keep the
+    /// default path free of clock reads).
+    start: Option<u64>,
 }
 
 /// The sync manager's hardware (module docs); lives in the completion side.
@@ -757,17 +760,18 @@ impl SyncManager {
 
     /// Release every held job whose way is clear at `now`: per queue, the head if its gate is
     /// met (or it has none), and the jobs behind it up to the next unmet gate. The queue stood
-    /// still until now: the head comes due now, and each job behind it keeps the gap its engine
-    /// had put between it and the job before it (its own run time), but never comes due earlier
-    /// than the engine had said. A job due at 0 ("at once", a zero-latency job) has no such gap;
-    /// the time it was held stands in for it. Released jobs go to [`ready`](Self::ready), marked
-    /// so that they are not held again.
+    /// still until now: the head comes due now (or when the engine had said, if later), and each
+    /// job behind it comes due its own run time after the one before it, never earlier than the
+    /// engine had said. A job's run time is its due time less when it could start: the later of
+    /// the due time of the job before it and when its CS was scheduled (known for sync-stream
+    /// CSs) or it was seen waiting (held before it was due). Released jobs go to
+    /// [`ready`](Self::ready), marked so that they are not held again.
     pub(crate) fn fire(&mut self, now: u64) {
         if self.held_count == 0 {
             return;
         }
         for q in 0..self.held.len() {
-            // (new due, reference time) of the job released before, on this queue.
+            // (new due, original due) of the job released before it, on this queue.
             let mut prev: Option<(u64, u64)> = None;
             while let Some(head) = self.held[q].front() {
                 if let Some((sob, val)) = head.gate
@@ -779,16 +783,13 @@ impl SyncManager {
                     let due = h.job.due;
                     let new_due = match prev {
                         None => due.max(now),
-                        Some((prev_due, prev_ref)) => {
-                            let gap = if due > 0 {
-                                due.saturating_sub(prev_ref)
-                            } else {
-                                0
-                            };
-                            due.max(prev_due.saturating_add(gap))
+                        Some((prev_new, prev_due)) => {
+                            let seen = h.start.or((h.at < due).then_some(h.at)).unwrap_or(0);
+                            let run = due.saturating_sub(prev_due.max(seen));
+                            due.max(prev_new.saturating_add(run))
                         }
                     };
-                    prev = Some((new_due, if due > 0 { due } else { h.at }));
+                    prev = Some((new_due, due));
                     self.held_count -= 1;
                     self.ready.push_back(EngineJob {
                         due: new_due,
@@ -813,8 +814,19 @@ impl SyncManager {
 
     /// Hold `job` on its queue at device time `at` (arming its monitor if it is the queue's
     /// head).
-    pub(crate) fn hold(&mut self, job: EngineJob, gate: Option<(u16, u16)>, at: u64) {
-        self.held[job.queue as usize].push_back(Held { job, gate, at });
+    pub(crate) fn hold(
+        &mut self,
+        job: EngineJob,
+        gate: Option<(u16, u16)>,
+        at: u64,
+        start: Option<u64>,
+    ) {
+        self.held[job.queue as usize].push_back(Held {
+            job,
+            gate,
+            at,
+            start,
+        });
         self.held_count += 1;
     }
 
