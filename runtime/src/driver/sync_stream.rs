@@ -3,13 +3,13 @@
 //!
 //! Two halves, as in the driver and its hardware:
 //!
-//! - **the driver's bookkeeping** ([`SyncStreams`], submission side, under the `hw_queues_lock`
+//! - **the driver's bookkeeping** (`SyncStreams`, submission side, under the `hw_queues_lock`
 //!   as `hl_hw_queue_schedule_cs` and the reserve/unreserve ioctls hold it): per sync-stream
 //!   queue its two reserved SOBs and its monitor (ids from the spec's `sync_stream` range:
 //!   `first_sob + idx * 2`, `first_monitor + idx`), the current SOB and `next_sob_val`, the
 //!   wrap-around handler, per CS row the SOB and value a signal CS was given, and per context
 //!   its reservation handles;
-//! - **the sync manager itself** ([`SyncManager`], completion side, under the `cs_mirror_lock`):
+//! - **the sync manager itself** (`SyncManager`, completion side, under the `cs_mirror_lock`):
 //!   SOB values (15 bits), the SOB references (`hw_sob->kref`; a put that reaches zero resets
 //!   the SOB to 0 and its count to 1, as `hl_sob_reset` does) and the monitors: a wait job that
 //!   reaches its engine before its SOB reached the value is held there (its monitor is armed)
