@@ -393,6 +393,64 @@ fn sync_workloads_count_their_cs_kinds() {
 }
 
 #[test]
+fn sync_workloads_combine_with_trace_and_the_smallest_runs() {
+    let trace =
+        std::env::temp_dir().join(format!("asicgen-sync-trace-{}.json", std::process::id()));
+    let trace_arg = trace.to_string_lossy().into_owned();
+    for args in [
+        &["--asic", "gaudi", "--workload", "collective", "--cs", "1"][..],
+        &[
+            "--asic",
+            "gaudi2",
+            "--workload",
+            "signal-wait",
+            "--cs",
+            "2",
+            "--threads",
+            "2",
+        ][..],
+        &[
+            "--asic",
+            "gaudi",
+            "--workload",
+            "signal-wait",
+            "--cs",
+            "300",
+            "--virtual",
+            "--jobs",
+            "4",
+            "--window",
+            "1",
+            "--trace",
+            &trace_arg,
+        ][..],
+    ] {
+        let mut argv = vec!["simulate"];
+        argv.extend_from_slice(args);
+        let out = asicgen(&argv, &workspace());
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{argv:?}\n{stdout}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let (signal, wait, collective, default, dropped) = kinds(&stdout);
+        let total: u64 = args[args.iter().position(|a| *a == "--cs").expect("--cs") + 1]
+            .parse()
+            .expect("a count");
+        assert_eq!(
+            signal + wait + collective + default + dropped,
+            total,
+            "{stdout}"
+        );
+    }
+    let json = std::fs::read_to_string(&trace).expect("the trace was written");
+    assert!(json.contains("traceEvents"), "{json}");
+    let _ = std::fs::remove_file(&trace);
+}
+
+#[test]
 fn sync_workloads_need_the_feature() {
     for (args, expect) in [
         (&["goya", "signal-wait"], "Goya has no sync stream"),
