@@ -33,8 +33,8 @@ use crate::driver::engine::EngineMask;
 use crate::driver::queue::HwQueue;
 use crate::driver::submit::{CsSubmit, SubmitError};
 use crate::driver::sync_stream::{
-    CollectiveWaitSubmit, ReservedIds, SignalCs, SignalReservation, SignalSubmit, StagedCs,
-    StagedSubmit, SyncStats, WaitCs, WaitSubmit,
+    CollectiveWaitSubmit, EncapsWaitSubmit, ReservedIds, SignalCs, SignalReservation, SignalSubmit,
+    StagedCs, StagedSubmit, SyncStats, WaitCs, WaitSubmit,
 };
 use crate::driver::wait::{CsWaitError, MultiWaitStatus, WaitStatus};
 use crate::fence::Timestamp;
@@ -338,6 +338,15 @@ impl<A: Asic> Context<A> {
     /// the last, fails with `-EINVAL` and uses up its seq.
     pub fn submit_staged(&self, cs: &StagedSubmit<'_>) -> Result<StagedCs, SubmitError> {
         self.core.submit_staged(self.index as usize, cs)
+    }
+
+    /// Submit a wait CS on encapsulated signals (§5, `HL_CS_FLAGS_WAIT` with
+    /// `HL_CS_FLAGS_ENCAP_SIGNALS`): wait for signal `offset` of the reservation bound to a
+    /// staged submission ([`StagedSubmit::with_encaps_signals`]). No bound reservation for that
+    /// seq (or the submission is done) creates no CS, as the driver returns 0; an offset past
+    /// the reservation's count is `-EINVAL`.
+    pub fn submit_encaps_wait(&self, cs: &EncapsWaitSubmit) -> Result<WaitCs, SubmitError> {
+        self.core.submit_encaps_wait(self.index as usize, cs)
     }
 
     /// Reserve `count` signals on sync-stream `queue` for this context (§5,

@@ -58,8 +58,8 @@ pub use driver::queue::{CompletionQueue, HwQueue, SpaceError};
 pub use driver::submit::{CbChoice, CsSubmit, Job, QueueRejection, SubmitError, Work};
 #[cfg(not(loom))]
 pub use driver::sync_stream::{
-    CollectiveWaitSubmit, MAX_SOB_VAL, ReservedIds, SignalCs, SignalReservation, SignalSubmit,
-    StagedCs, StagedSubmit, SyncQueueRejection, SyncStats, WaitCs, WaitSubmit,
+    CollectiveWaitSubmit, EncapsWaitSubmit, MAX_SOB_VAL, ReservedIds, SignalCs, SignalReservation,
+    SignalSubmit, StagedCs, StagedSubmit, SyncQueueRejection, SyncStats, WaitCs, WaitSubmit,
 };
 #[cfg(not(loom))]
 pub use driver::wait::{CsWaitError, MultiWaitStatus, WaitStatus};

@@ -8,9 +8,9 @@ mod common;
 
 use asicgen_runtime::asic::{Asic, CollectiveMode, EngineKind};
 use asicgen_runtime::{
-    CollectiveWaitSubmit, CsSubmit, CsWaitError, DropCounter, Job, Lookup, MAX_SOB_VAL,
-    MultiWaitStatus, Outcome, SignalSubmit, StagedSubmit, SubmitError, SyncQueueRejection, WaitCs,
-    WaitStatus, WaitSubmit, Work,
+    CollectiveWaitSubmit, CsSubmit, CsWaitError, DropCounter, EncapsWaitSubmit, Job, Lookup,
+    MAX_SOB_VAL, MultiWaitStatus, Outcome, SignalSubmit, StagedSubmit, SubmitError,
+    SyncQueueRejection, WaitCs, WaitStatus, WaitSubmit, Work,
 };
 use common::*;
 use std::time::Duration;
@@ -1033,6 +1033,74 @@ fn staged_reset_in_the_middle<A: Asic>() {
     assert_eq!((hq.pi(), hq.ci()), (0, 0));
 }
 
+// §5 encapsulated signals: ENCAP_SIGNALS on a staged first CS binds a reservation to the staged
+// seq (the handle leaves the context's handles; an unknown handle is -EINVAL before a seq is
+// taken); a wait on it waits for pre_sob_val + offset - 1 (offset 0 as 1), an offset past the
+// count is -EINVAL, and a seq with no bound reservation creates no CS.
+fn encapsulated_signals<A: Asic>() {
+    if !has_staged::<A>() || !has_sync_stream::<A>() {
+        return;
+    }
+    let (d, ctx) = device::<A>();
+    let qs = sync_queues::<A>();
+    let (q, qw) = (qs[0], qs[qs.len() - 1]);
+    let r = ctx.reserve_signals(q, 4).expect("reserve");
+    let jobs = staged_cs(q, Work::Run(Duration::from_millis(2)));
+    let cs = CsSubmit::new(&jobs);
+    assert_eq!(
+        ctx.submit_staged(&StagedSubmit::first(cs).with_encaps_signals(r.handle + 1)),
+        Err(SubmitError::NoSuchReservation {
+            handle: r.handle + 1
+        })
+    );
+    assert_eq!(ctx.next_seq(), 1, "refused before allocate_cs");
+    let first = ctx
+        .submit_staged(&StagedSubmit::first(cs).with_encaps_signals(r.handle))
+        .expect("first");
+    assert_eq!(
+        ctx.unreserve_signals(r.handle),
+        Err(SubmitError::NoSuchReservation { handle: r.handle }),
+        "bound to the submission"
+    );
+    assert_eq!(
+        ctx.submit_encaps_wait(&EncapsWaitSubmit::new(qw, first.seq, 5)),
+        Err(SubmitError::EncapsOffset {
+            offset: 5,
+            count: 4
+        })
+    );
+    let waits: Vec<u64> = [0, 1, 4]
+        .iter()
+        .map(|&offset| {
+            ctx.submit_encaps_wait(&EncapsWaitSubmit::new(qw, first.seq, offset))
+                .expect("encaps wait")
+                .seq()
+                .expect("a wait CS")
+        })
+        .collect();
+    // No reservation is bound to a plain CS's seq: nothing to wait for.
+    let plain = submit_one(&ctx, q, Work::Run(Duration::ZERO));
+    assert_eq!(
+        ctx.submit_encaps_wait(&EncapsWaitSubmit::new(qw, plain, 1)),
+        Ok(WaitCs::SignalDone { consumed_seq: None })
+    );
+    ctx.submit_staged(&StagedSubmit::next(cs, first.seq).last())
+        .expect("last");
+    d.advance(Duration::from_millis(1));
+    assert_eq!(ctx.wait_cs(waits[0], POLL, None), Ok(WaitStatus::Busy));
+    for w in waits {
+        assert_eq!(ctx.wait_cs(w, LONG, None), completed());
+    }
+    assert_eq!(ctx.wait_cs(first.seq, POLL, None), completed());
+    d.run_until_idle();
+    assert!(d.sync_stats().is_baseline(), "{:?}", d.sync_stats());
+    // Once the submission is done, there is nothing to wait for.
+    assert_eq!(
+        ctx.submit_encaps_wait(&EncapsWaitSubmit::new(qw, first.seq, 1)),
+        Ok(WaitCs::SignalDone { consumed_seq: None })
+    );
+}
+
 for_each_asic!(
     reserved_sobs_and_monitor_per_queue,
     signal_needs_a_sync_stream_queue,
@@ -1060,4 +1128,5 @@ for_each_asic!(
     staged_only_the_first_is_timed,
     staged_needs_its_first_and_one_last,
     staged_reset_in_the_middle,
+    encapsulated_signals,
 );

@@ -26,8 +26,8 @@ use crate::driver::queue::HwQueue;
 use crate::driver::state::{self, State, queue_index};
 use crate::driver::submit::{CsSubmit, Job, SubmitError};
 use crate::driver::sync_stream::{
-    self, CollectiveWaitSubmit, MAX_SOB_VAL, SignalCs, SignalReservation, SignalSubmit, StagedCs,
-    StagedSubmit, SyncQueueRejection, SyncStats, WaitCs, WaitSubmit,
+    self, CollectiveWaitSubmit, EncapsWaitSubmit, MAX_SOB_VAL, SignalCs, SignalReservation,
+    SignalSubmit, StagedCs, StagedSubmit, SyncQueueRejection, SyncStats, WaitCs, WaitSubmit,
 };
 use crate::driver::wait::{CsWaitError, MultiWaitStatus, WaitStatus};
 use crate::fence::cancel::CancelToken;
@@ -607,6 +607,68 @@ impl<A: Asic> Core<A> {
                 timestamp: req.timestamp,
             };
             self.submit_wait_jobs(index, req.signal_seqs, &cs, bad_engine)
+        })();
+        self.count_failure(index, result)
+    }
+
+    /// A wait CS on encapsulated signals (§5); see
+    /// [`Context::submit_encaps_wait`](crate::Context::submit_encaps_wait).
+    pub(crate) fn submit_encaps_wait(
+        &self,
+        index: usize,
+        req: &EncapsWaitSubmit,
+    ) -> Result<WaitCs, SubmitError> {
+        let result = (|| {
+            self.sync_sanity()?;
+            self.sync_queue(req.queue)?;
+            let jobs = [Job::new(req.queue).with_work(req.work)];
+            let cs = CsSubmit {
+                jobs: &jobs,
+                timeout: req.timeout,
+                timestamp: false,
+            };
+            let context = self.ring(index);
+            // The driver looks the handle up by the seq it is bound to: none (an invalid or
+            // gone seq included) means the signals are done.
+            let fence = match context.lookup(req.staged_seq) {
+                Lookup::Fence(f) => f.into_fence(),
+                _ => return Ok(WaitCs::SignalDone { consumed_seq: None }),
+            };
+            let mut out = self.defer();
+            let mut guard = self.lock_hw();
+            let (hw, completion) = guard.split();
+            let ring_len = A::LIMITS.max_pending_cs as usize;
+            let record = index * ring_len + (req.staged_seq as usize & (ring_len - 1));
+            let bound = {
+                let mut st = completion.lock();
+                st.drain(&mut out);
+                st.encaps_of(record, req.staged_seq)
+            };
+            let Some((sob, pre_sob_val, count)) = bound else {
+                return Ok(WaitCs::SignalDone { consumed_seq: None });
+            };
+            if req.offset > count {
+                return Err(SubmitError::EncapsOffset {
+                    offset: req.offset,
+                    count,
+                });
+            }
+            if fence.is_signalled() {
+                return Ok(WaitCs::SignalDone { consumed_seq: None });
+            }
+            let val = pre_sob_val + req.offset.max(1) - 1;
+            let kind = SyncKind::Wait {
+                sob,
+                val: (val & (MAX_SOB_VAL - 1)) as u16,
+                signal: fence,
+            };
+            let r = hw.submit_sync(context, index, &cs, kind, None, &completion, &mut out);
+            drop(guard);
+            match r? {
+                SyncSubmitted::Wait(w) => Ok(w),
+                // why: a wait request only ever yields a wait; refusing is the safe answer.
+                SyncSubmitted::Signal(_) => Err(SubmitError::NoJobs),
+            }
         })();
         self.count_failure(index, result)
     }

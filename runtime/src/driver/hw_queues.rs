@@ -308,6 +308,15 @@ impl<A: Asic> HwQueues<A> {
         completion: &CompletionLock<'_, A>,
         out: &mut Effects,
     ) -> Result<StagedCs, SubmitError> {
+        // ENCAP_SIGNALS on the first CS: the reservation must exist.
+        let encaps = match req.encaps_handle.filter(|_| req.first) {
+            Some(handle) => Some(
+                self.sync
+                    .handle(ctx_index, handle)
+                    .ok_or(SubmitError::NoSuchReservation { handle })?,
+            ),
+            None => None,
+        };
         let (seq, fence) = ctx
             .allocate()
             .map_err(|pending_seq| SubmitError::TooManyInFlight {
@@ -336,6 +345,7 @@ impl<A: Asic> HwQueues<A> {
                     first: true,
                     last: req.last,
                     has_last: req.last,
+                    encaps,
                 }
             } else {
                 let staged_seq = req.staged_seq;
@@ -359,6 +369,7 @@ impl<A: Asic> HwQueues<A> {
                     first: false,
                     last: req.last,
                     has_last: false,
+                    encaps: None,
                 }
             };
             st.staged[record as usize] = info;
@@ -383,6 +394,9 @@ impl<A: Asic> HwQueues<A> {
                     completion,
                     out,
                 );
+                if let (Some(handle), Some(_)) = (req.encaps_handle, encaps) {
+                    self.sync.bind_handle(ctx_index, handle);
+                }
                 Ok(StagedCs {
                     seq: if req.first { seq } else { req.staged_seq },
                     cs_seq: seq,

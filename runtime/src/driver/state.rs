@@ -512,8 +512,12 @@ impl<A: Asic> State<A> {
             }
             self.mirror_remove(idx);
             self.handle_tdr(idx, now, out);
-            // cs_release_sob_reset_handler: a signal or wait CS puts its SOB reference.
+            // cs_release_sob_reset_handler: a signal or wait CS puts its SOB reference, and so
+            // does a staged first CS its bound reservation's.
             if let Some(sob) = self.records[i].sync.sob() {
+                self.sm.put(sob);
+            }
+            if let Some((sob, _, _)) = staged.and_then(|s| s.encaps) {
                 self.sm.put(sob);
             }
         }
@@ -540,6 +544,17 @@ impl<A: Asic> State<A> {
         // released now, their jobs done with it. A reset or a context rollback releases each
         // CS itself.
         if let Some(s) = staged.filter(|s| s.last && !aborted) {
+            // The submission ran: the signals of a reservation bound to it were sent.
+            let first = if s.first {
+                Some(s)
+            } else {
+                self.staged_info(s.chain as usize)
+                    .filter(|f| f.ticket == s.chain_ticket)
+            };
+            if let Some((sob, _, count)) = first.and_then(|f| f.encaps) {
+                self.sm.signal_by(sob, count, now);
+                self.requeue_released(out);
+            }
             let mut cur = self.mirror_head;
             while cur != NIL {
                 let next = self.records[cur as usize].next;
@@ -557,9 +572,18 @@ impl<A: Asic> State<A> {
     }
 
     /// Row `i`'s place in a staged submission, if its CS is part of one.
-    fn staged_info(&self, i: usize) -> Option<StagedInfo> {
+    pub(crate) fn staged_info(&self, i: usize) -> Option<StagedInfo> {
         let s = self.staged[i];
         (s.ticket != 0 && s.ticket == self.records[i].ticket).then_some(s)
+    }
+
+    /// The reservation bound to staged submission `seq` in row `r` (its SOB, `pre_sob_val` and
+    /// count), if that submission is in flight with one.
+    pub(crate) fn encaps_of(&self, r: usize, seq: u64) -> Option<(u16, u32, u32)> {
+        if !self.is_staged_first_in_flight(r, seq) {
+            return None;
+        }
+        self.staged_info(r).and_then(|s| s.encaps)
     }
 
     /// Whether row `r` holds the first CS of staged submission `seq`, in flight

@@ -273,6 +273,14 @@ pub enum SubmitError {
         /// The staged seq it named.
         staged_seq: u64,
     },
+    /// A wait on encapsulated signals names an offset past the reservation's count
+    /// (`-EINVAL`).
+    EncapsOffset {
+        /// The offset named.
+        offset: u32,
+        /// The reservation's count.
+        count: u32,
+    },
     /// Unreserving after the queue's SOB value moved (another signal or reservation since, or
     /// a SOB switch): "SOB val ran out of sync", `-EINVAL`; the handle stays.
     ReservationOutOfSync {
@@ -305,7 +313,8 @@ impl SubmitError {
             | SubmitError::NoSuchReservation { .. }
             | SubmitError::ReservationOutOfSync { .. }
             | SubmitError::StagedFirstNotFound { .. }
-            | SubmitError::StagedAlreadyLast { .. } => EINVAL,
+            | SubmitError::StagedAlreadyLast { .. }
+            | SubmitError::EncapsOffset { .. } => EINVAL,
             SubmitError::DeviceNotOperational => EBUSY,
             SubmitError::TooManyInFlight { .. } => EAGAIN,
             SubmitError::DeviceInReset { .. } | SubmitError::StagedNotSupported => EPERM,
@@ -357,7 +366,8 @@ impl SubmitError {
             | SubmitError::ReservationOutOfSync { .. }
             | SubmitError::StagedNotSupported
             | SubmitError::StagedFirstNotFound { .. }
-            | SubmitError::StagedAlreadyLast { .. } => None,
+            | SubmitError::StagedAlreadyLast { .. }
+            | SubmitError::EncapsOffset { .. } => None,
             SubmitError::DeviceInReset { .. } => Some(DropCounter::DeviceInReset),
             SubmitError::TooManyJobs { .. }
             | SubmitError::InvalidQueue { .. }
@@ -439,6 +449,10 @@ impl fmt::Display for SubmitError {
                     "no signal reservation with handle {handle} in this context"
                 )
             }
+            SubmitError::EncapsOffset { offset, count } => write!(
+                f,
+                "signal offset {offset} is past the {count} reserved signals"
+            ),
             SubmitError::StagedNotSupported => {
                 f.write_str("staged submission is not supported on this generation")
             }

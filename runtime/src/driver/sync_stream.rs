@@ -220,6 +220,10 @@ pub struct StagedSubmit<'a> {
     pub last: bool,
     /// `in.seq`: the staged seq (the first CS's), for a CS that is not the first.
     pub staged_seq: u64,
+    /// `HL_CS_FLAGS_ENCAP_SIGNALS` with `encaps_sig_handle_id`, on the first CS: the
+    /// reservation whose signals this submission sends (ignored on a later CS). The handle is
+    /// then bound to the staged seq and leaves the context's handles.
+    pub encaps_handle: Option<u32>,
 }
 
 impl<'a> StagedSubmit<'a> {
@@ -230,6 +234,7 @@ impl<'a> StagedSubmit<'a> {
             first: true,
             last: false,
             staged_seq: 0,
+            encaps_handle: None,
         }
     }
 
@@ -240,12 +245,54 @@ impl<'a> StagedSubmit<'a> {
             first: false,
             last: false,
             staged_seq,
+            encaps_handle: None,
         }
     }
 
     /// The same CS, closing the submission.
     pub const fn last(self) -> StagedSubmit<'a> {
         StagedSubmit { last: true, ..self }
+    }
+
+    /// The same (first) CS, sending the signals of reservation `handle`.
+    pub const fn with_encaps_signals(self, handle: u32) -> StagedSubmit<'a> {
+        StagedSubmit {
+            encaps_handle: Some(handle),
+            ..self
+        }
+    }
+}
+
+/// A wait CS on encapsulated signals (`HL_CS_FLAGS_WAIT | HL_CS_FLAGS_ENCAP_SIGNALS`): it
+/// waits for signal `offset` of the reservation bound to staged submission `staged_seq`
+/// (`pre_sob_val + offset - 1`; offset 0 waits for the first, as offset 1 does).
+///
+/// The runtime's device sends a bound reservation's signals when the staged submission
+/// completes (the user CBs that would send them one by one are not simulated).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct EncapsWaitSubmit {
+    /// Raw uapi queue id (it must support sync streams).
+    pub queue: u32,
+    /// `encaps_signal_seq`: the staged seq the reservation was bound to.
+    pub staged_seq: u64,
+    /// `encaps_signal_offset`.
+    pub offset: u32,
+    /// What the job does on the simulated device once the monitor fired.
+    pub work: Work,
+    /// Its own TDR timeout.
+    pub timeout: Option<Duration>,
+}
+
+impl EncapsWaitSubmit {
+    /// A wait on `queue` for signal `offset` of the reservation bound to `staged_seq`.
+    pub const fn new(queue: u32, staged_seq: u64, offset: u32) -> EncapsWaitSubmit {
+        EncapsWaitSubmit {
+            queue,
+            staged_seq,
+            offset,
+            work: Work::Run(Duration::ZERO),
+            timeout: None,
+        }
     }
 }
 
@@ -271,6 +318,9 @@ pub(crate) struct StagedInfo {
     pub(crate) last: bool,
     /// On the first CS: a last CS has joined.
     pub(crate) has_last: bool,
+    /// On the first CS: the reservation bound to it (`ENCAP_SIGNALS`): its SOB (whose reference
+    /// the CS now holds), `pre_sob_val` and count.
+    pub(crate) encaps: Option<(u16, u32, u32)>,
 }
 
 /// Why a queue was refused for a sync-stream operation.
@@ -650,6 +700,20 @@ impl SyncStreams {
         }
     }
 
+    /// Reservation `handle` of context slot `ctx`: its SOB, `pre_sob_val` and count.
+    pub(crate) fn handle(&self, ctx: usize, handle: u32) -> Option<(u16, u32, u32)> {
+        self.handles[ctx]
+            .iter()
+            .find(|h| h.id == handle)
+            .map(|h| (h.sob, h.pre_sob_val, h.count))
+    }
+
+    /// Bind reservation `handle` to a staged submission: it leaves the context's handles (its
+    /// SOB reference goes with it to the staged first CS).
+    pub(crate) fn bind_handle(&mut self, ctx: usize, handle: u32) {
+        self.handles[ctx].retain(|h| h.id != handle);
+    }
+
     /// Handles alive over every context.
     pub(crate) fn reservations(&self) -> u32 {
         self.handles.iter().map(|h| h.len() as u32).sum()
@@ -752,8 +816,13 @@ impl SyncManager {
     /// A signal job ran at `now`: the SOB goes up by one (15 bits), and every monitor it
     /// satisfies fires (see [`fire`](Self::fire)).
     pub(crate) fn signal(&mut self, b: u16, now: u64) {
+        self.signal_by(b, 1, now);
+    }
+
+    /// `n` signals at once on SOB `b` (a staged submission's encapsulated signals).
+    pub(crate) fn signal_by(&mut self, b: u16, n: u32, now: u64) {
         if let Some(v) = self.values.get_mut(b as usize) {
-            *v = (*v + 1) & (MAX_SOB_VAL - 1);
+            *v = (*v + n) & (MAX_SOB_VAL - 1);
         }
         self.fire(now);
     }
