@@ -3,11 +3,12 @@
 
 use crate::trace::{Trace, TracedEngines};
 use asicgen_generated::{AsicVisitor, NAMES};
-use asicgen_runtime::asic::Asic;
+use asicgen_runtime::asic::{Asic, CollectiveMode, EngineKind};
 use asicgen_runtime::sim::XorShift;
 use asicgen_runtime::{
-    ClockMode, Context, CsSubmit, CsWaitError, Device, DeviceConfig, DeviceStats, Job,
-    MAX_FUSE_MASKS, MAX_LANES, Runner, SimConfig, SimEngines, SubmitError, WaitStatus,
+    ClockMode, CollectiveWaitSubmit, Context, CsSubmit, CsWaitError, Device, DeviceConfig,
+    DeviceStats, Job, MAX_FUSE_MASKS, MAX_LANES, Runner, SignalSubmit, SimConfig, SimEngines,
+    SubmitError, WaitStatus, WaitSubmit,
 };
 use clap::builder::PossibleValuesParser;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -98,6 +99,125 @@ pub struct Args {
     /// marks two TPCs faulty, so the queues of both spare TPCs are binned on this device.
     #[arg(long, value_name = "MASK,...", value_delimiter = ',', value_parser = parse_mask)]
     binning: Vec<u64>,
+    /// What the submitters submit: `independent` CSs (each of 1 to --jobs jobs on random
+    /// queues); `signal-wait` chains (a signal CS on a sync-stream queue, a wait CS on another
+    /// for it, then a CS of 1 to --jobs jobs; generations with sync streams); `collective`
+    /// chains (a signal CS, then a collective wait on a collective master queue; generations
+    /// with collective masters). --cs counts every submission of a chain, a wait the driver
+    /// drops (its signal already done) included.
+    #[arg(long, value_enum, default_value_t = Workload::Independent)]
+    workload: Workload,
+}
+
+/// The `--workload` of `asicgen simulate`.
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Workload {
+    /// Independent CSs (the default).
+    Independent,
+    /// Signal CS, wait CS on another queue, then an independent CS.
+    SignalWait,
+    /// Signal CS, then a collective wait on a collective master queue.
+    Collective,
+}
+
+/// CSs by kind, as the submitters submitted them.
+#[derive(Default, Clone, Copy)]
+struct Kinds {
+    default: u64,
+    signal: u64,
+    wait: u64,
+    collective: u64,
+    /// Waits the driver dropped because their signal had completed (no CS created).
+    wait_dropped: u64,
+}
+
+impl Kinds {
+    fn add(&mut self, o: &Kinds) {
+        self.default += o.default;
+        self.signal += o.signal;
+        self.wait += o.wait;
+        self.collective += o.collective;
+        self.wait_dropped += o.wait_dropped;
+    }
+}
+
+/// The queues a sync workload uses.
+struct SyncPlan {
+    /// Sync-stream queues for signals and waits.
+    stream: Vec<u32>,
+    /// Collective master queues and a reduction engine (collective workload).
+    masters: Vec<u32>,
+    reduction: u32,
+}
+
+/// Check the generation can run `workload` and pick its queues.
+fn sync_plan<A: Asic>(workload: Workload, binned: &[u32]) -> Result<Option<SyncPlan>, String> {
+    if workload == Workload::Independent {
+        return Ok(None);
+    }
+    let flag = match workload {
+        Workload::SignalWait => "signal-wait",
+        _ => "collective",
+    };
+    if !A::FEATURES.sync_stream {
+        return Err(format!(
+            "--workload {flag}: {} has no sync stream (its spec sets `sync_stream = false`), so \
+             it has no signal, wait or collective CS",
+            A::NAME
+        ));
+    }
+    let usable = |q: &&asicgen_runtime::asic::QueueProps| {
+        q.supports_sync_stream && q.accepts_user_jobs() && !binned.contains(&q.id)
+    };
+    let stream: Vec<u32> = A::QUEUES.iter().filter(usable).map(|q| q.id).collect();
+    if stream.is_empty() {
+        return Err(format!(
+            "--workload {flag}: {} has no sync-stream queue a user may submit to on this device",
+            A::NAME
+        ));
+    }
+    let masters: Vec<u32> = A::QUEUES
+        .iter()
+        .filter(usable)
+        .filter(|q| q.collective == CollectiveMode::Master)
+        .map(|q| q.id)
+        .collect();
+    let reduction = A::ENGINES
+        .iter()
+        .find(|e| {
+            e.kind != EngineKind::Nic
+                && A::QUEUES
+                    .iter()
+                    .any(|q| q.engine == Some(e.id) && q.collective == CollectiveMode::Slave)
+        })
+        .map(|e| e.id);
+    let nic = A::QUEUES.iter().any(|q| {
+        q.collective == CollectiveMode::Slave
+            && !binned.contains(&q.id)
+            && q.accepts_user_jobs()
+            && q.engine
+                .and_then(|e| A::ENGINES.iter().find(|p| p.id == e))
+                .is_some_and(|e| e.kind == EngineKind::Nic)
+    });
+    if workload == Workload::Collective {
+        let Some(reduction) = reduction.filter(|_| !masters.is_empty() && nic) else {
+            return Err(format!(
+                "--workload collective: {} has no collective support (no collective master \
+                 queue, reduction engine and NIC port on this device)",
+                A::NAME
+            ));
+        };
+        return Ok(Some(SyncPlan {
+            stream,
+            masters,
+            reduction,
+        }));
+    }
+    Ok(Some(SyncPlan {
+        stream,
+        masters,
+        reduction: 0,
+    }))
 }
 
 /// Parse a fuse mask: decimal or `0x` hex, 64 bits.
@@ -168,6 +288,7 @@ fn ppm(rate: f64) -> u32 {
 struct Tally {
     latencies_ns: Vec<u64>,
     stuck: u64,
+    kinds: Kinds,
 }
 
 /// Run `asicgen simulate`.
@@ -281,6 +402,7 @@ fn simulate<A: Asic>(args: &Args) -> Result<(), String> {
             A::NAME
         ));
     }
+    let plan = sync_plan::<A>(args.workload, &binned)?;
     let threads = if args.virtual_clock {
         1
     } else {
@@ -308,8 +430,8 @@ fn simulate<A: Asic>(args: &Args) -> Result<(), String> {
             .map(|id| {
                 let share = args.cs / threads as u64 + u64::from(id < args.cs % threads as u64);
                 let (device, ctx, queues, bar) = (&device, &ctx, &queues, &bar);
-                let trace = trace.as_ref();
-                s.spawn(move || submitter(device, ctx, id, share, queues, args, bar, trace))
+                let (trace, plan) = (trace.as_ref(), plan.as_ref());
+                s.spawn(move || submitter(device, ctx, id, share, queues, plan, args, bar, trace))
             })
             .collect();
         handles
@@ -328,10 +450,12 @@ fn simulate<A: Asic>(args: &Args) -> Result<(), String> {
         .try_reserve_exact(args.cs as usize)
         .map_err(|_| format!("no memory to keep {} latencies", args.cs))?;
     let mut stuck = 0;
+    let mut kinds = Kinds::default();
     for tally in tallies {
         let tally = tally?;
         latencies.extend(tally.latencies_ns);
         stuck += tally.stuck;
+        kinds.add(&tally.kinds);
     }
     latencies.sort_unstable();
     let virtual_elapsed = device.now().as_nanos() - virtual_start.as_nanos();
@@ -343,6 +467,7 @@ fn simulate<A: Asic>(args: &Args) -> Result<(), String> {
         virtual_elapsed,
         &latencies,
         stuck,
+        &kinds,
     );
     let stats = device.stats();
     if let (Some(trace), Some(file), Some(path)) = (&trace, trace_file, &args.trace) {
@@ -355,7 +480,22 @@ fn simulate<A: Asic>(args: &Args) -> Result<(), String> {
             stats.lifecycle_violations
         ));
     }
+    let sync = device.sync_stats();
+    if !sync.is_baseline() {
+        return Err(format!(
+            "the sync manager did not return to its reserved baseline: {sync:?}"
+        ));
+    }
     Ok(())
+}
+
+/// The next CS of a submitter's chain (sync workloads).
+#[derive(Clone, Copy)]
+enum Step {
+    Default,
+    Signal,
+    /// A wait (or collective wait) for this signal seq.
+    Wait(u64),
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -365,15 +505,13 @@ fn submitter<A: Asic>(
     id: u64,
     count: u64,
     queues: &[u32],
+    plan: Option<&SyncPlan>,
     args: &Args,
     bar: &ProgressBar,
     trace: Option<&Trace>,
 ) -> Result<Tally, String> {
     let mut rng = XorShift::new(args.seed ^ (id + 1).wrapping_mul(0x9E37_79B9));
-    let mut tally = Tally {
-        latencies_ns: Vec::new(),
-        stuck: 0,
-    };
+    let mut tally = Tally::default();
     tally
         .latencies_ns
         .try_reserve_exact(count as usize)
@@ -382,23 +520,75 @@ fn submitter<A: Asic>(
     let limit = (args.window as usize).min(cap);
     let mut window: VecDeque<(u64, u64)> = VecDeque::with_capacity(limit);
     let mut jobs = Vec::with_capacity(args.jobs as usize);
+    let mut step = if plan.is_some() {
+        Step::Signal
+    } else {
+        Step::Default
+    };
+    let pick = |rng: &mut XorShift, from: &[u32]| from[rng.below(from.len() as u64) as usize];
     for _ in 0..count {
         jobs.clear();
         for _ in 0..1 + rng.below(args.jobs) {
-            jobs.push(Job::new(queues[rng.below(queues.len() as u64) as usize]));
+            jobs.push(Job::new(pick(&mut rng, queues)));
         }
+        // The queues of this step of the chain, drawn once (a retry submits the same CS).
+        let stream_q = plan.map_or(0, |p| pick(&mut rng, &p.stream));
+        let master_q = plan
+            .filter(|p| !p.masters.is_empty())
+            .map_or(0, |p| pick(&mut rng, &p.masters));
         loop {
             let t0 = device.now().as_nanos();
-            let submitted = ctx.submit(&CsSubmit::new(&jobs).with_timestamp());
+            let submitted = match (step, plan) {
+                (Step::Signal, Some(_)) => ctx
+                    .submit_signal(&SignalSubmit {
+                        timestamp: true,
+                        ..SignalSubmit::new(stream_q)
+                    })
+                    .map(|s| Some(s.seq)),
+                (Step::Wait(signal), Some(p)) if args.workload == Workload::Collective => ctx
+                    .submit_collective_wait(&CollectiveWaitSubmit {
+                        timestamp: true,
+                        ..CollectiveWaitSubmit::new(master_q, p.reduction, &[signal])
+                    })
+                    .map(|w| w.seq()),
+                (Step::Wait(signal), Some(_)) => ctx
+                    .submit_wait(&WaitSubmit {
+                        timestamp: true,
+                        ..WaitSubmit::new(stream_q, &[signal])
+                    })
+                    .map(|w| w.seq()),
+                _ => ctx.submit(&CsSubmit::new(&jobs).with_timestamp()).map(Some),
+            };
             if let (Some(trace), Err(_)) = (trace, &submitted) {
                 trace.submit_failed();
             }
             match submitted {
                 Ok(seq) => {
-                    if let Some(trace) = trace {
-                        trace.submitted(seq, t0);
+                    match (step, seq) {
+                        (Step::Default, _) => tally.kinds.default += 1,
+                        (Step::Signal, _) => tally.kinds.signal += 1,
+                        (Step::Wait(_), None) => tally.kinds.wait_dropped += 1,
+                        (Step::Wait(_), Some(_)) if args.workload == Workload::Collective => {
+                            tally.kinds.collective += 1;
+                        }
+                        (Step::Wait(_), Some(_)) => tally.kinds.wait += 1,
                     }
-                    window.push_back((seq, t0));
+                    match seq {
+                        Some(seq) => {
+                            if let Some(trace) = trace {
+                                trace.submitted(seq, t0);
+                            }
+                            window.push_back((seq, t0));
+                        }
+                        // A wait on a signal already done: the driver created no CS.
+                        None => bar.inc(1),
+                    }
+                    step = match (step, args.workload, seq) {
+                        (_, Workload::Independent, _) => Step::Default,
+                        (Step::Signal, _, Some(seq)) => Step::Wait(seq),
+                        (Step::Wait(_), Workload::SignalWait, _) => Step::Default,
+                        _ => Step::Signal,
+                    };
                     break;
                 }
                 Err(SubmitError::TooManyInFlight { pending_seq, .. }) => {
@@ -406,8 +596,9 @@ fn submitter<A: Asic>(
                     let _ = wait_released(device, ctx, pending_seq, args.virtual_clock);
                 }
                 Err(e) if e.is_try_again() || e.consumed_seq().is_some() => {
-                    // A full queue: the failed attempt used a seq (released "not submitted");
-                    // make room by finishing our oldest CS, then retry.
+                    // A full queue (or a SOB still in use at a wrap-around): the failed
+                    // attempt used a seq (released "not submitted"); make room by finishing
+                    // our oldest CS, then retry.
                     match window.pop_front() {
                         Some(oldest) => finish(device, ctx, oldest, &mut tally, args, bar, trace),
                         None => thread::yield_now(),
@@ -532,6 +723,7 @@ fn finish<A: Asic>(
     bar.inc(1);
 }
 
+#[allow(clippy::too_many_arguments)]
 fn print_summary<A: Asic>(
     args: &Args,
     device: &Device<A>,
@@ -540,6 +732,7 @@ fn print_summary<A: Asic>(
     virtual_ns: u64,
     latencies: &[u64],
     stuck: u64,
+    kinds: &Kinds,
 ) {
     let s: DeviceStats = device.stats();
     let mode = if args.virtual_clock {
@@ -558,6 +751,13 @@ fn print_summary<A: Asic>(
         println!(
             "  binned         {:>10}  queues, by this device's fuse masks",
             binned.len()
+        );
+    }
+    if args.workload != Workload::Independent {
+        println!(
+            "  CS kinds       signal {}, wait {}, collective wait {}, default {}; {} wait(s) \
+             dropped (signal already done, no CS)",
+            kinds.signal, kinds.wait, kinds.collective, kinds.default, kinds.wait_dropped
         );
     }
     println!("  completed      {:>10}", s.completed);

@@ -261,3 +261,221 @@ fn a_binned_device_runs_on_the_queues_it_has() {
     assert_eq!(count(&stdout, "binned"), 12, "{stdout}");
     assert_eq!(count(&stdout, "completed"), 3000, "{stdout}");
 }
+
+/// The summary's `CS kinds` line: (signal, wait, collective wait, default, dropped).
+fn kinds(stdout: &str) -> (u64, u64, u64, u64, u64) {
+    let line = stdout
+        .lines()
+        .find_map(|l| l.trim_start().strip_prefix("CS kinds"))
+        .unwrap_or_else(|| panic!("no `CS kinds` line in:\n{stdout}"));
+    let n: Vec<u64> = line
+        .split(|c: char| !c.is_ascii_digit())
+        .filter_map(|w| w.parse().ok())
+        .collect();
+    (n[0], n[1], n[2], n[3], n[4])
+}
+
+#[test]
+fn sync_workloads_count_their_cs_kinds() {
+    let cases: &[(&[&str], u64)] = &[
+        (
+            &[
+                "--asic",
+                "gaudi",
+                "--workload",
+                "signal-wait",
+                "--cs",
+                "1",
+                "--virtual",
+            ],
+            1,
+        ),
+        (
+            &[
+                "--asic",
+                "gaudi2",
+                "--workload",
+                "signal-wait",
+                "--cs",
+                "3000",
+                "--virtual",
+            ],
+            3000,
+        ),
+        (
+            &[
+                "--asic",
+                "gaudi",
+                "--workload",
+                "collective",
+                "--cs",
+                "3000",
+                "--virtual",
+                "--hang-rate",
+                "0.002",
+                "--latency",
+                "3us",
+                "--jitter",
+                "4us",
+            ],
+            3000,
+        ),
+        (
+            &[
+                "--asic",
+                "gaudi",
+                "--workload",
+                "signal-wait",
+                "--cs",
+                "4000",
+                "--threads",
+                "2",
+                "--lanes",
+                "2",
+                "--jobs",
+                "3",
+                "--fault-rate",
+                "0.001",
+            ],
+            4000,
+        ),
+        (
+            &[
+                "--asic",
+                "gaudi2",
+                "--workload",
+                "signal-wait",
+                "--cs",
+                "4000",
+                "--threads",
+                "3",
+                "--binning",
+                "0x5,0",
+                "--timeout",
+                "20ms",
+                "--no-reset-on-lockup",
+                "--hang-rate",
+                "0.001",
+            ],
+            4000,
+        ),
+    ];
+    for (args, total) in cases {
+        let mut argv = vec!["simulate"];
+        argv.extend_from_slice(args);
+        let out = asicgen(&argv, &workspace());
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{argv:?}\n{stdout}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let (signal, wait, collective, default, dropped) = kinds(&stdout);
+        assert_eq!(
+            signal + wait + collective + default + dropped,
+            *total,
+            "{stdout}"
+        );
+        assert!(signal >= 1, "{stdout}");
+        if args.contains(&"collective") {
+            assert_eq!(wait + default, 0, "{stdout}");
+        } else {
+            assert_eq!(collective, 0, "{stdout}");
+        }
+        // Every CS the device created is released, the dropped waits created none.
+        let released: u64 = ["completed", "timed out", "aborted", "not submitted"]
+            .iter()
+            .map(|l| count(&stdout, l))
+            .sum();
+        assert!(released + dropped >= *total, "{argv:?}\n{stdout}");
+    }
+}
+
+#[test]
+fn sync_workloads_combine_with_trace_and_the_smallest_runs() {
+    let trace =
+        std::env::temp_dir().join(format!("asicgen-sync-trace-{}.json", std::process::id()));
+    let trace_arg = trace.to_string_lossy().into_owned();
+    for args in [
+        &["--asic", "gaudi", "--workload", "collective", "--cs", "1"][..],
+        &[
+            "--asic",
+            "gaudi2",
+            "--workload",
+            "signal-wait",
+            "--cs",
+            "2",
+            "--threads",
+            "2",
+        ][..],
+        &[
+            "--asic",
+            "gaudi",
+            "--workload",
+            "signal-wait",
+            "--cs",
+            "300",
+            "--virtual",
+            "--jobs",
+            "4",
+            "--window",
+            "1",
+            "--trace",
+            &trace_arg,
+        ][..],
+    ] {
+        let mut argv = vec!["simulate"];
+        argv.extend_from_slice(args);
+        let out = asicgen(&argv, &workspace());
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{argv:?}\n{stdout}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let (signal, wait, collective, default, dropped) = kinds(&stdout);
+        let total: u64 = args[args.iter().position(|a| *a == "--cs").expect("--cs") + 1]
+            .parse()
+            .expect("a count");
+        assert_eq!(
+            signal + wait + collective + default + dropped,
+            total,
+            "{stdout}"
+        );
+    }
+    let json = std::fs::read_to_string(&trace).expect("the trace was written");
+    assert!(json.contains("traceEvents"), "{json}");
+    let _ = std::fs::remove_file(&trace);
+}
+
+#[test]
+fn sync_workloads_need_the_feature() {
+    for (args, expect) in [
+        (&["goya", "signal-wait"], "Goya has no sync stream"),
+        (&["goya", "collective"], "Goya has no sync stream"),
+        (&["example", "signal-wait"], "has no sync stream"),
+        (
+            &["gaudi2", "collective"],
+            "Gaudi2 has no collective support",
+        ),
+    ] {
+        let out = asicgen(
+            &[
+                "simulate",
+                "--asic",
+                args[0],
+                "--workload",
+                args[1],
+                "--virtual",
+                "--cs",
+                "10",
+            ],
+            &workspace(),
+        );
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {stderr}");
+        assert!(stderr.contains(expect), "{args:?}: {stderr}");
+    }
+}

@@ -32,6 +32,10 @@ use crate::driver::counters::CsCounters;
 use crate::driver::engine::EngineMask;
 use crate::driver::queue::HwQueue;
 use crate::driver::submit::{CsSubmit, SubmitError};
+use crate::driver::sync_stream::{
+    CollectiveWaitSubmit, EncapsWaitSubmit, ReservedIds, SignalCs, SignalReservation, SignalSubmit,
+    StagedCs, StagedSubmit, SyncStats, WaitCs, WaitSubmit,
+};
 use crate::driver::wait::{CsWaitError, MultiWaitStatus, WaitStatus};
 use crate::fence::Timestamp;
 use crate::fence::cancel::CancelToken;
@@ -210,6 +214,31 @@ impl<A: Asic> Device<A> {
         self.core.armed_tdr()
     }
 
+    /// The sync manager's use now (§5): references held on the reserved SOBs, monitors armed,
+    /// jobs held behind them, reservation handles. All zero when nothing is in flight and
+    /// nothing is reserved.
+    pub fn sync_stats(&self) -> SyncStats {
+        self.core.sync_stats()
+    }
+
+    /// The value sync-stream SOB `sob` (a SOB id, as [`SignalCs::sob`] gives it) holds now;
+    /// `None` for a SOB outside the sync-stream range.
+    pub fn sob_value(&self, sob: u32) -> Option<u32> {
+        self.core.sob_value(sob)
+    }
+
+    /// The two SOBs and the monitor sync-stream `queue` reserves, from the spec's
+    /// `sync_stream` range; `None` for a queue without sync streams.
+    pub fn reserved_sync_ids(&self, queue: u32) -> Option<ReservedIds> {
+        self.core.reserved_sync_ids(queue)
+    }
+
+    /// The value the next signal CS on sync-stream `queue` will be given (`next_sob_val`);
+    /// `None` for a queue without sync streams.
+    pub fn next_sob_val(&self, queue: u32) -> Option<u32> {
+        self.core.next_sob_val(queue)
+    }
+
     /// Fences allocated and not yet released over every context slot (ring-held ones
     /// included). Once every context is closed and every fence handle dropped, this is 0.
     pub fn live_fences(&self) -> u64 {
@@ -273,6 +302,81 @@ impl<A: Asic> Context<A> {
     /// ([`SubmitError::consumed_seq`]); the ioctl would return `u64::MAX` as the seq.
     pub fn submit(&self, cs: &CsSubmit<'_>) -> Result<u64, SubmitError> {
         self.core.submit(self.index as usize, cs)
+    }
+
+    /// Submit a signal CS (§5, `HL_CS_FLAGS_SIGNAL`): one job on a sync-stream queue that
+    /// adds 1 to the queue's current SOB when it runs. Returns its seq, the SOB id the queue
+    /// signals now and `next_sob_val - 1`.
+    ///
+    /// Refused with `-EINVAL` on a generation without sync streams
+    /// ([`SubmitError::SyncStreamNotSupported`]) and on a queue that does not support them; a
+    /// SOB value that would reach [`MAX_SOB_VAL`](crate::sync_stream::MAX_SOB_VAL) switches the
+    /// queue to its other reserved SOB, or fails with
+    /// [`SubmitError::CannotSwitchSob`] while that one is still referenced.
+    pub fn submit_signal(&self, cs: &SignalSubmit) -> Result<SignalCs, SubmitError> {
+        self.core.submit_signal(self.index as usize, cs)
+    }
+
+    /// Submit a wait CS (§5, `HL_CS_FLAGS_WAIT`) on a signal CS of this context: its job arms
+    /// the queue's monitor on the signal's SOB value and fences on it, so it and every later
+    /// job of its queue run only once the signal ran.
+    ///
+    /// If the signal CS has completed already (or its seq is gone), no CS is created and the
+    /// result is [`WaitCs::SignalDone`] (the driver's ioctl returns 0). Exactly one signal seq
+    /// is taken; a seq that is no signal CS, or not a seq of this context yet, is `-EINVAL`.
+    pub fn submit_wait(&self, cs: &WaitSubmit<'_>) -> Result<WaitCs, SubmitError> {
+        self.core.submit_wait(self.index as usize, cs)
+    }
+
+    /// Submit a collective wait CS (§5, `HL_CS_FLAGS_COLLECTIVE_WAIT`): on generations whose
+    /// spec has collective master queues (Gaudi), a wait on the master queue plus a job on each
+    /// collective slave queue of the same stream (the enabled NIC queues and the reduction
+    /// engine's queue), all waiting for the signal. Elsewhere the master queue is refused
+    /// (`-EINVAL`), as the driver refuses it.
+    pub fn submit_collective_wait(
+        &self,
+        cs: &CollectiveWaitSubmit<'_>,
+    ) -> Result<WaitCs, SubmitError> {
+        self.core.submit_collective_wait(self.index as usize, cs)
+    }
+
+    /// Submit a CS of a staged submission (§5, `HL_CS_FLAGS_STAGED_SUBMISSION`; generations
+    /// with `staged_submission`, else `-EPERM`). The first CS's seq is the staged seq, which is
+    /// returned for every CS of the submission and which later CSs name; only the last CS
+    /// reports completion, only the first is timed (its TDR covers the whole submission), and
+    /// every CS is released when the last one is, so a wait on the staged seq returns when the
+    /// whole submission is done. A later CS whose first CS is not in flight, or that comes after
+    /// the last, fails with `-EINVAL` and uses up its seq.
+    pub fn submit_staged(&self, cs: &StagedSubmit<'_>) -> Result<StagedCs, SubmitError> {
+        self.core.submit_staged(self.index as usize, cs)
+    }
+
+    /// Submit a wait CS on encapsulated signals (§5, `HL_CS_FLAGS_WAIT` with
+    /// `HL_CS_FLAGS_ENCAP_SIGNALS`): wait for signal `offset` of the reservation bound to a
+    /// staged submission ([`StagedSubmit::with_encaps_signals`]). No bound reservation for that
+    /// seq (or the submission is done) creates no CS, as the driver returns 0; an offset past
+    /// the reservation's count is `-EINVAL`.
+    pub fn submit_encaps_wait(&self, cs: &EncapsWaitSubmit) -> Result<WaitCs, SubmitError> {
+        self.core.submit_encaps_wait(self.index as usize, cs)
+    }
+
+    /// Reserve `count` signals on sync-stream `queue` for this context (§5,
+    /// `HL_CS_FLAGS_RESERVE_SIGNALS_ONLY`): the queue's `next_sob_val` moves on by `count`
+    /// (switching SOBs if it would reach the maximum) and a handle is returned. `count` must be
+    /// below [`MAX_SOB_VAL`](crate::sync_stream::MAX_SOB_VAL).
+    pub fn reserve_signals(
+        &self,
+        queue: u32,
+        count: u32,
+    ) -> Result<SignalReservation, SubmitError> {
+        self.core.reserve_signals(self.index as usize, queue, count)
+    }
+
+    /// Give reservation `handle` back (§5, `HL_CS_FLAGS_UNRESERVE_SIGNALS_ONLY`); refused with
+    /// `-EINVAL` if the queue's SOB value moved since (the handle stays) or there is no such
+    /// handle. Closing the context drops its handles.
+    pub fn unreserve_signals(&self, handle: u32) -> Result<(), SubmitError> {
+        self.core.unreserve_signals(self.index as usize, handle)
     }
 
     /// Wait for CS `seq` (`hl_cs_wait_ioctl`), at most `timeout` (zero polls, and a poll is

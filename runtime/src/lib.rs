@@ -57,9 +57,14 @@ pub use driver::queue::{CompletionQueue, HwQueue, SpaceError};
 #[cfg(not(loom))]
 pub use driver::submit::{CbChoice, CsSubmit, Job, QueueRejection, SubmitError, Work};
 #[cfg(not(loom))]
+pub use driver::sync_stream::{
+    CollectiveWaitSubmit, EncapsWaitSubmit, MAX_SOB_VAL, ReservedIds, SignalCs, SignalReservation,
+    SignalSubmit, StagedCs, StagedSubmit, SyncQueueRejection, SyncStats, WaitCs, WaitSubmit,
+};
+#[cfg(not(loom))]
 pub use driver::wait::{CsWaitError, MultiWaitStatus, WaitStatus};
 #[cfg(not(loom))]
-pub use driver::{counters, engine, queue, submit, wait};
+pub use driver::{counters, engine, queue, submit, sync_stream, wait};
 #[cfg(not(loom))]
 pub use sim::{Runner, RunnerError, SimConfig, SimEngines};
 

@@ -13,8 +13,8 @@ use asicgen_generated::gaudi::Gaudi;
 use asicgen_runtime::asic::Asic;
 use asicgen_runtime::sim::XorShift;
 use asicgen_runtime::{
-    ClockMode, Context, CsSubmit, CsWaitError, Device, DeviceConfig, Job, Runner, SimConfig,
-    SubmitError, WaitStatus,
+    ClockMode, Context, CsSubmit, CsWaitError, Device, DeviceConfig, Job, Runner, SignalSubmit,
+    SimConfig, StagedSubmit, SubmitError, WaitCs, WaitStatus, WaitSubmit, Work,
 };
 use common::{completing_queues, internal_queue};
 use std::sync::Arc;
@@ -55,6 +55,8 @@ struct Tally {
     in_reset: AtomicU64,
     not_operational: AtomicU64,
     seqs: AtomicU64,
+    /// Staged CSs whose first CS a reset had rolled back.
+    staged_orphans: AtomicU64,
 }
 
 /// Wait until the CS reaches a terminal state; retries while the device is in reset.
@@ -398,4 +400,277 @@ fn a_device_can_be_run_again_after_its_runner_stops() {
         runner.stop();
     }
     assert_eq!(d.stats().completed, 3);
+}
+
+/// Submit one sync-stream CS (`make` returns its seq, or `None` for a wait the driver dropped),
+/// counting refusals and the seqs failed attempts used up.
+fn submit_sync<A: Asic>(
+    ctx: &Context<A>,
+    tally: &Tally,
+    mut make: impl FnMut() -> Result<Option<u64>, SubmitError>,
+) -> Option<u64> {
+    loop {
+        match make() {
+            Ok(seq) => {
+                if seq.is_some() {
+                    tally.seqs.fetch_add(1, Ordering::Relaxed);
+                }
+                return seq;
+            }
+            Err(e) => {
+                match e {
+                    SubmitError::QueueFull { .. } => &tally.queue_full,
+                    SubmitError::DeviceInReset { .. } => &tally.in_reset,
+                    SubmitError::DeviceNotOperational => &tally.not_operational,
+                    other => panic!("unexpected {other}"),
+                }
+                .fetch_add(1, Ordering::Relaxed);
+                if let Some(used) = e.consumed_seq() {
+                    tally.seqs.fetch_add(1, Ordering::Relaxed);
+                    wait_terminal(ctx, used, tally);
+                }
+                thread::yield_now();
+            }
+        }
+    }
+}
+
+/// A submitter of signal/wait chains across queues: signal on one sync-stream queue, a wait
+/// for it on another, then a CS behind the wait.
+fn chain_submitter<A: Asic>(ctx: &Context<A>, id: u64, tally: &Tally, dropped: &AtomicU64) {
+    let queues: Vec<u32> = A::QUEUES
+        .iter()
+        .filter(|q| q.supports_sync_stream && q.accepts_user_jobs())
+        .map(|q| q.id)
+        .collect();
+    let mut rng = XorShift::new(1000 + id);
+    let width = window::<A>().max(3);
+    let mut window = std::collections::VecDeque::with_capacity(width);
+    let pick = |rng: &mut XorShift| queues[rng.below(queues.len() as u64) as usize];
+    for _ in 0..CS_PER_SUBMITTER / 3 {
+        let (qa, qb) = (pick(&mut rng), pick(&mut rng));
+        let signal = submit_sync(ctx, tally, || {
+            ctx.submit_signal(&SignalSubmit::new(qa))
+                .map(|s| Some(s.seq))
+        });
+        let Some(signal) = signal else {
+            unreachable!("a signal CS always has a seq")
+        };
+        window.push_back(signal);
+        let wait = submit_sync(ctx, tally, || {
+            ctx.submit_wait(&WaitSubmit::new(qb, &[signal]).with_work(Work::Default))
+                .map(|w| match w {
+                    WaitCs::Submitted { seq } => Some(seq),
+                    WaitCs::SignalDone { consumed_seq } => {
+                        dropped.fetch_add(1, Ordering::Relaxed);
+                        // A wait dropped at schedule time used a seq: it ends too.
+                        if let Some(used) = consumed_seq {
+                            tally.seqs.fetch_add(1, Ordering::Relaxed);
+                            wait_terminal(ctx, used, tally);
+                        }
+                        None
+                    }
+                })
+        });
+        window.extend(wait);
+        let behind = submit_sync(ctx, tally, || {
+            ctx.submit(&CsSubmit::new(&[Job::new(qb)])).map(Some)
+        });
+        window.extend(behind);
+        // Now and then a staged submission of three CSs (generations that have them): a reset
+        // between its CSs leaves the later ones without a first (-EINVAL, seq used up).
+        if A::FEATURES.staged_submission && rng.below(4) == 0 {
+            let jobs = [Job::new(qa)];
+            let cs = CsSubmit::new(&jobs);
+            let mut staged = None;
+            for step in 0..3 {
+                let req = match (step, staged) {
+                    (0, _) => StagedSubmit::first(cs),
+                    (_, Some(seq)) => StagedSubmit::next(cs, seq),
+                    (_, None) => break,
+                };
+                let req = if step == 2 { req.last() } else { req };
+                match ctx.submit_staged(&req) {
+                    Ok(s) => {
+                        tally.seqs.fetch_add(1, Ordering::Relaxed);
+                        staged = Some(s.seq);
+                        window.push_back(s.cs_seq);
+                    }
+                    Err(e) => {
+                        match e {
+                            SubmitError::QueueFull { .. } => &tally.queue_full,
+                            SubmitError::DeviceInReset { .. } => &tally.in_reset,
+                            SubmitError::DeviceNotOperational => &tally.not_operational,
+                            SubmitError::StagedFirstNotFound { .. } => &tally.staged_orphans,
+                            other => panic!("unexpected {other}"),
+                        }
+                        .fetch_add(1, Ordering::Relaxed);
+                        if let Some(used) = e.consumed_seq() {
+                            tally.seqs.fetch_add(1, Ordering::Relaxed);
+                            wait_terminal(ctx, used, tally);
+                        }
+                        if step == 0 {
+                            break;
+                        }
+                    }
+                }
+            }
+        }
+        while window.len() >= width {
+            if let Some(oldest) = window.pop_front() {
+                wait_terminal(ctx, oldest, tally);
+            }
+        }
+    }
+    for seq in window {
+        wait_terminal(ctx, seq, tally);
+    }
+}
+
+fn signal_wait_chains_lose_nothing_on<A: Asic>() {
+    let mut cfg = DeviceConfig::for_asic::<A>();
+    cfg.clock = ClockMode::Real;
+    cfg.tdr_timeout = Some(Duration::from_millis(20));
+    cfg.sim = SimConfig {
+        latency: Duration::from_micros(20),
+        jitter: Duration::from_micros(80),
+        hang_ppm: 3_000,
+        fault_ppm: 1_000,
+        out_of_order: false,
+        seed: 7,
+        lanes: 2,
+        poll_spins: 200,
+        lane_cpu: None,
+    };
+    let d = Device::<A>::new(cfg).expect("config");
+    if !A::FEATURES.sync_stream {
+        let ctx = d.open().expect("a free context");
+        let q = completing_queues::<A>()[0];
+        assert_eq!(
+            ctx.submit_signal(&SignalSubmit::new(q)),
+            Err(SubmitError::SyncStreamNotSupported)
+        );
+        return;
+    }
+    let runner = Runner::start(&d).expect("threads");
+    let ctx = Arc::new(d.open().expect("a free context"));
+    let tally = Arc::new(Tally::default());
+    let dropped = Arc::new(AtomicU64::new(0));
+    let done = Arc::new(AtomicBool::new(false));
+    // A user resetting the device now and then, in the middle of chains.
+    let resetter = {
+        let (d, done) = (d.clone(), Arc::clone(&done));
+        thread::spawn(move || {
+            let mut resets = 0;
+            while !done.load(Ordering::Acquire) && resets < 5 {
+                thread::sleep(Duration::from_millis(3));
+                d.reset();
+                resets += 1;
+            }
+        })
+    };
+    let submitters: Vec<_> = (0..submitters::<A>())
+        .map(|id| {
+            let (ctx, tally, dropped) =
+                (Arc::clone(&ctx), Arc::clone(&tally), Arc::clone(&dropped));
+            thread::spawn(move || chain_submitter(&ctx, id, &tally, &dropped))
+        })
+        .collect();
+    for s in submitters {
+        s.join().expect("submitter");
+    }
+    done.store(true, Ordering::Release);
+    resetter.join().expect("resetter");
+    runner.stop();
+
+    let s = d.stats();
+    let t = |c: &AtomicU64| c.load(Ordering::Relaxed);
+    // Every seq handed out ended in exactly one terminal state, and every waiter returned.
+    assert_eq!(s.in_flight, 0);
+    assert_eq!(ctx.next_seq() - 1, t(&tally.seqs));
+    assert_eq!(s.released(), t(&tally.seqs));
+    assert_eq!(t(&tally.completed), s.completed + s.not_submitted);
+    assert_eq!(t(&tally.timed_out), s.timed_out);
+    assert_eq!(t(&tally.aborted), s.aborted);
+    assert_eq!(s.lifecycle_violations, 0);
+    // No SOB reference, monitor or held job leaks: the sync manager is at its baseline.
+    assert!(d.sync_stats().is_baseline(), "{:?}", d.sync_stats());
+    Arc::try_unwrap(ctx).expect("every thread joined").close();
+    assert_eq!(d.live_fences(), 0);
+    assert!(d.sync_stats().is_baseline(), "{:?}", d.sync_stats());
+    eprintln!(
+        "{s:?}, {} waits dropped, {} staged CSs without their first",
+        t(&dropped),
+        t(&tally.staged_orphans)
+    );
+}
+
+struct ChainStress;
+
+impl asicgen_generated::AsicVisitor for ChainStress {
+    type Output = ();
+    fn visit<A: Asic>(self) {
+        signal_wait_chains_lose_nothing_on::<A>();
+    }
+}
+
+/// §5 under stress, every generation: signal/wait chains across queues on real threads, with
+/// hangs, engine faults, TDR resets and user resets in the middle of chains.
+#[test]
+fn signal_wait_chains_with_hangs_and_resets_lose_nothing() {
+    for name in asicgen_generated::NAMES {
+        eprintln!("chain stress: {name}");
+        assert_eq!(
+            asicgen_generated::visit(name, ChainStress),
+            Some(()),
+            "{name}"
+        );
+    }
+}
+
+/// §5 on real threads: chains of signal/wait CSs across two queues, each waited for at its
+/// end only (as `tests/benches/sync_chain.rs` runs them), finish every time.
+#[test]
+fn signal_wait_chains_on_real_threads_finish() {
+    let mut cfg = DeviceConfig::for_asic::<Gaudi>();
+    cfg.clock = ClockMode::Real;
+    cfg.sim = SimConfig {
+        latency: Duration::from_micros(5),
+        lanes: 1,
+        ..SimConfig::default()
+    };
+    let d = Device::<Gaudi>::new(cfg).expect("config");
+    let ctx = d.open().expect("a free context");
+    let runner = Runner::start(&d).expect("threads");
+    let qs: Vec<_> = <Gaudi as Asic>::QUEUES
+        .iter()
+        .filter(|q| q.supports_sync_stream && q.accepts_user_jobs())
+        .collect();
+    let other = qs
+        .iter()
+        .find(|q| q.engine != qs[0].engine)
+        .expect("two engines");
+    let q = [qs[0].id, other.id];
+    for chain in 0..300 {
+        let mut last = 0;
+        for i in 0..64 {
+            let s = ctx
+                .submit_signal(&SignalSubmit::new(q[i % 2]))
+                .expect("signal");
+            last = s.seq;
+            if i + 1 < 64 {
+                ctx.submit_wait(&WaitSubmit::new(q[(i + 1) % 2], &[s.seq]))
+                    .expect("wait");
+            }
+        }
+        let r = ctx.wait_cs(last, Duration::from_secs(10), None);
+        assert!(
+            matches!(r, Ok(WaitStatus::Completed { .. })),
+            "chain {chain}: {r:?}; {:?}; {:?}",
+            d.sync_stats(),
+            d.stats()
+        );
+    }
+    runner.stop();
+    assert!(d.sync_stats().is_baseline(), "{:?}", d.sync_stats());
 }

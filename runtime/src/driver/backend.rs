@@ -164,6 +164,8 @@ pub(crate) struct EngineJob {
     /// Its backend reports its end ([`Started::Running`]): it waits in the completion side's
     /// `running` table instead of a lane's heap.
     pub(crate) reported: bool,
+    /// Released by a sync-manager monitor after it was held (§5): not held again.
+    pub(crate) released: bool,
 }
 
 impl PartialEq for EngineJob {

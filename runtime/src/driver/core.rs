@@ -20,11 +20,15 @@ use crate::driver::counters::{AtomicCsCounters, CsCounters};
 use crate::driver::effects::Effects;
 use crate::driver::engine::EngineMask;
 use crate::driver::handoff::{self, Handoff};
-use crate::driver::hw_queues::HwQueues;
+use crate::driver::hw_queues::{HwQueues, SyncKind, SyncSubmitted};
 use crate::driver::locks::{CompletionGuard, Locks, SubmissionGuard};
 use crate::driver::queue::HwQueue;
 use crate::driver::state::{self, State, queue_index};
-use crate::driver::submit::{CsSubmit, SubmitError};
+use crate::driver::submit::{CsSubmit, Job, SubmitError};
+use crate::driver::sync_stream::{
+    self, CollectiveWaitSubmit, EncapsWaitSubmit, MAX_SOB_VAL, SignalCs, SignalReservation,
+    SignalSubmit, StagedCs, StagedSubmit, SyncQueueRejection, SyncStats, WaitCs, WaitSubmit,
+};
 use crate::driver::wait::{CsWaitError, MultiWaitStatus, WaitStatus};
 use crate::fence::cancel::CancelToken;
 use crate::fence::completion::{Completion, WaitError};
@@ -298,8 +302,10 @@ impl<A: Asic> Core<A> {
         let mut out = self.defer();
         {
             // Both locks: no submission runs meanwhile, everything handed over is taken in.
-            let (_hw, mut st) = self.lock_both(&mut out);
+            let (mut hw, mut st) = self.lock_both(&mut out);
             st.rollback_context(index, &mut out);
+            // hl_encaps_sig_mgr_fini: the context's reservation handles go.
+            hw.sync.drop_handles(index, &mut st.sm);
         }
         // The rolled-back CSs' fences are signalled now, so the ring can let every slot go.
         drop(out);
@@ -503,6 +509,383 @@ impl<A: Asic> Core<A> {
         let result = hw.submit(context, ctx_index, cs, &completion, &mut out);
         drop(guard);
         result
+    }
+
+    /// Count a failed CS ioctl of context slot `index` in the drop counters it bumps.
+    fn count_failure<T>(
+        &self,
+        index: usize,
+        result: Result<T, SubmitError>,
+    ) -> Result<T, SubmitError> {
+        if let Err(e) = &result
+            && let Some(which) = e.counter()
+        {
+            self.shared.counters.bump(which);
+            self.ring(index).bump(which);
+        }
+        result
+    }
+
+    /// `hl_cs_sanity_checks` for a sync-stream CS: the device takes work, and the generation
+    /// has sync streams.
+    fn sync_sanity(&self) -> Result<(), SubmitError> {
+        if !self.is_operational() {
+            return Err(SubmitError::DeviceNotOperational);
+        }
+        if !A::FEATURES.sync_stream {
+            return Err(SubmitError::SyncStreamNotSupported);
+        }
+        Ok(())
+    }
+
+    /// The queue position of sync-stream queue `queue` (`cs_ioctl_signal_wait`'s checks).
+    fn sync_queue(&self, queue: u32) -> Result<usize, SubmitError> {
+        let reject = |reason| SubmitError::SyncQueue { queue, reason };
+        let q = state::queue_index::<A>(queue).ok_or(reject(SyncQueueRejection::Unknown))?;
+        if !A::QUEUES[q].supports_sync_stream {
+            return Err(reject(SyncQueueRejection::NoSyncStream));
+        }
+        Ok(q)
+    }
+
+    /// A signal CS (§5); see [`Context::submit_signal`](crate::Context::submit_signal).
+    pub(crate) fn submit_signal(
+        &self,
+        index: usize,
+        req: &SignalSubmit,
+    ) -> Result<SignalCs, SubmitError> {
+        let result = (|| {
+            self.sync_sanity()?;
+            self.sync_queue(req.queue)?;
+            let jobs = [Job::new(req.queue).with_work(req.work)];
+            let cs = CsSubmit {
+                jobs: &jobs,
+                timeout: req.timeout,
+                timestamp: req.timestamp,
+            };
+            let mut out = self.defer();
+            let mut guard = self.lock_hw();
+            let (hw, completion) = guard.split();
+            let r = hw.submit_sync(
+                self.ring(index),
+                index,
+                &cs,
+                SyncKind::Signal,
+                None,
+                &completion,
+                &mut out,
+            );
+            drop(guard);
+            match r? {
+                SyncSubmitted::Signal(s) => Ok(s),
+                // why: a signal request only ever yields a signal; refusing is the safe answer.
+                SyncSubmitted::Wait(_) => Err(SubmitError::NoJobs),
+            }
+        })();
+        self.count_failure(index, result)
+    }
+
+    /// A wait CS (§5); see [`Context::submit_wait`](crate::Context::submit_wait).
+    pub(crate) fn submit_wait(
+        &self,
+        index: usize,
+        req: &WaitSubmit<'_>,
+    ) -> Result<WaitCs, SubmitError> {
+        let result = (|| {
+            self.sync_sanity()?;
+            self.sync_queue(req.queue)?;
+            let jobs = [Job::new(req.queue).with_work(req.work)];
+            let cs = CsSubmit {
+                jobs: &jobs,
+                timeout: req.timeout,
+                timestamp: req.timestamp,
+            };
+            self.submit_wait_jobs(index, req.signal_seqs, &cs, None)
+        })();
+        self.count_failure(index, result)
+    }
+
+    /// A collective wait CS (§5, Gaudi); see
+    /// [`Context::submit_collective_wait`](crate::Context::submit_collective_wait).
+    pub(crate) fn submit_collective_wait(
+        &self,
+        index: usize,
+        req: &CollectiveWaitSubmit<'_>,
+    ) -> Result<WaitCs, SubmitError> {
+        let result = (|| {
+            self.sync_sanity()?;
+            let q = self.sync_queue(req.queue)?;
+            if A::QUEUES[q].collective != crate::asic::CollectiveMode::Master {
+                return Err(SubmitError::SyncQueue {
+                    queue: req.queue,
+                    reason: SyncQueueRejection::NotCollectiveMaster,
+                });
+            }
+            if !sync_stream::nic_ports_enabled::<A>(self.binned()) {
+                return Err(SubmitError::NicPortsDisabled);
+            }
+            let queues =
+                sync_stream::collective_queues::<A>(q, req.collective_engine, self.binned());
+            let bad_engine = queues.is_none().then_some(req.collective_engine);
+            let jobs: Vec<Job> = queues
+                .unwrap_or_else(|| vec![q])
+                .into_iter()
+                .map(|q| Job::new(A::QUEUES[q].id).with_work(crate::Work::Run(Duration::ZERO)))
+                .collect();
+            let cs = CsSubmit {
+                jobs: &jobs,
+                timeout: req.timeout,
+                timestamp: req.timestamp,
+            };
+            self.submit_wait_jobs(index, req.signal_seqs, &cs, bad_engine)
+        })();
+        self.count_failure(index, result)
+    }
+
+    /// A wait CS on encapsulated signals (§5); see
+    /// [`Context::submit_encaps_wait`](crate::Context::submit_encaps_wait).
+    pub(crate) fn submit_encaps_wait(
+        &self,
+        index: usize,
+        req: &EncapsWaitSubmit,
+    ) -> Result<WaitCs, SubmitError> {
+        let result = (|| {
+            self.sync_sanity()?;
+            self.sync_queue(req.queue)?;
+            let jobs = [Job::new(req.queue).with_work(req.work)];
+            let cs = CsSubmit {
+                jobs: &jobs,
+                timeout: req.timeout,
+                timestamp: false,
+            };
+            let context = self.ring(index);
+            // The driver looks the handle up by the seq it is bound to: none (an invalid or
+            // gone seq included) means the signals are done.
+            let fence = match context.lookup(req.staged_seq) {
+                Lookup::Fence(f) => f.into_fence(),
+                _ => return Ok(WaitCs::SignalDone { consumed_seq: None }),
+            };
+            let mut out = self.defer();
+            let mut guard = self.lock_hw();
+            let (hw, completion) = guard.split();
+            let ring_len = A::LIMITS.max_pending_cs as usize;
+            let record = index * ring_len + (req.staged_seq as usize & (ring_len - 1));
+            let bound = {
+                let mut st = completion.lock();
+                st.drain(&mut out);
+                st.encaps_of(record, req.staged_seq)
+            };
+            let Some((sob, pre_sob_val, count)) = bound else {
+                return Ok(WaitCs::SignalDone { consumed_seq: None });
+            };
+            if req.offset > count {
+                return Err(SubmitError::EncapsOffset {
+                    offset: req.offset,
+                    count,
+                });
+            }
+            if fence.is_signalled() {
+                return Ok(WaitCs::SignalDone { consumed_seq: None });
+            }
+            let val = pre_sob_val + req.offset.max(1) - 1;
+            let kind = SyncKind::Wait {
+                sob,
+                val: (val & (MAX_SOB_VAL - 1)) as u16,
+                signal: fence,
+            };
+            let r = hw.submit_sync(context, index, &cs, kind, None, &completion, &mut out);
+            drop(guard);
+            match r? {
+                SyncSubmitted::Wait(w) => Ok(w),
+                // why: a wait request only ever yields a wait; refusing is the safe answer.
+                SyncSubmitted::Signal(_) => Err(SubmitError::NoJobs),
+            }
+        })();
+        self.count_failure(index, result)
+    }
+
+    /// The common part of a wait and a collective wait: find the signal CS, then submit.
+    fn submit_wait_jobs(
+        &self,
+        index: usize,
+        signal_seqs: &[u64],
+        cs: &CsSubmit<'_>,
+        bad_engine: Option<u32>,
+    ) -> Result<WaitCs, SubmitError> {
+        let &[signal_seq] = signal_seqs else {
+            return Err(SubmitError::SignalSeqCount {
+                len: signal_seqs.len(),
+            });
+        };
+        let context = self.ring(index);
+        let fence = match context.lookup(signal_seq) {
+            Lookup::Invalid { next_seq } => {
+                return Err(SubmitError::InvalidSignalSeq {
+                    seq: signal_seq,
+                    next_seq,
+                });
+            }
+            // hl_ctx_get_fence gave NULL: the signal CS is done.
+            Lookup::Gone => return Ok(WaitCs::SignalDone { consumed_seq: None }),
+            Lookup::Fence(f) => f.into_fence(),
+        };
+        let mut out = self.defer();
+        let mut guard = self.lock_hw();
+        let (hw, completion) = guard.split();
+        let ring_len = A::LIMITS.max_pending_cs as usize;
+        let record = index * ring_len + (signal_seq as usize & (ring_len - 1));
+        let Some((sob, val, rolled_back)) = hw.sync.signal_of(record, signal_seq) else {
+            // The fence we hold is the signal's own (the driver reads the CS type from it); a
+            // row reused by a later CS since our lookup means that fence completed, and the
+            // seq is gone now.
+            if fence.is_signalled() && context.next_seq() > signal_seq + ring_len as u64 {
+                return Ok(WaitCs::SignalDone { consumed_seq: None });
+            }
+            return Err(SubmitError::NotASignalCs { seq: signal_seq });
+        };
+        // A signal a reset rolled back is done (aborted), even if its fence is signalled only
+        // once the reset's effects are applied: the SOB value it was given is gone.
+        if fence.is_signalled() || rolled_back {
+            return Ok(WaitCs::SignalDone { consumed_seq: None });
+        }
+        let kind = SyncKind::Wait {
+            sob,
+            val,
+            signal: fence,
+        };
+        let r = hw.submit_sync(context, index, cs, kind, bad_engine, &completion, &mut out);
+        drop(guard);
+        match r? {
+            SyncSubmitted::Wait(w) => Ok(w),
+            // why: a wait request only ever yields a wait; refusing is the safe answer.
+            SyncSubmitted::Signal(_) => Err(SubmitError::NoJobs),
+        }
+    }
+
+    /// A CS of a staged submission (§5); see
+    /// [`Context::submit_staged`](crate::Context::submit_staged).
+    pub(crate) fn submit_staged(
+        &self,
+        index: usize,
+        req: &StagedSubmit<'_>,
+    ) -> Result<StagedCs, SubmitError> {
+        let result = (|| {
+            if !self.is_operational() {
+                return Err(SubmitError::DeviceNotOperational);
+            }
+            if !A::FEATURES.staged_submission {
+                return Err(SubmitError::StagedNotSupported);
+            }
+            if req.cs.jobs.is_empty() {
+                return Err(SubmitError::NoJobs);
+            }
+            let max = A::LIMITS.max_jobs_per_cs;
+            if req.cs.jobs.len() > max as usize {
+                return Err(SubmitError::TooManyJobs {
+                    jobs: req.cs.jobs.len(),
+                    max,
+                });
+            }
+            let mut out = self.defer();
+            let mut guard = self.lock_hw();
+            let (hw, completion) = guard.split();
+            let r = hw.submit_staged(self.ring(index), index, req, &completion, &mut out);
+            drop(guard);
+            r
+        })();
+        self.count_failure(index, result)
+    }
+
+    /// Reserve `count` signals on `queue` (§5, `HL_CS_FLAGS_RESERVE_SIGNALS_ONLY`).
+    pub(crate) fn reserve_signals(
+        &self,
+        index: usize,
+        queue: u32,
+        count: u32,
+    ) -> Result<SignalReservation, SubmitError> {
+        // Only the device check: the reserve ioctl has no feature check of its own, a queue
+        // without sync streams refuses it (every queue, on a generation without them).
+        if !self.is_operational() {
+            return Err(SubmitError::DeviceNotOperational);
+        }
+        if count >= MAX_SOB_VAL {
+            return Err(SubmitError::SignalCountTooLarge { count });
+        }
+        let q = self.sync_queue(queue)?;
+        let out = self.defer();
+        let mut guard = self.lock_hw();
+        let (hw, completion) = guard.split();
+        let mut st = completion.lock();
+        let r = hw
+            .sync
+            .reserve(index, q, count, &mut st.sm)
+            .map_err(|_| SubmitError::CannotSwitchSob { seq: None, queue });
+        drop(st);
+        drop(guard);
+        drop(out);
+        r
+    }
+
+    /// Give back reservation `handle` (§5, `HL_CS_FLAGS_UNRESERVE_SIGNALS_ONLY`).
+    pub(crate) fn unreserve_signals(&self, index: usize, handle: u32) -> Result<(), SubmitError> {
+        if !self.is_operational() {
+            return Err(SubmitError::DeviceNotOperational);
+        }
+        let out = self.defer();
+        let mut guard = self.lock_hw();
+        let (hw, completion) = guard.split();
+        let mut st = completion.lock();
+        let r = hw
+            .sync
+            .unreserve(index, handle, &mut st.sm)
+            .map_err(|missing| {
+                if missing {
+                    SubmitError::NoSuchReservation { handle }
+                } else {
+                    SubmitError::ReservationOutOfSync { handle }
+                }
+            });
+        drop(st);
+        drop(guard);
+        drop(out);
+        r
+    }
+
+    /// The sync manager's use now (§5).
+    pub(crate) fn sync_stats(&self) -> SyncStats {
+        let mut out = self.defer();
+        let stats = {
+            let (hw, st) = self.lock_both(&mut out);
+            SyncStats {
+                reservations: hw.sync.reservations(),
+                ..st.sm.stats()
+            }
+        };
+        drop(out);
+        stats
+    }
+
+    /// The value SOB `sob` (a SOB id of the sync-stream range) holds now, if it is one.
+    pub(crate) fn sob_value(&self, sob: u32) -> Option<u32> {
+        let mut out = self.defer();
+        let v = {
+            let (hw, st) = self.lock_both(&mut out);
+            hw.sync.bank_index(sob).map(|b| st.sm.value(b))
+        };
+        drop(out);
+        v
+    }
+
+    /// The SOBs and monitor sync-stream `queue` reserves.
+    pub(crate) fn reserved_sync_ids(&self, queue: u32) -> Option<sync_stream::ReservedIds> {
+        let q = state::queue_index::<A>(queue)?;
+        self.lock_hw().sync.reserved(q)
+    }
+
+    /// The value the next signal CS on `queue` will be given (`next_sob_val`).
+    pub(crate) fn next_sob_val(&self, queue: u32) -> Option<u32> {
+        let q = state::queue_index::<A>(queue)?;
+        self.lock_hw().sync.next_sob_val(q)
     }
 
     /// Wait for CS `seq` of context slot `index` (`hl_cs_ioctl` wait); see

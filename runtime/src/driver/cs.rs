@@ -9,6 +9,7 @@
 //! violation.
 
 use crate::asic::{Asic, CsEvent, Transition};
+use crate::driver::sync_stream::SyncRole;
 use crate::fence::{Fence, Outcome};
 use std::fmt;
 
@@ -49,6 +50,8 @@ pub(crate) struct CsRecord<S> {
     pub(crate) prev: u32,
     pub(crate) next: u32,
     pub(crate) in_mirror: bool,
+    /// What it does to the sync manager (§5).
+    pub(crate) sync: SyncRole,
 }
 
 impl<S: Copy> CsRecord<S> {
@@ -71,6 +74,7 @@ impl<S: Copy> CsRecord<S> {
             prev: NIL,
             next: NIL,
             in_mirror: false,
+            sync: SyncRole::None,
         }
     }
 

@@ -89,6 +89,8 @@ pub(crate) struct Submitted {
     pub(crate) uses: u16,
     /// `HL_CS_FLAGS_TIMESTAMP`.
     pub(crate) wants_timestamp: bool,
+    /// What it does to the sync manager (§5).
+    pub(crate) sync: crate::driver::sync_stream::SyncRole,
 }
 
 /// The lock-free meeting point of the two sides (module docs). Every word one side writes sits

@@ -19,6 +19,9 @@ use crate::driver::locks::CompletionLock;
 use crate::driver::queue::{CompletionQueue, HwQueue};
 use crate::driver::state::{Released, engine_index, queue_index};
 use crate::driver::submit::{CbChoice, CsSubmit, Job, QueueRejection, SubmitError};
+use crate::driver::sync_stream::{
+    SignalCs, StagedCs, StagedInfo, StagedSubmit, SyncRole, SyncStreams, WaitCs,
+};
 use crate::fence::Fence;
 use std::sync::Arc;
 use std::time::Duration;
@@ -53,6 +56,11 @@ pub(crate) struct HwQueues<A: Asic> {
     pub(crate) hangs: u64,
     /// CSs released here because they failed after taking a seq.
     pub(crate) released: Released,
+    /// The driver's side of the sync manager (§5).
+    pub(crate) sync: SyncStreams,
+    /// `cs_needs_completion` of the CS being scheduled: false only for a staged CS that is not
+    /// the last (§5), whose jobs write no CQ entry.
+    needs_completion: bool,
     _asic: std::marker::PhantomData<A>,
 }
 
@@ -93,6 +101,11 @@ impl<A: Asic> HwQueues<A> {
             submitted: 0,
             hangs: 0,
             released: Released::default(),
+            sync: SyncStreams::new::<A>(
+                A::LIMITS.max_pending_cs as usize * cfg.contexts as usize,
+                cfg.contexts as usize,
+            ),
+            needs_completion: true,
             handoff,
             rings,
             _asic: std::marker::PhantomData,
@@ -150,7 +163,17 @@ impl<A: Asic> HwQueues<A> {
         });
         let result = match result {
             Ok(pending) => {
-                self.commit(record, seq, ticket, fence, cs, pending, completion, out);
+                self.commit(
+                    record,
+                    seq,
+                    ticket,
+                    fence,
+                    cs,
+                    pending,
+                    SyncRole::None,
+                    completion,
+                    out,
+                );
                 Ok(seq)
             }
             Err(e) => {
@@ -158,6 +181,240 @@ impl<A: Asic> HwQueues<A> {
                 Err(e)
             }
         };
+        for &q in &self.touched {
+            self.scratch[q as usize] = 0;
+        }
+        self.touched.clear();
+        result
+    }
+
+    /// A signal, wait or collective wait CS (§5), from `allocate_cs` on: allocate, validate,
+    /// reserve queue space, then `init_signal_wait_cs` under the completion lock (the sync
+    /// manager's side) and schedule. `kind` says what the CS is; `bad_engine` is a collective
+    /// wait's reduction engine that is not one (refused once the seq is taken, as the driver's
+    /// `collective_wait_create_jobs` does).
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn submit_sync(
+        &mut self,
+        ctx: &Ring,
+        ctx_index: usize,
+        cs: &CsSubmit<'_>,
+        kind: SyncKind,
+        bad_engine: Option<u32>,
+        completion: &CompletionLock<'_, A>,
+        out: &mut Effects,
+    ) -> Result<SyncSubmitted, SubmitError> {
+        let (seq, fence) = ctx
+            .allocate()
+            .map_err(|pending_seq| SubmitError::TooManyInFlight {
+                next_seq: ctx.next_seq(),
+                pending_seq,
+            })?;
+        let slot = (seq & u64::from(self.ring_len - 1)) as usize;
+        let record = (ctx_index * self.ring_len as usize + slot) as u32;
+        self.tickets += 1;
+        let ticket = self.tickets;
+        let result = match bad_engine {
+            Some(engine) => Err(SubmitError::InvalidCollectiveEngine { seq, engine }),
+            None => self.validate(seq, cs.jobs),
+        };
+        let result = result.and_then(|completion_jobs| {
+            self.reserve(seq)?;
+            Ok(completion_jobs)
+        });
+        let result = match result {
+            Ok(pending) => {
+                let q = cs.jobs.first().and_then(|j| queue_index::<A>(j.queue));
+                // init_signal_wait_cs: the SOB bookkeeping, with the sync manager's side held.
+                let init = {
+                    let now = self.handoff.now(self.cfg.clock);
+                    let mut st = completion.lock();
+                    if let Some(t) = st.sync_started.get_mut(record as usize) {
+                        *t = now;
+                    }
+                    match (kind, q) {
+                        (SyncKind::Signal, Some(q)) => match self.sync.init_signal(q, &mut st.sm) {
+                            Ok(i) => Ok((SyncRole::Signal { sob: i.sob }, Some(i))),
+                            Err(_) => Err(Some(SubmitError::CannotSwitchSob {
+                                seq: Some(seq),
+                                queue: A::QUEUES[q].id,
+                            })),
+                        },
+                        (SyncKind::Wait { sob, val, signal }, _) => {
+                            // The signal fence is checked again: if it completed meanwhile the
+                            // wait CS is dropped and the ioctl still succeeds.
+                            if signal.is_signalled() {
+                                Err(None)
+                            } else {
+                                st.sm.get(sob);
+                                Ok((SyncRole::Wait { sob, val }, None))
+                            }
+                        }
+                        (SyncKind::Signal, None) => Err(None),
+                    }
+                };
+                match init {
+                    Ok((role, signal)) => {
+                        self.commit(
+                            record, seq, ticket, fence, cs, pending, role, completion, out,
+                        );
+                        Ok(match signal {
+                            Some(i) => {
+                                self.sync.record_signal(record, seq, i.sob, i.val);
+                                SyncSubmitted::Signal(SignalCs {
+                                    seq,
+                                    sob: i.current_sob_id,
+                                    sob_count_before: i.count_before,
+                                })
+                            }
+                            None => SyncSubmitted::Wait(WaitCs::Submitted { seq }),
+                        })
+                    }
+                    Err(e) => {
+                        let k = self.touched.len();
+                        self.unroll_cq_reservations(k);
+                        self.release_unsubmitted(seq, fence, out);
+                        match e {
+                            Some(e) => Err(e),
+                            None => Ok(SyncSubmitted::Wait(WaitCs::SignalDone {
+                                consumed_seq: Some(seq),
+                            })),
+                        }
+                    }
+                }
+            }
+            Err(e) => {
+                self.release_unsubmitted(seq, fence, out);
+                Err(e)
+            }
+        };
+        for &q in &self.touched {
+            self.scratch[q as usize] = 0;
+        }
+        self.touched.clear();
+        result
+    }
+
+    /// A CS of a staged submission (§5), from `allocate_cs` on: as a default CS, except that a
+    /// CS before the last needs no completion (no CQ entries; its jobs complete with the last
+    /// CS), a CS after the first is not timed, and one that is not the first must find its first
+    /// CS in flight, without a last CS yet (checked under the completion lock, as the driver
+    /// walks its mirror list under `cs_mirror_lock`).
+    pub(crate) fn submit_staged(
+        &mut self,
+        ctx: &Ring,
+        ctx_index: usize,
+        req: &StagedSubmit<'_>,
+        completion: &CompletionLock<'_, A>,
+        out: &mut Effects,
+    ) -> Result<StagedCs, SubmitError> {
+        // ENCAP_SIGNALS on the first CS: the reservation must exist.
+        let encaps = match req.encaps_handle.filter(|_| req.first) {
+            Some(handle) => Some(
+                self.sync
+                    .handle(ctx_index, handle)
+                    .ok_or(SubmitError::NoSuchReservation { handle })?,
+            ),
+            None => None,
+        };
+        let (seq, fence) = ctx
+            .allocate()
+            .map_err(|pending_seq| SubmitError::TooManyInFlight {
+                next_seq: ctx.next_seq(),
+                pending_seq,
+            })?;
+        let ring_len = self.ring_len as usize;
+        let slot = (seq & u64::from(self.ring_len - 1)) as usize;
+        let record = (ctx_index * ring_len + slot) as u32;
+        self.tickets += 1;
+        let ticket = self.tickets;
+        self.needs_completion = req.last;
+        let result = self.validate(seq, req.cs.jobs).and_then(|pending| {
+            self.reserve(seq)?;
+            Ok(pending)
+        });
+        let result = result.and_then(|pending| {
+            // Link into the submission (the first CS's row, with the mirror list current).
+            let mut st = completion.lock();
+            st.drain(out);
+            let info = if req.first {
+                StagedInfo {
+                    ticket,
+                    chain: record,
+                    chain_ticket: ticket,
+                    first: true,
+                    last: req.last,
+                    has_last: req.last,
+                    encaps,
+                }
+            } else {
+                let staged_seq = req.staged_seq;
+                let first = Some(staged_seq)
+                    .filter(|&s| s != 0 && s < seq)
+                    .map(|s| ctx_index * ring_len + (s as usize & (ring_len - 1)))
+                    .filter(|&r| st.is_staged_first_in_flight(r, staged_seq));
+                let Some(first) = first else {
+                    return Err(SubmitError::StagedFirstNotFound { seq, staged_seq });
+                };
+                if st.staged[first].has_last {
+                    return Err(SubmitError::StagedAlreadyLast { seq, staged_seq });
+                }
+                if req.last {
+                    st.staged[first].has_last = true;
+                }
+                StagedInfo {
+                    ticket,
+                    chain: first as u32,
+                    chain_ticket: st.staged[first].ticket,
+                    first: false,
+                    last: req.last,
+                    has_last: false,
+                    encaps: None,
+                }
+            };
+            st.staged[record as usize] = info;
+            Ok(pending)
+        });
+        let result = match result {
+            Ok(pending) => {
+                // Only the first CS is timed (`cs_needs_timeout`).
+                let cs = if req.first {
+                    req.cs
+                } else {
+                    req.cs.with_timeout(std::time::Duration::MAX)
+                };
+                self.commit(
+                    record,
+                    seq,
+                    ticket,
+                    fence,
+                    &cs,
+                    pending,
+                    SyncRole::None,
+                    completion,
+                    out,
+                );
+                if let (Some(handle), Some(_)) = (req.encaps_handle, encaps) {
+                    self.sync.bind_handle(ctx_index, handle);
+                }
+                Ok(StagedCs {
+                    seq: if req.first { seq } else { req.staged_seq },
+                    cs_seq: seq,
+                })
+            }
+            Err(e) => {
+                if matches!(
+                    e,
+                    SubmitError::StagedFirstNotFound { .. } | SubmitError::StagedAlreadyLast { .. }
+                ) {
+                    let k = self.touched.len();
+                    self.unroll_cq_reservations(k);
+                }
+                self.release_unsubmitted(seq, fence, out);
+                Err(e)
+            }
+        };
+        self.needs_completion = true;
         for &q in &self.touched {
             self.scratch[q as usize] = 0;
         }
@@ -203,8 +460,12 @@ impl<A: Asic> HwQueues<A> {
                 completion_jobs += 1;
             }
         }
-        if completion_jobs == 0 {
+        if completion_jobs == 0 && self.needs_completion {
             return Err(SubmitError::OnlyInternalJobs { seq });
+        }
+        if !self.needs_completion {
+            // A staged CS before the last: nothing of it completes on its own (§5).
+            completion_jobs = 0;
         }
         if !self.handoff.is_operational() {
             return Err(SubmitError::DeviceInReset { seq });
@@ -223,7 +484,7 @@ impl<A: Asic> HwQueues<A> {
             let checked = self.check_queue(q, n).and_then(|()| {
                 let hq = self.queues[q];
                 match hq.cq() {
-                    Some(cq) if hq.queue_type() == QueueType::External => {
+                    Some(cq) if hq.queue_type() == QueueType::External && self.needs_completion => {
                         let c = cq as usize;
                         self.cqs[c].reserve(cq, n).or_else(|_| {
                             self.refresh_cq(c);
@@ -275,6 +536,7 @@ impl<A: Asic> HwQueues<A> {
         fence: Fence,
         cs: &CsSubmit<'_>,
         pending: u32,
+        sync: SyncRole,
         completion: &CompletionLock<'_, A>,
         out: &mut Effects,
     ) {
@@ -299,6 +561,7 @@ impl<A: Asic> HwQueues<A> {
             pending,
             uses: self.touched.len() as u16,
             wants_timestamp: cs.timestamp,
+            sync,
         };
         while let Err(rtrb::PushError::Full(back)) = self.rings.log.push(entry) {
             // The workers are held up and the log is full: take it in ourselves.
@@ -367,9 +630,10 @@ impl<A: Asic> HwQueues<A> {
             ticket,
             queue: q as u16,
             engine,
-            completes,
+            completes: completes && self.needs_completion,
             end,
             reported,
+            released: false,
         };
         (engine_job, lane)
     }
@@ -423,7 +687,22 @@ impl<A: Asic> HwQueues<A> {
         }
         let _call = EnginesCall::enter();
         self.engines.reset();
+        self.sync.reset();
     }
+}
+
+/// What a sync-stream CS is, for [`HwQueues::submit_sync`].
+pub(crate) enum SyncKind {
+    /// A signal CS.
+    Signal,
+    /// A (collective) wait on signal CS `signal`, which adds to bank SOB `sob` up to `val`.
+    Wait { sob: u16, val: u16, signal: Fence },
+}
+
+/// A sync-stream CS the submission side took.
+pub(crate) enum SyncSubmitted {
+    Signal(SignalCs),
+    Wait(WaitCs),
 }
 
 /// A TDR timeout in ns: `None` (no timer) for TDR off or a timeout of [`NEVER_NS`] or

@@ -29,5 +29,6 @@ pub mod queue;
 pub(crate) mod reset;
 pub(crate) mod state;
 pub mod submit;
+pub mod sync_stream;
 pub(crate) mod tdr;
 pub mod wait;

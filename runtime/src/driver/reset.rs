@@ -55,6 +55,9 @@ impl<A: Asic> State<A> {
         for released in self.handoff.cq_released.iter() {
             released.clear();
         }
+        // The sync manager is reinitialised with the engines: no monitor armed, every SOB at 0
+        // with only its own reference (`sync_stream_queue_reset` for the driver's side).
+        self.sm.reset();
         hw.reset();
         self.needs_reset = false;
         // A device torn down (`Core::fini`) stays out of service.

@@ -14,6 +14,7 @@ use crate::driver::cs::{self, CsRecord, NIL};
 use crate::driver::effects::Effects;
 use crate::driver::engine::EngineMask;
 use crate::driver::handoff::{Handoff, RingEnds, Submitted};
+use crate::driver::sync_stream::{RSVD_SOBS, StagedInfo, SyncManager, SyncRole};
 use crate::fence::{Outcome, Timestamp};
 use std::collections::{BinaryHeap, HashMap};
 use std::sync::Arc;
@@ -100,6 +101,14 @@ pub(crate) struct State<A: Asic> {
     pub(crate) resets_merged: u64,
     pub(crate) engine_faults: u64,
     pub(crate) needs_reset: bool,
+    /// The sync manager: SOB values and references, monitors, held jobs (§5).
+    pub(crate) sm: SyncManager,
+    /// Per CS row, its place in a staged submission (§5), written by the submitter under this
+    /// lock.
+    pub(crate) staged: Box<[StagedInfo]>,
+    /// Per CS row, when its sync-stream CS was scheduled (device clock), written by the
+    /// submitter under this lock; empty on a generation without sync streams.
+    pub(crate) sync_started: Box<[u64]>,
 }
 
 /// Position of raw queue id `id` in `A::QUEUES`.
@@ -162,6 +171,19 @@ impl<A: Asic> State<A> {
             resets_merged: 0,
             engine_faults: 0,
             needs_reset: false,
+            staged: vec![StagedInfo::default(); records_len].into_boxed_slice(),
+            sync_started: vec![
+                0;
+                if A::FEATURES.sync_stream {
+                    records_len
+                } else {
+                    0
+                }
+            ]
+            .into_boxed_slice(),
+            sm: SyncManager::new::<A>(
+                A::QUEUES.iter().filter(|q| q.supports_sync_stream).count() * RSVD_SOBS as usize,
+            ),
             handoff,
             rings,
         }
@@ -242,6 +264,7 @@ impl<A: Asic> State<A> {
         rec.timeout_ns = s.timeout_ns;
         rec.uses = s.uses;
         rec.pending = s.pending;
+        rec.sync = s.sync;
         rec.submitted = true;
         cs::fire::<A>(rec, CsEvent::Submit);
         self.mirror_append(idx);
@@ -270,12 +293,102 @@ impl<A: Asic> State<A> {
         if !job.completes {
             return;
         }
-        let per_job = A::LIMITS.completion == CompletionMode::PerJob;
-        let idx = job.record as usize;
-        let rec = &self.records[idx];
+        let rec = &self.records[job.record as usize];
         if rec.ticket != job.ticket || !rec.submitted || rec.pending == 0 {
             return; // stale: the CS was rolled back before its job came due
         }
+        // §5: a sync-stream job, or any job while the sync manager holds jobs back.
+        if rec.sync != SyncRole::None || self.sm.held_count > 0 {
+            self.complete_sync(job, now, out);
+            return;
+        }
+        self.finish_job(job, now, out);
+    }
+
+    /// A sync-stream job came due, or a job while monitors hold jobs: a job whose queue is held
+    /// up, or whose monitor would not fire yet, is held on its engine (`sync_stream.rs`);
+    /// otherwise it completes, and a signal job first moves its SOB on, which may fire monitors:
+    /// the jobs they release go back to their engine lanes, due as late as the engine stalled.
+    fn complete_sync(&mut self, job: EngineJob, now: u64, out: &mut Effects) {
+        let rec = &self.records[job.record as usize];
+        let role = rec.sync;
+        let gate = match role {
+            SyncRole::Wait { sob, val } => Some((sob, val)),
+            _ => None,
+        };
+        if !job.released && self.sm.must_hold(job.queue as usize, gate) {
+            if let Some(e) = job.engine {
+                // Still on its engine, stalled on the fence.
+                self.engine_jobs[e as usize] += 1;
+            }
+            let heads = self.sm.is_idle(job.queue as usize);
+            let start = self.sync_start(&job);
+            self.sm.hold(job, gate, now, start);
+            if heads {
+                self.hold_behind(job, now);
+            }
+            return;
+        }
+        if let SyncRole::Signal { sob } = role {
+            self.sm.signal(sob, now);
+            self.requeue_released(out);
+        }
+        self.finish_job(job, now, out);
+    }
+
+    /// The queue of `job` stalls behind it: its later jobs still in their lane (not due yet)
+    /// are held behind it too, so that they run only after it, as late as it stalled.
+    fn hold_behind(&mut self, job: EngineJob, now: u64) {
+        let lanes = self.heaps.len().max(1);
+        let lane = job.engine.map_or(0, |e| e as usize % lanes);
+        let mut behind = Vec::new();
+        self.heaps[lane].retain(|j| {
+            let later = j.queue == job.queue && j.order > job.order;
+            if later {
+                behind.push(*j);
+            }
+            !later
+        });
+        behind.sort_unstable_by_key(|j| j.order);
+        for j in behind {
+            let gate = match self.records[j.record as usize].sync {
+                SyncRole::Wait { sob, val }
+                    if self.records[j.record as usize].ticket == j.ticket =>
+                {
+                    Some((sob, val))
+                }
+                _ => None,
+            };
+            let start = self.sync_start(&j);
+            self.sm.hold(j, gate, now, start);
+        }
+    }
+
+    /// When the sync-stream CS of `job` was scheduled, if it is one.
+    fn sync_start(&self, job: &EngineJob) -> Option<u64> {
+        let r = job.record as usize;
+        let rec = &self.records[r];
+        (rec.ticket == job.ticket && rec.sync != SyncRole::None)
+            .then(|| self.sync_started.get(r).copied())
+            .flatten()
+    }
+
+    /// Hand the jobs monitors released back to their lanes (they stay counted on their engines
+    /// until their completion takes the count off, as for any job in a lane).
+    fn requeue_released(&mut self, out: &mut Effects) {
+        let lanes = self.heaps.len().max(1);
+        while let Some(job) = self.sm.ready.pop_front() {
+            let lane = job.engine.map_or(0, |e| e as usize % lanes);
+            self.heaps[lane].push(job);
+            out.wake_lanes |= 1 << lane;
+        }
+    }
+
+    /// The rest of [`complete_job`](Self::complete_job) for a live job that completes now.
+    #[inline]
+    fn finish_job(&mut self, job: EngineJob, now: u64, out: &mut Effects) {
+        let per_job = A::LIMITS.completion == CompletionMode::PerJob;
+        let idx = job.record as usize;
         if per_job {
             // job_finish: this job's queue moves on by one.
             self.consume_one(idx, job.queue as usize);
@@ -320,6 +433,12 @@ impl<A: Asic> State<A> {
     /// Advance `ci` of the CS's queues that `which` selects by the job counts still recorded
     /// for them, and record them as consumed.
     fn consume_uses(&mut self, idx: usize, which: impl Fn(QueueType) -> bool) {
+        self.consume_uses_cq(idx, which, true);
+    }
+
+    /// [`consume_uses`](Self::consume_uses); `cq` false for a CS that reserved no CQ entries
+    /// (a staged CS before the last, §5).
+    fn consume_uses_cq(&mut self, idx: usize, which: impl Fn(QueueType) -> bool, cq: bool) {
         let base = idx * self.handoff.stride;
         for k in 0..self.records[idx].uses as usize {
             let entry = &self.handoff.uses[base + k];
@@ -329,7 +448,7 @@ impl<A: Asic> State<A> {
             let (q, n) = ((packed >> 32) as usize, packed as u32);
             if n > 0 && which(A::QUEUES[q].queue_type) {
                 entry.put(packed & !u64::from(u32::MAX));
-                self.consume(q, n);
+                self.consume(q, n, cq);
             }
         }
     }
@@ -346,19 +465,19 @@ impl<A: Asic> State<A> {
                 break;
             }
         }
-        self.consume(q, 1);
+        self.consume(q, 1, true);
     }
 
     /// Advance `ci` of queue `q` by `n` (`hl_hw_queue_add_ptr`, in `[0, 2L)`); an external
     /// queue also gives its `n` completion-queue entries back (the CQ interrupt handler's
     /// `free_slots_cnt` increment), in either completion mode.
-    fn consume(&self, q: usize, n: u32) {
+    fn consume(&self, q: usize, n: u32, cq: bool) {
         let props = &A::QUEUES[q];
         let len = props.pq_len.max(1);
         let ci = &self.handoff.ci[q];
         // A submitter that sees the new `ci` may overwrite the consumed entries.
         ci.advance_to(ci.own().wrapping_add(n) & (2 * len - 1));
-        if let (QueueType::External, Some(cq)) = (props.queue_type, props.cq)
+        if let (true, QueueType::External, Some(cq)) = (cq, props.queue_type, props.cq)
             && let Some(released) = self.handoff.cq_released.get(cq as usize)
         {
             // The submitter that reads the count may reuse the entries.
@@ -387,6 +506,23 @@ impl<A: Asic> State<A> {
             }
             cur = next;
         }
+        // Their jobs held by monitors go with them; what was queued behind them may run now.
+        let records = &self.records;
+        let engine_jobs = &mut self.engine_jobs;
+        self.sm.forget(
+            now,
+            |job| {
+                let rec = &records[job.record as usize];
+                rec.ticket != job.ticket || !rec.submitted
+            },
+            |job| {
+                if let Some(e) = job.engine {
+                    let jobs = &mut engine_jobs[e as usize];
+                    *jobs = jobs.saturating_sub(1);
+                }
+            },
+        );
+        self.requeue_released(out);
     }
 
     /// `cs_do_release`: internal-queue `ci`, leave the mirror list, hand the TDR on, and signal
@@ -394,13 +530,26 @@ impl<A: Asic> State<A> {
     /// the next CS's TDR).
     pub(crate) fn release(&mut self, idx: u32, now: u64, out: &mut Effects) {
         let i = idx as usize;
+        let staged = self.staged_info(i);
         if self.records[i].submitted {
-            if A::LIMITS.completion == CompletionMode::PerJob {
+            if staged.is_some_and(|s| !s.last) {
+                // hl_hw_queue_update_ci: a staged CS before the last got no completion, every
+                // queue of it moves on now (it reserved no CQ entries).
+                self.consume_uses_cq(i, |_| true, false);
+            } else if A::LIMITS.completion == CompletionMode::PerJob {
                 // hl_hw_queue_update_ci: internal jobs finish with their CS.
                 self.consume_uses(i, |t| t == QueueType::Internal);
             }
             self.mirror_remove(idx);
             self.handle_tdr(idx, now, out);
+            // cs_release_sob_reset_handler: a signal or wait CS puts its SOB reference, and so
+            // does a staged first CS its bound reservation's.
+            if let Some(sob) = self.records[i].sync.sob() {
+                self.sm.put(sob);
+            }
+            if let Some((sob, _, _)) = staged.and_then(|s| s.encaps) {
+                self.sm.put(sob);
+            }
         }
         let rec = &mut self.records[i];
         let outcome = self.released.settle::<A>(rec);
@@ -416,6 +565,8 @@ impl<A: Asic> State<A> {
         rec.submitted = false;
         rec.pending = 0;
         rec.uses = 0;
+        rec.sync = SyncRole::None;
+        let aborted = rec.aborted;
         match fence {
             // §2.4 step 10: a CS that asked for a timestamp leaves its end in the context's
             // outcome store (records are laid out context by context, `ring_len` each).
@@ -426,6 +577,58 @@ impl<A: Asic> State<A> {
             Some(fence) => out.signal(fence, outcome, timestamp),
             None => {}
         }
+        self.staged[i].ticket = 0;
+        // The last CS of a staged submission puts the references of the others: they are
+        // released now, their jobs done with it. A reset or a context rollback releases each
+        // CS itself.
+        if let Some(s) = staged.filter(|s| s.last && !aborted) {
+            // The submission ran: the signals of a reservation bound to it were sent.
+            let first = if s.first {
+                Some(s)
+            } else {
+                self.staged_info(s.chain as usize)
+                    .filter(|f| f.ticket == s.chain_ticket)
+            };
+            if let Some((sob, _, count)) = first.and_then(|f| f.encaps) {
+                self.sm.signal_by(sob, count, now);
+                self.requeue_released(out);
+            }
+            let mut cur = self.mirror_head;
+            while cur != NIL {
+                let next = self.records[cur as usize].next;
+                if self
+                    .staged_info(cur as usize)
+                    .is_some_and(|m| (m.chain, m.chain_ticket) == (s.chain, s.chain_ticket))
+                {
+                    cs::fire::<A>(&mut self.records[cur as usize], CsEvent::JobsDone);
+                    self.records[cur as usize].completed_at = Some(now);
+                    self.release(cur, now, out);
+                }
+                cur = next;
+            }
+        }
+    }
+
+    /// Row `i`'s place in a staged submission, if its CS is part of one.
+    pub(crate) fn staged_info(&self, i: usize) -> Option<StagedInfo> {
+        let s = self.staged[i];
+        (s.ticket != 0 && s.ticket == self.records[i].ticket).then_some(s)
+    }
+
+    /// The reservation bound to staged submission `seq` in row `r` (its SOB, `pre_sob_val` and
+    /// count), if that submission is in flight with one.
+    pub(crate) fn encaps_of(&self, r: usize, seq: u64) -> Option<(u16, u32, u32)> {
+        if !self.is_staged_first_in_flight(r, seq) {
+            return None;
+        }
+        self.staged_info(r).and_then(|s| s.encaps)
+    }
+
+    /// Whether row `r` holds the first CS of staged submission `seq`, in flight
+    /// (`hl_staged_cs_find_first`).
+    pub(crate) fn is_staged_first_in_flight(&self, r: usize, seq: u64) -> bool {
+        let rec = &self.records[r];
+        rec.seq == seq && rec.in_mirror && self.staged_info(r).is_some_and(|s| s.first)
     }
 
     fn mirror_append(&mut self, idx: u32) {

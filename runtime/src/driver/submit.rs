@@ -8,6 +8,7 @@
 
 use crate::driver::counters::DropCounter;
 use crate::driver::queue::SpaceError;
+use crate::driver::sync_stream::SyncQueueRejection;
 use std::fmt;
 use std::time::Duration;
 
@@ -198,6 +199,96 @@ pub enum SubmitError {
         /// What was short.
         cause: SpaceError,
     },
+    /// A signal, wait or collective wait CS on a generation without sync streams
+    /// (`hl_cs_sanity_checks`: "Sync stream CS is not supported", `-EINVAL`; Goya).
+    SyncStreamNotSupported,
+    /// A sync-stream operation names a queue that cannot take it (`-EINVAL`).
+    SyncQueue {
+        /// The queue id it named.
+        queue: u32,
+        /// Why the queue was refused.
+        reason: SyncQueueRejection,
+    },
+    /// A wait CS must name exactly one signal seq (`num_signal_seq_arr != 1`, `-EINVAL`).
+    SignalSeqCount {
+        /// Seqs given.
+        len: usize,
+    },
+    /// The signal seq is not a seq of this context yet (or 0 / `u64::MAX`):
+    /// `hl_ctx_get_fence` fails with `-EINVAL`.
+    InvalidSignalSeq {
+        /// The seq named.
+        seq: u64,
+        /// The context's next seq then.
+        next_seq: u64,
+    },
+    /// The seq a wait names is not a signal CS (`-EINVAL`).
+    NotASignalCs {
+        /// The seq named.
+        seq: u64,
+    },
+    /// The SOB value would wrap and the queue's other SOB is still referenced
+    /// (`hl_cs_signal_sob_wraparound_handler`: "Cannot switch SOBs", `-EINVAL`). A signal CS
+    /// has used up its seq by then; a reservation has none.
+    CannotSwitchSob {
+        /// The seq the CS used up, for a signal CS.
+        seq: Option<u64>,
+        /// The queue.
+        queue: u32,
+    },
+    /// A collective wait while every NIC port is disabled (`nic_ports_mask == 0`, `-EINVAL`).
+    NicPortsDisabled,
+    /// A collective wait names a reduction engine that is not one (`-EINVAL`, after the seq
+    /// was allocated).
+    InvalidCollectiveEngine {
+        /// The seq the CS used up.
+        seq: u64,
+        /// The engine id named.
+        engine: u32,
+    },
+    /// Reserving `count >= HL_MAX_SOB_VAL` signals (`-EINVAL`).
+    SignalCountTooLarge {
+        /// The count asked for.
+        count: u32,
+    },
+    /// Unreserving a handle this context does not hold (`-EINVAL`).
+    NoSuchReservation {
+        /// The handle named.
+        handle: u32,
+    },
+    /// A staged submission on a generation without them (`hl_cs_sanity_checks`: "staged
+    /// submission not supported", `-EPERM`).
+    StagedNotSupported,
+    /// A staged CS that is not the first names a staged seq whose first CS is not in flight
+    /// (`hl_hw_queue_schedule_cs`: `-EINVAL`, the seq used up).
+    StagedFirstNotFound {
+        /// The seq the CS used up.
+        seq: u64,
+        /// The staged seq it named.
+        staged_seq: u64,
+    },
+    /// A staged CS joins a staged submission that already has its last CS (`-EINVAL`, the
+    /// seq used up).
+    StagedAlreadyLast {
+        /// The seq the CS used up.
+        seq: u64,
+        /// The staged seq it named.
+        staged_seq: u64,
+    },
+    /// A wait on encapsulated signals names an offset past the reservation's count
+    /// (`-EINVAL`).
+    EncapsOffset {
+        /// The offset named.
+        offset: u32,
+        /// The reservation's count.
+        count: u32,
+    },
+    /// Unreserving after the queue's SOB value moved (another signal or reservation since, or
+    /// a SOB switch): "SOB val ran out of sync", `-EINVAL`; the handle stays.
+    ReservationOutOfSync {
+        /// The handle named.
+        handle: u32,
+    },
 }
 
 impl SubmitError {
@@ -211,10 +302,24 @@ impl SubmitError {
             SubmitError::NoJobs
             | SubmitError::TooManyJobs { .. }
             | SubmitError::InvalidQueue { .. }
-            | SubmitError::OnlyInternalJobs { .. } => EINVAL,
+            | SubmitError::OnlyInternalJobs { .. }
+            | SubmitError::SyncStreamNotSupported
+            | SubmitError::SyncQueue { .. }
+            | SubmitError::SignalSeqCount { .. }
+            | SubmitError::InvalidSignalSeq { .. }
+            | SubmitError::NotASignalCs { .. }
+            | SubmitError::CannotSwitchSob { .. }
+            | SubmitError::NicPortsDisabled
+            | SubmitError::InvalidCollectiveEngine { .. }
+            | SubmitError::SignalCountTooLarge { .. }
+            | SubmitError::NoSuchReservation { .. }
+            | SubmitError::ReservationOutOfSync { .. }
+            | SubmitError::StagedFirstNotFound { .. }
+            | SubmitError::StagedAlreadyLast { .. }
+            | SubmitError::EncapsOffset { .. } => EINVAL,
             SubmitError::DeviceNotOperational => EBUSY,
             SubmitError::TooManyInFlight { .. } => EAGAIN,
-            SubmitError::DeviceInReset { .. } => EPERM,
+            SubmitError::DeviceInReset { .. } | SubmitError::StagedNotSupported => EPERM,
             SubmitError::QueueFull { cause, .. } => cause.errno(),
         }
     }
@@ -231,7 +336,11 @@ impl SubmitError {
             SubmitError::InvalidQueue { seq, .. }
             | SubmitError::OnlyInternalJobs { seq }
             | SubmitError::DeviceInReset { seq }
-            | SubmitError::QueueFull { seq, .. } => Some(*seq),
+            | SubmitError::QueueFull { seq, .. }
+            | SubmitError::InvalidCollectiveEngine { seq, .. }
+            | SubmitError::StagedFirstNotFound { seq, .. }
+            | SubmitError::StagedAlreadyLast { seq, .. } => Some(*seq),
+            SubmitError::CannotSwitchSob { seq, .. } => *seq,
             _ => None,
         }
     }
@@ -242,6 +351,25 @@ impl SubmitError {
             // why: `hl_cs_sanity_checks` refuses these before any counter is touched; only the
             // schedule-time check (`DeviceInReset`, seq used up) bumps `device_in_reset`.
             SubmitError::DeviceNotOperational | SubmitError::NoJobs => None,
+            // why: `cs_ioctl_signal_wait` bumps `validation_drop_cnt` for a bad queue, a bad
+            // signal seq count or seq, and a seq that is no signal; the sanity check, the
+            // wrap-around handler, the collective engine check and the reserve/unreserve
+            // ioctls bump nothing.
+            SubmitError::SyncQueue { .. }
+            | SubmitError::SignalSeqCount { .. }
+            | SubmitError::InvalidSignalSeq { .. }
+            | SubmitError::NotASignalCs { .. }
+            | SubmitError::NicPortsDisabled => Some(DropCounter::Validation),
+            SubmitError::SyncStreamNotSupported
+            | SubmitError::CannotSwitchSob { .. }
+            | SubmitError::InvalidCollectiveEngine { .. }
+            | SubmitError::SignalCountTooLarge { .. }
+            | SubmitError::NoSuchReservation { .. }
+            | SubmitError::ReservationOutOfSync { .. }
+            | SubmitError::StagedNotSupported
+            | SubmitError::StagedFirstNotFound { .. }
+            | SubmitError::StagedAlreadyLast { .. }
+            | SubmitError::EncapsOffset { .. } => None,
             SubmitError::DeviceInReset { .. } => Some(DropCounter::DeviceInReset),
             SubmitError::TooManyJobs { .. }
             | SubmitError::InvalidQueue { .. }
@@ -285,6 +413,63 @@ impl fmt::Display for SubmitError {
             SubmitError::QueueFull { seq, queue, cause } => {
                 write!(f, "CS {seq}: queue {queue}: {cause}")
             }
+            SubmitError::SyncStreamNotSupported => {
+                f.write_str("sync stream CS is not supported on this generation")
+            }
+            SubmitError::SyncQueue { queue, reason } => write!(f, "queue {queue}: {reason}"),
+            SubmitError::SignalSeqCount { len } => {
+                write!(f, "a wait CS takes exactly one signal seq, {len} given")
+            }
+            SubmitError::InvalidSignalSeq { seq, next_seq } => write!(
+                f,
+                "signal seq {seq} is not a seq of this context (next seq {next_seq})"
+            ),
+            SubmitError::NotASignalCs { seq } => write!(f, "CS {seq} is not a signal CS"),
+            SubmitError::CannotSwitchSob { seq, queue } => {
+                if let Some(seq) = seq {
+                    write!(f, "CS {seq}: ")?;
+                }
+                write!(
+                    f,
+                    "queue {queue}: cannot switch SOBs, the other reserved SOB is still in use"
+                )
+            }
+            SubmitError::NicPortsDisabled => {
+                f.write_str("collective operations need a NIC port, and every one is disabled")
+            }
+            SubmitError::InvalidCollectiveEngine { seq, engine } => write!(
+                f,
+                "CS {seq}: engine {engine} is not a collective reduction engine"
+            ),
+            SubmitError::SignalCountTooLarge { count } => write!(
+                f,
+                "{count} signals asked for; a reservation must stay below the max SOB value 32768"
+            ),
+            SubmitError::NoSuchReservation { handle } => {
+                write!(
+                    f,
+                    "no signal reservation with handle {handle} in this context"
+                )
+            }
+            SubmitError::EncapsOffset { offset, count } => write!(
+                f,
+                "signal offset {offset} is past the {count} reserved signals"
+            ),
+            SubmitError::StagedNotSupported => {
+                f.write_str("staged submission is not supported on this generation")
+            }
+            SubmitError::StagedFirstNotFound { seq, staged_seq } => write!(
+                f,
+                "CS {seq}: staged submission {staged_seq} has no first CS in flight"
+            ),
+            SubmitError::StagedAlreadyLast { seq, staged_seq } => write!(
+                f,
+                "CS {seq}: staged submission {staged_seq} already has its last CS"
+            ),
+            SubmitError::ReservationOutOfSync { handle } => write!(
+                f,
+                "cannot unreserve signals of handle {handle}: the SOB value moved since"
+            ),
         }
     }
 }
