@@ -3,7 +3,7 @@
 
 use crate::trace::{Trace, TracedEngines};
 use asicgen_generated::{AsicVisitor, NAMES};
-use asicgen_runtime::asic::{Asic, CollectiveMode, EngineKind};
+use asicgen_runtime::asic::{Asic, CollectiveMode};
 use asicgen_runtime::sim::XorShift;
 use asicgen_runtime::{
     ClockMode, CollectiveWaitSubmit, Context, CsSubmit, CsWaitError, Device, DeviceConfig,
@@ -151,7 +151,11 @@ struct SyncPlan {
 }
 
 /// Check the generation can run `workload` and pick its queues.
-fn sync_plan<A: Asic>(workload: Workload, binned: &[u32]) -> Result<Option<SyncPlan>, String> {
+fn sync_plan<A: Asic>(
+    workload: Workload,
+    device: &Device<A>,
+    binned: &[u32],
+) -> Result<Option<SyncPlan>, String> {
     if workload == Workload::Independent {
         return Ok(None);
     }
@@ -182,23 +186,8 @@ fn sync_plan<A: Asic>(workload: Workload, binned: &[u32]) -> Result<Option<SyncP
         .filter(|q| q.collective == CollectiveMode::Master)
         .map(|q| q.id)
         .collect();
-    let reduction = A::ENGINES
-        .iter()
-        .find(|e| {
-            e.kind != EngineKind::Nic
-                && A::QUEUES
-                    .iter()
-                    .any(|q| q.engine == Some(e.id) && q.collective == CollectiveMode::Slave)
-        })
-        .map(|e| e.id);
-    let nic = A::QUEUES.iter().any(|q| {
-        q.collective == CollectiveMode::Slave
-            && !binned.contains(&q.id)
-            && q.accepts_user_jobs()
-            && q.engine
-                .and_then(|e| A::ENGINES.iter().find(|p| p.id == e))
-                .is_some_and(|e| e.kind == EngineKind::Nic)
-    });
+    let reduction = asicgen_runtime::sync_stream::reduction_engines::<A>().next();
+    let nic = device.nic_ports_enabled();
     if workload == Workload::Collective {
         let Some(reduction) = reduction.filter(|_| !masters.is_empty() && nic) else {
             return Err(format!(
@@ -402,7 +391,7 @@ fn simulate<A: Asic>(args: &Args) -> Result<(), String> {
             A::NAME
         ));
     }
-    let plan = sync_plan::<A>(args.workload, &binned)?;
+    let plan = sync_plan::<A>(args.workload, &device, &binned)?;
     let threads = if args.virtual_clock {
         1
     } else {

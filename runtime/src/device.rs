@@ -227,6 +227,13 @@ impl<A: Asic> Device<A> {
         self.core.sob_value(sob)
     }
 
+    /// Whether a collective wait can run on this device: some NIC port's collective-slave queue
+    /// is not binned (the driver's `nic_ports_mask != 0`; a collective wait is `-EINVAL`
+    /// otherwise).
+    pub fn nic_ports_enabled(&self) -> bool {
+        crate::driver::sync_stream::nic_ports_enabled::<A>(self.core.binned())
+    }
+
     /// The two SOBs and the monitor sync-stream `queue` reserves, from the spec's
     /// `sync_stream` range; `None` for a queue without sync streams.
     pub fn reserved_sync_ids(&self, queue: u32) -> Option<ReservedIds> {

@@ -20,7 +20,7 @@ use crate::driver::counters::{AtomicCsCounters, CsCounters};
 use crate::driver::effects::Effects;
 use crate::driver::engine::EngineMask;
 use crate::driver::handoff::{self, Handoff};
-use crate::driver::hw_queues::{HwQueues, SyncKind, SyncSubmitted};
+use crate::driver::hw_queues::{HwQueues, SyncKind};
 use crate::driver::locks::{CompletionGuard, Locks, SubmissionGuard};
 use crate::driver::queue::HwQueue;
 use crate::driver::state::{self, State, queue_index};
@@ -576,11 +576,7 @@ impl<A: Asic> Core<A> {
                 &mut out,
             );
             drop(guard);
-            match r? {
-                SyncSubmitted::Signal(s) => Ok(s),
-                // why: a signal request only ever yields a signal; refusing is the safe answer.
-                SyncSubmitted::Wait(_) => Err(SubmitError::NoJobs),
-            }
+            r?.into_signal()
         })();
         self.count_failure(index, result)
     }
@@ -695,11 +691,7 @@ impl<A: Asic> Core<A> {
             };
             let r = hw.submit_sync(context, index, &cs, kind, None, &completion, &mut out);
             drop(guard);
-            match r? {
-                SyncSubmitted::Wait(w) => Ok(w),
-                // why: a wait request only ever yields a wait; refusing is the safe answer.
-                SyncSubmitted::Signal(_) => Err(SubmitError::NoJobs),
-            }
+            r?.into_wait()
         })();
         self.count_failure(index, result)
     }
@@ -755,11 +747,7 @@ impl<A: Asic> Core<A> {
         };
         let r = hw.submit_sync(context, index, cs, kind, bad_engine, &completion, &mut out);
         drop(guard);
-        match r? {
-            SyncSubmitted::Wait(w) => Ok(w),
-            // why: a wait request only ever yields a wait; refusing is the safe answer.
-            SyncSubmitted::Signal(_) => Err(SubmitError::NoJobs),
-        }
+        r?.into_wait()
     }
 
     /// A CS of a staged submission (§5); see

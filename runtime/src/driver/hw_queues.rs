@@ -64,6 +64,14 @@ pub(crate) struct HwQueues<A: Asic> {
     _asic: std::marker::PhantomData<A>,
 }
 
+/// A CS just allocated (`allocate_cs`).
+struct Allocated {
+    seq: u64,
+    fence: Fence,
+    record: u32,
+    ticket: u64,
+}
+
 impl<A: Asic> HwQueues<A> {
     pub(crate) fn new(
         cfg: DriverConfig,
@@ -146,16 +154,12 @@ impl<A: Asic> HwQueues<A> {
         completion: &CompletionLock<'_, A>,
         out: &mut Effects,
     ) -> Result<u64, SubmitError> {
-        let (seq, fence) = ctx
-            .allocate()
-            .map_err(|pending_seq| SubmitError::TooManyInFlight {
-                next_seq: ctx.next_seq(),
-                pending_seq,
-            })?;
-        let slot = (seq & u64::from(self.ring_len - 1)) as usize;
-        let record = (ctx_index * self.ring_len as usize + slot) as u32;
-        self.tickets += 1;
-        let ticket = self.tickets;
+        let Allocated {
+            seq,
+            fence,
+            record,
+            ticket,
+        } = self.allocate(ctx, ctx_index)?;
         let result = self.validate(seq, cs.jobs);
         let result = result.and_then(|completion_jobs| {
             self.reserve(seq)?;
@@ -188,6 +192,26 @@ impl<A: Asic> HwQueues<A> {
         result
     }
 
+    /// `allocate_cs`: the next seq of context `ctx` with its fence, its record (ring slot of
+    /// context slot `ctx_index`) and a device-unique ticket; a busy slot is `-EAGAIN`.
+    #[inline]
+    fn allocate(&mut self, ctx: &Ring, ctx_index: usize) -> Result<Allocated, SubmitError> {
+        let (seq, fence) = ctx
+            .allocate()
+            .map_err(|pending_seq| SubmitError::TooManyInFlight {
+                next_seq: ctx.next_seq(),
+                pending_seq,
+            })?;
+        let slot = (seq & u64::from(self.ring_len - 1)) as usize;
+        self.tickets += 1;
+        Ok(Allocated {
+            seq,
+            fence,
+            record: (ctx_index * self.ring_len as usize + slot) as u32,
+            ticket: self.tickets,
+        })
+    }
+
     /// A signal, wait or collective wait CS (§5), from `allocate_cs` on: allocate, validate,
     /// reserve queue space, then `init_signal_wait_cs` under the completion lock (the sync
     /// manager's side) and schedule. `kind` says what the CS is; `bad_engine` is a collective
@@ -204,16 +228,12 @@ impl<A: Asic> HwQueues<A> {
         completion: &CompletionLock<'_, A>,
         out: &mut Effects,
     ) -> Result<SyncSubmitted, SubmitError> {
-        let (seq, fence) = ctx
-            .allocate()
-            .map_err(|pending_seq| SubmitError::TooManyInFlight {
-                next_seq: ctx.next_seq(),
-                pending_seq,
-            })?;
-        let slot = (seq & u64::from(self.ring_len - 1)) as usize;
-        let record = (ctx_index * self.ring_len as usize + slot) as u32;
-        self.tickets += 1;
-        let ticket = self.tickets;
+        let Allocated {
+            seq,
+            fence,
+            record,
+            ticket,
+        } = self.allocate(ctx, ctx_index)?;
         let result = match bad_engine {
             Some(engine) => Err(SubmitError::InvalidCollectiveEngine { seq, engine }),
             None => self.validate(seq, cs.jobs),
@@ -703,6 +723,24 @@ pub(crate) enum SyncKind {
 pub(crate) enum SyncSubmitted {
     Signal(SignalCs),
     Wait(WaitCs),
+}
+
+// why: a signal request only ever yields a signal and a wait request a wait; should the other
+// ever come back, refusing the CS is the safe answer.
+impl SyncSubmitted {
+    pub(crate) fn into_signal(self) -> Result<SignalCs, SubmitError> {
+        match self {
+            SyncSubmitted::Signal(s) => Ok(s),
+            SyncSubmitted::Wait(_) => Err(SubmitError::NoJobs),
+        }
+    }
+
+    pub(crate) fn into_wait(self) -> Result<WaitCs, SubmitError> {
+        match self {
+            SyncSubmitted::Wait(w) => Ok(w),
+            SyncSubmitted::Signal(_) => Err(SubmitError::NoJobs),
+        }
+    }
 }
 
 /// A TDR timeout in ns: `None` (no timer) for TDR off or a timeout of [`NEVER_NS`] or

@@ -985,6 +985,23 @@ pub(crate) fn collective_queues<A: Asic>(
     Some(queues)
 }
 
+/// The engines a collective wait may name as its reduction engine (uapi engine ids): engines
+/// that are no NIC and have collective-slave queues (on Gaudi DMA_5 and TPC_7; none on a
+/// generation without collectives).
+pub fn reduction_engines<A: Asic>() -> impl Iterator<Item = u32> {
+    A::ENGINES
+        .iter()
+        .enumerate()
+        .filter(|&(e, p)| {
+            p.kind != EngineKind::Nic
+                && A::QUEUES.iter().any(|q| {
+                    q.collective == CollectiveMode::Slave
+                        && q.engine.and_then(engine_index::<A>) == Some(e)
+                })
+        })
+        .map(|(_, p)| p.id)
+}
+
 /// Whether `A` has a NIC collective slave queue that is not binned (`nic_ports_mask != 0`).
 pub(crate) fn nic_ports_enabled<A: Asic>(binned: &[bool]) -> bool {
     A::QUEUES.iter().enumerate().any(|(q, p)| {
