@@ -38,37 +38,11 @@ const ROT_0: u32 = 9;
 
 /// Run `f` on a thread; fail if it does not return within [`LIMIT`], re-raise its panic.
 fn within<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
-    let (tx, rx) = mpsc::channel();
-    let h = thread::spawn(move || {
-        let v = f();
-        let _ = tx.send(v);
-    });
-    match rx.recv_timeout(LIMIT) {
-        Ok(v) => {
-            h.join().expect("joined");
-            v
-        }
-        Err(mpsc::RecvTimeoutError::Timeout) => panic!("HANG: did not return within {LIMIT:?}"),
-        Err(mpsc::RecvTimeoutError::Disconnected) => match h.join() {
-            Err(p) => std::panic::resume_unwind(p),
-            Ok(()) => unreachable!(),
-        },
-    }
-}
-
-/// Run `f` on a thread and hand back a receiver for its result (for waiters raced against
-/// teardown).
-fn spawn_waiter<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> mpsc::Receiver<T> {
-    let (tx, rx) = mpsc::channel();
-    thread::spawn(move || {
-        let _ = tx.send(f());
-    });
-    rx
+    within_for(LIMIT, f)
 }
 
 fn recv<T>(rx: &mpsc::Receiver<T>, what: &str) -> T {
-    rx.recv_timeout(LIMIT)
-        .unwrap_or_else(|e| panic!("HANG: {what} did not return within {LIMIT:?} ({e:?})"))
+    recv_within(rx, LIMIT, what)
 }
 
 fn virt<A: Asic>(f: impl FnOnce(&mut DeviceConfig)) -> (Device<A>, Context<A>) {
@@ -77,15 +51,7 @@ fn virt<A: Asic>(f: impl FnOnce(&mut DeviceConfig)) -> (Device<A>, Context<A>) {
 
 /// A real-clock device with its runner (workers park at once: the machine is shared).
 fn real<A: Asic>(f: impl FnOnce(&mut DeviceConfig)) -> (Device<A>, Context<A>, Runner) {
-    let mut cfg = DeviceConfig::for_asic::<A>();
-    cfg.clock = ClockMode::Real;
-    cfg.sim.latency = Duration::from_micros(50);
-    cfg.sim.poll_spins = 0;
-    f(&mut cfg);
-    let d = Device::<A>::new(cfg).expect("config");
-    let runner = Runner::start(&d).expect("runner");
-    let ctx = d.open().expect("context");
-    (d, ctx, runner)
+    real_device::<A>(Duration::from_micros(50), f)
 }
 
 fn one(queue: u32, work: Work) -> [Job; 1] {

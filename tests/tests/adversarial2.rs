@@ -15,7 +15,7 @@ mod common;
 use asicgen_generated::example::Example;
 use asicgen_generated::goya::Goya;
 use asicgen_runtime::asic::{Asic, CsEvent};
-use asicgen_runtime::scripted::{RunningJobs, Scripted, Step};
+use asicgen_runtime::scripted::Step;
 use asicgen_runtime::{
     ClockMode, Context, CsSubmit, CsWaitError, Device, DeviceConfig, Engines, Job, JobDoneError,
     JobEnd, JobId, JobStart, Lookup, MultiWaitStatus, Outcome, Runner, Started, SubmitError,
@@ -39,72 +39,33 @@ const PDMA_1_0: u32 = 2;
 const TPC_0: u32 = 5;
 const TPC_1: u32 = 6;
 
-/// Run `f` on a thread; fail if it does not return within `limit`, re-raise its panic.
-fn within_for<T: Send + 'static>(limit: Duration, f: impl FnOnce() -> T + Send + 'static) -> T {
-    let (tx, rx) = mpsc::channel();
-    let h = thread::spawn(move || {
-        let v = f();
-        let _ = tx.send(v);
-    });
-    match rx.recv_timeout(limit) {
-        Ok(v) => {
-            h.join().expect("joined");
-            v
-        }
-        Err(mpsc::RecvTimeoutError::Timeout) => panic!("HANG: did not return within {limit:?}"),
-        Err(mpsc::RecvTimeoutError::Disconnected) => match h.join() {
-            Err(p) => std::panic::resume_unwind(p),
-            Ok(()) => unreachable!(),
-        },
-    }
-}
-
 fn within<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
     within_for(LIMIT, f)
 }
 
-fn spawn_waiter<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> mpsc::Receiver<T> {
-    let (tx, rx) = mpsc::channel();
-    thread::spawn(move || {
-        let _ = tx.send(f());
-    });
-    rx
-}
-
 fn recv<T>(rx: &mpsc::Receiver<T>, what: &str) -> T {
-    rx.recv_timeout(LIMIT)
-        .unwrap_or_else(|e| panic!("HANG: {what} did not return within {LIMIT:?} ({e:?})"))
-}
-
-/// A device on a scripted backend, a context on it, and the list of reported jobs.
-fn scripted<A: Asic>(
-    steps: &[Step],
-    cfg: impl FnOnce(&mut DeviceConfig),
-) -> (Device<A>, Context<A>, RunningJobs) {
-    let script = Scripted::new(steps.to_vec());
-    let running = script.running();
-    let mut c = DeviceConfig::for_asic::<A>();
-    cfg(&mut c);
-    let d = Device::<A>::with_engines(c, script).expect("config");
-    let ctx = d.open().expect("a free context");
-    (d, ctx, running)
+    recv_within(rx, LIMIT, what)
 }
 
 /// A real-clock device on the simulated engines with its runner.
 fn real<A: Asic>(f: impl FnOnce(&mut DeviceConfig)) -> (Device<A>, Context<A>, Runner) {
-    let mut cfg = DeviceConfig::for_asic::<A>();
-    cfg.clock = ClockMode::Real;
-    cfg.sim.latency = Duration::from_micros(20);
-    cfg.sim.poll_spins = 0;
-    f(&mut cfg);
-    let d = Device::<A>::new(cfg).expect("config");
-    let runner = Runner::start(&d).expect("runner");
-    let ctx = d.open().expect("context");
-    (d, ctx, runner)
+    real_device::<A>(Duration::from_micros(20), f)
 }
 
 fn one(queue: u32, work: Work) -> [Job; 1] {
     [Job::new(queue).with_work(work)]
+}
+
+/// Submit `cs` on `ctx`, retrying while the driver says try again (a full ring or queue);
+/// any other refusal fails the test, naming submitter thread `thread` and its CS `n`.
+fn submit_retrying<A: Asic>(ctx: &Context<A>, cs: &CsSubmit<'_>, thread: usize, n: u32) -> u64 {
+    loop {
+        match ctx.submit(cs) {
+            Ok(s) => return s,
+            Err(e) if e.is_try_again() => thread::yield_now(),
+            Err(e) => panic!("thread {thread} cs {n}: {e:?}"),
+        }
+    }
 }
 
 fn poll<A: Asic>(ctx: &Context<A>, seq: u64) -> Result<WaitStatus, CsWaitError> {
@@ -1250,13 +1211,7 @@ fn eight_spinning_submitters_complete_everything() {
                     let job = [Job::new(q)];
                     let mut last = 0;
                     for n in 0..2000u32 {
-                        let s = loop {
-                            match ctx.submit(&CsSubmit::new(&job)) {
-                                Ok(s) => break s,
-                                Err(e) if e.is_try_again() => thread::yield_now(),
-                                Err(e) => panic!("thread {i} cs {n}: {e:?}"),
-                            }
-                        };
+                        let s = submit_retrying(&ctx, &CsSubmit::new(&job), i, n);
                         if n % 8 == 7 {
                             let r = ctx.wait_cs(s, LONG, None);
                             assert!(
@@ -1595,13 +1550,7 @@ fn eight_submitters_with_pinned_spinning_lanes() {
                 let q = qs[i % 4];
                 thread::spawn(move || {
                     for n in 0..500u32 {
-                        let s = loop {
-                            match ctx.submit(&CsSubmit::new(&[Job::new(q)])) {
-                                Ok(s) => break s,
-                                Err(e) if e.is_try_again() => thread::yield_now(),
-                                Err(e) => panic!("thread {i} cs {n}: {e:?}"),
-                            }
-                        };
+                        let s = submit_retrying(&ctx, &CsSubmit::new(&[Job::new(q)]), i, n);
                         let r = ctx.wait_cs(s, LONG, None);
                         assert!(
                             r.is_ok_and(|w| w.is_completed()),
@@ -1848,13 +1797,7 @@ fn eight_submitters_one_context_spinning() {
                 let q = qs[i % 4];
                 thread::spawn(move || {
                     for n in 0..500u32 {
-                        let s = loop {
-                            match c.submit(&CsSubmit::new(&[Job::new(q)])) {
-                                Ok(s) => break s,
-                                Err(e) if e.is_try_again() => thread::yield_now(),
-                                Err(e) => panic!("thread {i} cs {n}: {e:?}"),
-                            }
-                        };
+                        let s = submit_retrying(&c, &CsSubmit::new(&[Job::new(q)]), i, n);
                         let r = c.wait_cs(s, LONG, None);
                         assert!(
                             r.is_ok_and(|w| w.is_completed()),
@@ -2161,13 +2104,7 @@ fn eight_lanes_eight_submitters() {
                 let q = qs[i % 4];
                 thread::spawn(move || {
                     for n in 0..300u32 {
-                        let s = loop {
-                            match ctx.submit(&CsSubmit::new(&[Job::new(q)])) {
-                                Ok(s) => break s,
-                                Err(e) if e.is_try_again() => thread::yield_now(),
-                                Err(e) => panic!("thread {i} cs {n}: {e:?}"),
-                            }
-                        };
+                        let s = submit_retrying(&ctx, &CsSubmit::new(&[Job::new(q)]), i, n);
                         if n % 3 == 2 {
                             let r = ctx.wait_cs(s, LONG, None);
                             assert!(r.is_ok_and(|w| w.is_completed()), "thread {i}: {r:?}");

@@ -17,25 +17,6 @@ use asicgen_runtime::{
 use common::*;
 use std::time::Duration;
 
-/// A virtual-clock device on a scripted backend, a context on it, and the list of the jobs
-/// the script holds for a report.
-fn scripted<A: Asic>(
-    steps: &[Step],
-    cfg: impl FnOnce(&mut DeviceConfig),
-) -> (
-    Device<A>,
-    Context<A>,
-    asicgen_runtime::scripted::RunningJobs,
-) {
-    let script = Scripted::new(steps.to_vec());
-    let running = script.running();
-    let mut c = DeviceConfig::for_asic::<A>();
-    cfg(&mut c);
-    let d = Device::<A>::with_engines(c, script).expect("config");
-    let ctx = d.open().expect("a free context");
-    (d, ctx, running)
-}
-
 fn poll<A: Asic>(ctx: &Context<A>, seq: u64) -> Result<WaitStatus, CsWaitError> {
     ctx.wait_cs(seq, Duration::ZERO, None)
 }

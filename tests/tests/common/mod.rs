@@ -3,7 +3,10 @@
 #![allow(dead_code)] // each test binary uses its own subset
 
 use asicgen_runtime::asic::{Asic, QueueType};
-use asicgen_runtime::{Context, CsSubmit, Device, DeviceConfig, Job, Work};
+use asicgen_runtime::scripted::{RunningJobs, Scripted, Step};
+use asicgen_runtime::{ClockMode, Context, CsSubmit, Device, DeviceConfig, Job, Runner, Work};
+use std::sync::mpsc;
+use std::thread;
 use std::time::Duration;
 
 /// A virtual-clock device with the spec's defaults, and a context opened on it.
@@ -19,6 +22,77 @@ pub fn device_with<A: Asic>(f: impl FnOnce(&mut DeviceConfig)) -> (Device<A>, Co
     let d = Device::new(cfg).expect("valid config");
     let ctx = d.open().expect("a free context");
     (d, ctx)
+}
+
+/// A virtual-clock device on the scripted backend playing `steps`, changed by `cfg`, a context
+/// on it, and the list of the jobs the script holds for a report (`Step::Report`).
+pub fn scripted<A: Asic>(
+    steps: &[Step],
+    cfg: impl FnOnce(&mut DeviceConfig),
+) -> (Device<A>, Context<A>, RunningJobs) {
+    let script = Scripted::new(steps.to_vec());
+    let running = script.running();
+    let mut c = DeviceConfig::for_asic::<A>();
+    cfg(&mut c);
+    let d = Device::<A>::with_engines(c, script).expect("valid config");
+    let ctx = d.open().expect("a free context");
+    (d, ctx, running)
+}
+
+/// A real-clock device whose simulated jobs take `latency`, its workers parking at once (the
+/// machine is shared), changed by `f`; with its runner started and a context open.
+pub fn real_device<A: Asic>(
+    latency: Duration,
+    f: impl FnOnce(&mut DeviceConfig),
+) -> (Device<A>, Context<A>, Runner) {
+    let mut cfg = DeviceConfig::for_asic::<A>();
+    cfg.clock = ClockMode::Real;
+    cfg.sim.latency = latency;
+    cfg.sim.poll_spins = 0;
+    f(&mut cfg);
+    let d = Device::<A>::new(cfg).expect("valid config");
+    let runner = Runner::start(&d).expect("runner");
+    let ctx = d.open().expect("a free context");
+    (d, ctx, runner)
+}
+
+/// Run `f` on a thread; fail if it does not return within `limit` (a hang is a failure, not a
+/// stuck run), re-raise its panic.
+pub fn within_for<T: Send + 'static>(limit: Duration, f: impl FnOnce() -> T + Send + 'static) -> T {
+    let (tx, rx) = mpsc::channel();
+    let h = thread::spawn(move || {
+        let v = f();
+        let _ = tx.send(v);
+    });
+    match rx.recv_timeout(limit) {
+        Ok(v) => {
+            h.join().expect("joined");
+            v
+        }
+        Err(mpsc::RecvTimeoutError::Timeout) => panic!("HANG: did not return within {limit:?}"),
+        Err(mpsc::RecvTimeoutError::Disconnected) => match h.join() {
+            Err(p) => std::panic::resume_unwind(p),
+            Ok(()) => unreachable!(),
+        },
+    }
+}
+
+/// Run `f` on a thread and hand back a receiver for its result (waiters raced against
+/// teardown).
+pub fn spawn_waiter<T: Send + 'static>(
+    f: impl FnOnce() -> T + Send + 'static,
+) -> mpsc::Receiver<T> {
+    let (tx, rx) = mpsc::channel();
+    thread::spawn(move || {
+        let _ = tx.send(f());
+    });
+    rx
+}
+
+/// `rx`'s value, failing as a hang if `what` does not deliver within `limit`.
+pub fn recv_within<T>(rx: &mpsc::Receiver<T>, limit: Duration, what: &str) -> T {
+    rx.recv_timeout(limit)
+        .unwrap_or_else(|e| panic!("HANG: {what} did not return within {limit:?} ({e:?})"))
 }
 
 /// Queues a user may submit to whose jobs report their own completion (external, H/W).
