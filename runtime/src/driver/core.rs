@@ -548,15 +548,28 @@ impl<A: Asic> Core<A> {
         Ok(q)
     }
 
+    /// A sync-stream CS on `queue`: the sanity checks, the queue's (its position is handed to
+    /// `submit`), then `submit`; a failure bumps its drop counter.
+    fn sync_cs<T>(
+        &self,
+        index: usize,
+        queue: u32,
+        submit: impl FnOnce(usize) -> Result<T, SubmitError>,
+    ) -> Result<T, SubmitError> {
+        let result = self
+            .sync_sanity()
+            .and_then(|()| self.sync_queue(queue))
+            .and_then(submit);
+        self.count_failure(index, result)
+    }
+
     /// A signal CS (§5); see [`Context::submit_signal`](crate::Context::submit_signal).
     pub(crate) fn submit_signal(
         &self,
         index: usize,
         req: &SignalSubmit,
     ) -> Result<SignalCs, SubmitError> {
-        let result = (|| {
-            self.sync_sanity()?;
-            self.sync_queue(req.queue)?;
+        self.sync_cs(index, req.queue, |_| {
             let jobs = [Job::new(req.queue).with_work(req.work)];
             let cs = CsSubmit {
                 jobs: &jobs,
@@ -577,8 +590,7 @@ impl<A: Asic> Core<A> {
             );
             drop(guard);
             r?.into_signal()
-        })();
-        self.count_failure(index, result)
+        })
     }
 
     /// A wait CS (§5); see [`Context::submit_wait`](crate::Context::submit_wait).
@@ -587,9 +599,7 @@ impl<A: Asic> Core<A> {
         index: usize,
         req: &WaitSubmit<'_>,
     ) -> Result<WaitCs, SubmitError> {
-        let result = (|| {
-            self.sync_sanity()?;
-            self.sync_queue(req.queue)?;
+        self.sync_cs(index, req.queue, |_| {
             let jobs = [Job::new(req.queue).with_work(req.work)];
             let cs = CsSubmit {
                 jobs: &jobs,
@@ -597,8 +607,7 @@ impl<A: Asic> Core<A> {
                 timestamp: req.timestamp,
             };
             self.submit_wait_jobs(index, req.signal_seqs, &cs, None)
-        })();
-        self.count_failure(index, result)
+        })
     }
 
     /// A collective wait CS (§5, Gaudi); see
@@ -608,9 +617,7 @@ impl<A: Asic> Core<A> {
         index: usize,
         req: &CollectiveWaitSubmit<'_>,
     ) -> Result<WaitCs, SubmitError> {
-        let result = (|| {
-            self.sync_sanity()?;
-            let q = self.sync_queue(req.queue)?;
+        self.sync_cs(index, req.queue, |q| {
             if A::QUEUES[q].collective != crate::asic::CollectiveMode::Master {
                 return Err(SubmitError::SyncQueue {
                     queue: req.queue,
@@ -634,8 +641,7 @@ impl<A: Asic> Core<A> {
                 timestamp: req.timestamp,
             };
             self.submit_wait_jobs(index, req.signal_seqs, &cs, bad_engine)
-        })();
-        self.count_failure(index, result)
+        })
     }
 
     /// A wait CS on encapsulated signals (§5); see
@@ -645,9 +651,7 @@ impl<A: Asic> Core<A> {
         index: usize,
         req: &EncapsWaitSubmit,
     ) -> Result<WaitCs, SubmitError> {
-        let result = (|| {
-            self.sync_sanity()?;
-            self.sync_queue(req.queue)?;
+        self.sync_cs(index, req.queue, |_| {
             let jobs = [Job::new(req.queue).with_work(req.work)];
             let cs = CsSubmit {
                 jobs: &jobs,
@@ -692,8 +696,7 @@ impl<A: Asic> Core<A> {
             let r = hw.submit_sync(context, index, &cs, kind, None, &completion, &mut out);
             drop(guard);
             r?.into_wait()
-        })();
-        self.count_failure(index, result)
+        })
     }
 
     /// The common part of a wait and a collective wait: find the signal CS, then submit.
