@@ -28,7 +28,9 @@ pub(crate) struct CsRecord<S> {
     pub(crate) fence: Option<Fence>,
     /// Jobs with their own completion (external and H/W queues) not completed yet.
     pub(crate) pending: u32,
-    /// Number of `(queue, count)` pairs of this CS in the device's use table.
+    /// Its `(queue, count)` uses (`handoff.rs`): the first, packed `(queue << 32) | count`, and
+    /// how many there are (the others are in the device's use table).
+    pub(crate) first_use: u64,
     pub(crate) uses: u16,
     /// Every job was written to its queue (`cs->submitted`).
     pub(crate) submitted: bool,
@@ -62,6 +64,7 @@ impl<S: Copy> CsRecord<S> {
             state: initial,
             fence: None,
             pending: 0,
+            first_use: 0,
             uses: 0,
             submitted: false,
             timed_out: false,

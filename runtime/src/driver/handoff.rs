@@ -16,9 +16,13 @@
 //!   released entries are written only by the completion side and read by the submitter, which
 //!   keeps its own cached copies and reloads them only when a space check would fail (the usual
 //!   single-producer/single-consumer trick: one cache line transfer per refill, not per CS);
-//! - the per-record `(queue, count)` use table, written by the submitter before the log entry is
-//!   pushed (the push publishes it) and read by the completion side after the entry is drained; a
-//!   row is only rewritten once its CS's fence was signalled, which happens after its release.
+//! - the CS's `(queue, count)` uses: the first rides in its log entry; the rest (a CS on several
+//!   queues) go to the per-record use table, written by the submitter before the log entry is
+//!   pushed (the push publishes them) and read by the completion side after the entry is
+//!   drained; a row is only rewritten once its CS's fence was signalled, which happens after its
+//!   release. (The first rides along because the table is large, a row per ring slot of every
+//!   context, and a CS on one queue would otherwise write a cold line of it per submission:
+//!   about a quarter of a same-CPU submission's time in the profile, BENCHMARKS.md.)
 //!
 //! A reset takes both locks (submission first, the driver's order) and resets all of it.
 
@@ -85,7 +89,9 @@ pub(crate) struct Submitted {
     pub(crate) timeout_ns: Option<u64>,
     /// Jobs with their own completion.
     pub(crate) pending: u32,
-    /// Entries in the use table.
+    /// Its `(queue, count)` uses: the first (packed as in [`Handoff::uses`]), and how many
+    /// there are in all (the rest are in the use table).
+    pub(crate) first_use: u64,
     pub(crate) uses: u16,
     /// `HL_CS_FLAGS_TIMESTAMP`.
     pub(crate) wants_timestamp: bool,
@@ -113,7 +119,8 @@ pub(crate) struct Handoff {
     /// Per completion queue, entries given back since the last reset (wrapping).
     pub(crate) cq_released: Box<[CacheLine<Cursor>]>,
     /// Per record, `stride` packed `(queue index << 32) | job count` pairs: the jobs of the CS
-    /// on each of its queues whose `ci` has not moved on yet.
+    /// on each of its queues but the first (which rides in its [`Submitted`] entry) whose `ci`
+    /// has not moved on yet.
     pub(crate) uses: Box<[Carried]>,
     pub(crate) stride: usize,
     /// The virtual clock (ns); moved only by the completion side.

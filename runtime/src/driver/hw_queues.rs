@@ -563,10 +563,15 @@ impl<A: Asic> HwQueues<A> {
         // why: a borrow, not an `Arc` clone: two locked instructions per CS showed in the profile.
         let h = &*self.handoff;
         let base = record as usize * h.stride;
+        let mut first_use = 0;
         for (k, &q) in self.touched.iter().enumerate() {
             let n = self.scratch[q as usize];
-            // Carried by the log push below and read after its pop.
-            h.uses[base + k].put((u64::from(q) << 32) | u64::from(n));
+            let packed = (u64::from(q) << 32) | u64::from(n);
+            match k.checked_sub(1) {
+                None => first_use = packed,
+                // Carried by the log push below and read after its pop.
+                Some(t) => h.uses[base + t].put(packed),
+            }
             self.queues[q as usize].produce(n);
         }
         let mut entry = Submitted {
@@ -579,6 +584,7 @@ impl<A: Asic> HwQueues<A> {
             timeout_ns: tdr_ns(self.cfg.tdr_timeout)
                 .and_then(|dflt| cs.timeout.map_or(Some(dflt), |t| tdr_ns(Some(t)))),
             pending,
+            first_use,
             uses: self.touched.len() as u16,
             wants_timestamp: cs.timestamp,
             sync,

@@ -135,12 +135,13 @@ pub(crate) fn lane_capacities<A: Asic>(lanes: usize) -> Vec<usize> {
     caps
 }
 
-/// Uses per record: a CS touches at most this many queues.
+/// Use-table entries per record: a CS touches at most this many queues besides the first,
+/// whose use rides in its log entry (`handoff.rs`).
 pub(crate) fn use_stride<A: Asic>() -> usize {
     A::QUEUES
         .len()
         .min(A::LIMITS.max_jobs_per_cs as usize)
-        .max(1)
+        .saturating_sub(1)
 }
 
 impl<A: Asic> State<A> {
@@ -262,6 +263,7 @@ impl<A: Asic> State<A> {
         rec.ticket = s.ticket;
         rec.wants_timestamp = s.wants_timestamp;
         rec.timeout_ns = s.timeout_ns;
+        rec.first_use = s.first_use;
         rec.uses = s.uses;
         rec.pending = s.pending;
         rec.sync = s.sync;
@@ -439,15 +441,11 @@ impl<A: Asic> State<A> {
     /// [`consume_uses`](Self::consume_uses); `cq` false for a CS that reserved no CQ entries
     /// (a staged CS before the last, §5).
     fn consume_uses_cq(&mut self, idx: usize, which: impl Fn(QueueType) -> bool, cq: bool) {
-        let base = idx * self.handoff.stride;
         for k in 0..self.records[idx].uses as usize {
-            let entry = &self.handoff.uses[base + k];
-            // The log entry's pop made the submitter's word visible; only this side writes the
-            // entry afterwards, under its lock.
-            let packed = entry.get();
+            let packed = self.use_of(idx, k);
             let (q, n) = ((packed >> 32) as usize, packed as u32);
             if n > 0 && which(A::QUEUES[q].queue_type) {
-                entry.put(packed & !u64::from(u32::MAX));
+                self.set_use(idx, k, packed & !u64::from(u32::MAX));
                 self.consume(q, n, cq);
             }
         }
@@ -456,16 +454,31 @@ impl<A: Asic> State<A> {
     /// One job of record `idx` on queue `q` finished on its own (`job_finish`): the queue moves
     /// on by one, and the CS's recorded count for it goes down by one.
     fn consume_one(&mut self, idx: usize, q: usize) {
-        let base = idx * self.handoff.stride;
         for k in 0..self.records[idx].uses as usize {
-            let entry = &self.handoff.uses[base + k];
-            let packed = entry.get();
+            let packed = self.use_of(idx, k);
             if (packed >> 32) as usize == q && packed as u32 > 0 {
-                entry.put(packed - 1);
+                self.set_use(idx, k, packed - 1);
                 break;
             }
         }
         self.consume(q, 1, true);
+    }
+
+    /// Use `k` of record `idx`, packed `(queue << 32) | count`: the first came in the CS's log
+    /// entry, the others from the use table, whose words the entry's pop made visible (only this
+    /// side writes them afterwards, under its lock).
+    fn use_of(&self, idx: usize, k: usize) -> u64 {
+        match k.checked_sub(1) {
+            None => self.records[idx].first_use,
+            Some(t) => self.handoff.uses[idx * self.handoff.stride + t].get(),
+        }
+    }
+
+    fn set_use(&mut self, idx: usize, k: usize, packed: u64) {
+        match k.checked_sub(1) {
+            None => self.records[idx].first_use = packed,
+            Some(t) => self.handoff.uses[idx * self.handoff.stride + t].put(packed),
+        }
     }
 
     /// Advance `ci` of queue `q` by `n` (`hl_hw_queue_add_ptr`, in `[0, 2L)`); an external
@@ -565,6 +578,7 @@ impl<A: Asic> State<A> {
         rec.submitted = false;
         rec.pending = 0;
         rec.uses = 0;
+        rec.first_use = 0;
         rec.sync = SyncRole::None;
         let aborted = rec.aborted;
         match fence {
