@@ -95,6 +95,43 @@ fn allocations_per_cycles<A: Asic>(clock: ClockMode) -> u64 {
     ALLOCATIONS.load(Ordering::Relaxed)
 }
 
+/// Allocations over `MEASURED` CSs after `WARM_UP` ones, 32 in flight, with the submitter and
+/// the engine worker on one CPU: the waiter completes the due CSs itself (busy polling), many
+/// signals per lock hold.
+fn allocations_pipelined_on_one_cpu<A: Asic>() -> u64 {
+    asicgen_runtime::sim::pin_current_thread(0).expect("pin");
+    let mut cfg = DeviceConfig::for_asic::<A>();
+    cfg.clock = ClockMode::Real;
+    cfg.sim.latency = Duration::ZERO;
+    cfg.sim.lane_cpu = Some(0);
+    let d = Device::<A>::new(cfg).expect("config");
+    let ctx = d.open().expect("a free context");
+    let runner = Runner::start(&d).expect("threads");
+    let jobs = [Job::new(queue::<A>())];
+    let cs = CsSubmit::new(&jobs).with_timestamp();
+    let mut window = std::collections::VecDeque::with_capacity(32);
+    let mut run = |n: usize| {
+        for _ in 0..n {
+            window.push_back(ctx.submit(&cs).expect("submitted"));
+            if window.len() == 32 {
+                let seq = window.pop_front().expect("in flight");
+                assert!(ctx.wait_cs(seq, Duration::from_secs(60), None).is_ok());
+            }
+        }
+        while let Some(seq) = window.pop_front() {
+            assert!(ctx.wait_cs(seq, Duration::from_secs(60), None).is_ok());
+        }
+    };
+    run(WARM_UP);
+    ALLOCATIONS.store(0, Ordering::Relaxed);
+    COUNTING.store(true, Ordering::Relaxed);
+    run(MEASURED);
+    COUNTING.store(false, Ordering::Relaxed);
+    drop(runner);
+    asicgen_runtime::sim::unpin_current_thread().expect("unpin");
+    ALLOCATIONS.load(Ordering::Relaxed)
+}
+
 #[test]
 fn zero_allocations_per_cs() {
     // The counter does count.
@@ -128,5 +165,10 @@ fn zero_allocations_per_cs() {
         allocations_per_cycles::<Example>(ClockMode::Real),
         0,
         "Example, real threads"
+    );
+    assert_eq!(
+        allocations_pipelined_on_one_cpu::<Gaudi>(),
+        0,
+        "Gaudi, real threads on one CPU, 32 in flight"
     );
 }

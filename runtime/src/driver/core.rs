@@ -45,6 +45,8 @@ const WAIT_SPINS: u32 = 300;
 /// Real mode: how long `wait_cs` may spin, while spinning pays, for a CS whose engine worker
 /// runs on another CPU: longer than a futex wake-up on a virtual machine (tens of µs).
 const CROSS_CPU_WAIT_SPIN: Duration = Duration::from_micros(50);
+/// Real mode: most jobs per lane a waiter completes when it polls the engines itself.
+const POLL_BUDGET: usize = 256;
 
 /// Effects collected under the locks ([`Effects`]), applied when this guard drops (see
 /// [`Core::defer`]).
@@ -911,6 +913,12 @@ impl<A: Asic> Core<A> {
             WaitLookup::Signalled(signalled) => return wait_status(seq, Ok(signalled)),
             WaitLookup::Pending(fence) => fence,
         };
+        if self.shared.config.clock == ClockMode::Real
+            && !fence.is_signalled()
+            && self.engines_share_my_cpu()
+        {
+            self.poll_engines();
+        }
         let waited = match (self.shared.config.clock, fence.signalled()) {
             (_, Some(signalled)) => Ok(signalled),
             // A poll never sleeps, so a pending signal cannot interrupt it: the driver's
@@ -962,6 +970,31 @@ impl<A: Asic> Core<A> {
             (ClockMode::Virtual, None) => self.wait_virtual(&fence, timeout, cancel),
         };
         wait_status(seq, waited)
+    }
+
+    /// Real mode: whether an engine worker runs and was last seen on the calling thread's CPU.
+    /// It cannot be running then (we are), so it completes nothing until the scheduler gives it
+    /// this CPU.
+    fn engines_share_my_cpu(&self) -> bool {
+        self.shared.wakers.started.load(Ordering::Relaxed)
+            && self.shared.handoff.worker_cpu.here(current_cpu())
+    }
+
+    /// Busy polling, real mode: complete what the engines have finished by now on the calling
+    /// thread, as an engine worker would (the completion lock, due jobs, release, signals after
+    /// the unlock), instead of sleeping until the worker gets this CPU. A waiter on the worker's
+    /// CPU does this: otherwise each wait costs two context switches (the waiter's sleep and its
+    /// wake-up, which a pipeline of 32 CSs pays per batch), the cost that held a same-CPU
+    /// pipeline to about 1.5 M CS/s (BENCHMARKS.md). The work is the completion interrupt's,
+    /// done on the CPU that waits for it, as a driver's completion poll or a NIC's busy poll
+    /// does; nothing is completed that is not due, so what a CS reports does not change.
+    fn poll_engines(&self) {
+        let mut out = self.defer_with(Effects::thread_spare());
+        let done = self.lock().run_lanes(POLL_BUDGET, &mut out);
+        out.finish().keep_spare();
+        if done > 0 {
+            self.shared.handoff.progress.bump();
+        }
     }
 
     /// Run virtual time for a waiter on `fence`.

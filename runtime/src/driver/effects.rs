@@ -7,6 +7,13 @@
 //! list, and its ring slot cannot be reused before its fence is signalled.
 
 use crate::fence::{Fence, Outcome, Timestamp};
+use std::cell::Cell;
+
+thread_local! {
+    /// This thread's buffer for the signals it collects outside a worker loop (a waiter that
+    /// polls the engines, `Core::poll_engines`): allocated once per thread, not per poll.
+    static SPARE: Cell<Vec<PendingSignal>> = const { Cell::new(Vec::new()) };
+}
 
 /// A fence to signal once the lock is dropped.
 pub(crate) struct PendingSignal {
@@ -63,6 +70,23 @@ impl Effects {
         let mut fx = Effects::default();
         fx.rest.reserve_exact(n);
         fx
+    }
+
+    /// Effects collecting into this thread's spare buffer; [`keep_spare`](Self::keep_spare)
+    /// gives the buffer back once they were applied.
+    pub(crate) fn thread_spare() -> Effects {
+        let mut fx = Effects::default();
+        // why: `try_with` fails only while the thread's locals are torn down; a fresh buffer
+        // is right then.
+        fx.rest = SPARE.try_with(Cell::take).unwrap_or_default();
+        fx
+    }
+
+    /// Keep this (applied, so empty) buffer as the thread's spare.
+    pub(crate) fn keep_spare(mut self) {
+        let rest = std::mem::take(&mut self.rest);
+        debug_assert!(rest.is_empty(), "a spare buffer is kept only once applied");
+        let _ = SPARE.try_with(|spare| spare.set(rest));
     }
 
     pub(crate) fn signal(&mut self, fence: Fence, outcome: Outcome, timestamp: Option<Timestamp>) {

@@ -730,6 +730,22 @@ impl<A: Asic> State<A> {
     ) -> (usize, Option<u64>, u64) {
         let now = self.now();
         self.drain_at(Some(now), out);
+        let done = self.complete_due(lane, now, budget, out);
+        (done, self.heaps[lane].peek().map(|j| j.due), now)
+    }
+
+    /// [`run_lane`](Self::run_lane) for every lane at one clock read, as a waiter that polls
+    /// the engines does (`Core::poll_engines`); returns the jobs completed.
+    pub(crate) fn run_lanes(&mut self, budget: usize, out: &mut Effects) -> usize {
+        let now = self.now();
+        self.drain_at(Some(now), out);
+        (0..self.heaps.len())
+            .map(|lane| self.complete_due(lane, now, budget, out))
+            .sum()
+    }
+
+    /// Complete up to `budget` jobs of `lane` due by `now` (none once a reset is asked for).
+    fn complete_due(&mut self, lane: usize, now: u64, budget: usize, out: &mut Effects) -> usize {
         let mut done = 0;
         while done < budget && out.reset.is_none() {
             match self.heaps[lane].peek() {
@@ -741,7 +757,7 @@ impl<A: Asic> State<A> {
                 done += 1;
             }
         }
-        (done, self.heaps[lane].peek().map(|j| j.due), now)
+        done
     }
 
     /// The busy-engines mask.

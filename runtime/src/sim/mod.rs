@@ -97,6 +97,20 @@ fn set_affinity(cpus: std::ops::Range<usize>) -> std::io::Result<()> {
     }
 }
 
+/// Put the calling thread in the `SCHED_BATCH` class (`sched(7)`): it keeps its fair share of
+/// the CPU, but waking it never preempts the thread that woke it.
+pub(crate) fn into_batch_class() -> std::io::Result<()> {
+    let param = libc::sched_param { sched_priority: 0 };
+    // SAFETY: pid 0 is the calling thread; `param` lives across the call and its priority must
+    // be 0 for SCHED_BATCH.
+    let rc = unsafe { libc::sched_setscheduler(0, libc::SCHED_BATCH, &param) };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
+}
+
 /// CPUs online (at least 1). Not `available_parallelism`, which shrinks to 1 once the calling
 /// thread is pinned.
 pub fn online_cpus() -> usize {

@@ -9,12 +9,21 @@
 //! an interrupt controller would: it keeps spinning while pushes keep arriving and takes the lock
 //! after 32 of them, after a short quiet spell, or as soon as a thread waits in `wait_cs`, so
 //! a stream of submissions is completed in batches instead of one lock hold per CS.
-//! The TDR thread parks until the armed deadline; arming an earlier one unparks it.
+//!
+//! Workers run in the `SCHED_BATCH` class, so a submitter that wakes one on its own CPU keeps
+//! that CPU (a doorbell does not stop the driver that rings it), and a waiter that finds its
+//! worker on its own CPU completes what is due itself instead of sleeping until the worker runs
+//! (`Core::poll_engines`). Together they take a pipeline that shares one CPU from a context
+//! switch every three CSs to almost none (BENCHMARKS.md).
+//!
+//! The TDR thread parks until the armed deadline, or one device TDR period when nothing is
+//! armed; arming an earlier deadline unparks it.
 
 use crate::asic::Asic;
 use crate::driver::config::ClockMode;
 use crate::driver::core::{Core, ThreadSlot};
 use crate::driver::effects::Effects;
+use crate::driver::hw_queues::tdr_ns;
 use crate::sync::channel::Doorbell;
 use crate::sync::spin::{SpinBudget, spin_for};
 use std::fmt;
@@ -217,6 +226,13 @@ impl<A: Asic> Core<A> {
                 wakers.unpinned.store(cpu, Ordering::Release);
             }
         }
+        // why: a doorbell does not take the CPU from the driver that rings it, and neither
+        // should the wake-up of a simulated engine: as a normal thread, a worker woken by a
+        // submitter on its own CPU preempted it at once, ran one CS and slept again, two context
+        // switches per CS (0.33 per CS measured in a same-CPU pipeline, 0.06 as a batch thread;
+        // BENCHMARKS.md). It still gets its share of the CPU, and all of an idle one. A refusal
+        // (a sandbox that filters the call) only costs that speed.
+        let _ = crate::sim::into_batch_class();
         wakers.running.fetch_add(1, Ordering::Release);
         let budget = SpinBudget::new(self.config().poll_spins);
         let handoff = self.shared.handoff_ref();
@@ -329,7 +345,17 @@ impl<A: Asic> Core<A> {
                 if st.tdr.is_some_and(|a| a.deadline <= now) {
                     st.fire_tdr(&mut out);
                 }
-                let next = st.tdr.map(|a| a.deadline);
+                // why: with nothing armed, sleep one device TDR period rather than until woken.
+                // A CS armed later has a deadline at least that far off, so arming it needs no
+                // wake-up; sleeping "until woken" instead cost a wake-up (and, on a shared CPU,
+                // three context switches) every time the mirror list ran empty and filled again,
+                // once per batch in a pipeline (BENCHMARKS.md). Only a shorter per-CS timeout
+                // wakes the thread early. (A zero period would make this a busy loop; a CS
+                // armed with it wakes the thread as before.)
+                let idle = tdr_ns(self.config().tdr_timeout)
+                    .filter(|&t| t > 0)
+                    .map(|t| now.saturating_add(t));
+                let next = st.tdr.map(|a| a.deadline).or(idle);
                 st.tdr_sleep_until = next.unwrap_or(u64::MAX);
                 next.map(|d| d.saturating_sub(now))
             };

@@ -129,6 +129,12 @@ impl CpuSeen {
         }
     }
 
+    /// Whether the thread was last seen on `mine` (known on both sides).
+    #[inline]
+    pub(crate) fn here(&self, mine: Option<u32>) -> bool {
+        matches!(mine, Some(cpu) if self.0.load(Ordering::Relaxed) == cpu)
+    }
+
     /// Whether the thread was last seen on a CPU other than `mine`. Unknown on either side: no
     /// (the adaptive budget decides).
     #[inline]
@@ -206,10 +212,14 @@ mod tests {
     fn another_cpu_is_elsewhere_and_unknown_is_not() {
         let seen = CpuSeen::new();
         assert!(!seen.elsewhere(Some(0)), "nothing seen yet");
+        assert!(!seen.here(Some(0)), "nothing seen yet");
         seen.set(1);
         assert!(seen.elsewhere(Some(0)));
+        assert!(!seen.here(Some(0)));
         assert!(!seen.elsewhere(Some(1)), "the same CPU");
+        assert!(seen.here(Some(1)));
         assert!(!seen.elsewhere(None), "our own CPU unknown");
+        assert!(!seen.here(None), "our own CPU unknown");
         let mine = seen.note();
         assert_eq!(mine, current_cpu());
         assert!(
