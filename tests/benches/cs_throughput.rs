@@ -41,6 +41,10 @@
 //!
 //! For a quick A/B of two builds, `INTERLEAVED_ONLY=CrossCore,SameCore,Unpinned` runs only
 //! those interleaved measurements and `INTERLEAVED_ROUNDS=N` sets their rounds.
+//! `BASELINE_ENGINE_BATCH=1` runs the baseline's engine thread in `SCHED_BATCH`, the class the
+//! runtime gives its engine workers (their wake-up does not preempt the submitter), to show how
+//! much of a same-core figure is that class rather than the design. The interleaved lines also
+//! print each side's context switches per CS (every thread of the process, `getrusage`).
 
 use asicgen_generated::gaudi::Gaudi;
 use asicgen_runtime::asic::{Asic, CsEvent, QueueType};
@@ -50,6 +54,7 @@ use asicgen_runtime::{
     Runner, SimConfig, Timestamp, WaitStatus,
 };
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use std::cell::Cell;
 use std::collections::VecDeque;
 use std::hint::black_box;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
@@ -197,6 +202,9 @@ impl Baseline {
         let s = Arc::clone(&shared);
         let engine = thread::spawn(move || {
             placement.pin_engine();
+            if std::env::var_os("BASELINE_ENGINE_BATCH").is_some() {
+                into_batch_class();
+            }
             loop {
                 let cs = {
                     let mut q = lock(&s.jobs);
@@ -622,12 +630,17 @@ fn interleaved_throughput(queue: u32, placement: Placement) {
     let cs = CsSubmit::new(&jobs);
     let (_d, ctx, runner) = device(placement);
     let base = Baseline::new(placement);
-    let rate = |run: &dyn Fn()| {
+    // Context switches during each side's rounds.
+    let (switches_a, switches_b) = (Cell::new(0u64), Cell::new(0u64));
+    let rate = |run: &dyn Fn(), switches: &Cell<u64>| {
+        let before = context_switches();
         let start = Instant::now();
         for _ in 0..BATCHES {
             run();
         }
-        (BATCHES * BATCH) as f64 / start.elapsed().as_secs_f64()
+        let rate = (BATCHES * BATCH) as f64 / start.elapsed().as_secs_f64();
+        switches.set(switches.get() + context_switches() - before);
+        rate
     };
     let ours = || pipelined(|| submit(&ctx, &cs), |seq| wait(&ctx, seq));
     let theirs = || {
@@ -644,11 +657,11 @@ fn interleaved_throughput(queue: u32, placement: Placement) {
     let (mut a, mut b, mut ratio) = (Vec::new(), Vec::new(), Vec::new());
     for round in 0..rounds {
         let (x, y) = if round % 2 == 0 {
-            let x = rate(&ours);
-            (x, rate(&theirs))
+            let x = rate(&ours, &switches_a);
+            (x, rate(&theirs, &switches_b))
         } else {
-            let y = rate(&theirs);
-            (rate(&ours), y)
+            let y = rate(&theirs, &switches_b);
+            (rate(&ours, &switches_a), y)
         };
         a.push(x);
         b.push(y);
@@ -660,15 +673,41 @@ fn interleaved_throughput(queue: u32, placement: Placement) {
         v[v.len() / 2]
     };
     let (ma, mb, mr) = (median(&mut a), median(&mut b), median(&mut ratio));
+    let per_cs =
+        |switches: &Cell<u64>| switches.get() as f64 / (rounds as u64 * BATCHES * BATCH) as f64;
     println!(
         "interleaved_throughput/{placement:?}: asicgen {:.2} M CS/s, baseline {:.2} M CS/s; \
-         ratio median {mr:.2}x (min {:.2}x, max {:.2}x, {rounds} rounds of {} CSs each side)",
+         ratio median {mr:.2}x (min {:.2}x, max {:.2}x, {rounds} rounds of {} CSs each side); \
+         context switches per CS: asicgen {:.3}, baseline {:.3}",
         ma / 1e6,
         mb / 1e6,
         ratio[0],
         ratio[rounds - 1],
         BATCHES * BATCH,
+        per_cs(&switches_a),
+        per_cs(&switches_b),
     );
+}
+
+/// Put the calling thread in `SCHED_BATCH`, as the runtime does with its engine workers (its
+/// wake-up does not preempt the waker).
+fn into_batch_class() {
+    let param = libc::sched_param { sched_priority: 0 };
+    // SAFETY: pid 0 is the calling thread; `param` lives across the call.
+    let rc = unsafe { libc::sched_setscheduler(0, libc::SCHED_BATCH, &param) };
+    assert_eq!(rc, 0, "sched_setscheduler(SCHED_BATCH)");
+}
+
+/// Voluntary plus involuntary context switches of every thread of this process so far.
+fn context_switches() -> u64 {
+    let mut usage = std::mem::MaybeUninit::<libc::rusage>::zeroed();
+    // SAFETY: `getrusage` writes a whole `rusage` into the pointer it is given, which points at
+    // one we own.
+    let usage = unsafe {
+        libc::getrusage(libc::RUSAGE_SELF, usage.as_mut_ptr());
+        usage.assume_init()
+    };
+    (usage.ru_nvcsw + usage.ru_nivcsw) as u64
 }
 
 /// p50 and p99 of single submit-then-wait round trips, both sides, printed.
