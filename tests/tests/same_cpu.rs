@@ -18,7 +18,7 @@ mod common;
 use asicgen_generated::{example::Example, gaudi::Gaudi, goya::Goya};
 use asicgen_runtime::asic::Asic;
 use asicgen_runtime::sim::{pin_current_thread, unpin_current_thread};
-use asicgen_runtime::{Context, CsSubmit, CsWaitError, Job, WaitStatus, Work};
+use asicgen_runtime::{Context, CsSubmit, CsWaitError, Job, MultiWaitStatus, WaitStatus, Work};
 use common::{completing_queue, real_device, within_for};
 use std::collections::VecDeque;
 use std::time::Duration;
@@ -51,9 +51,18 @@ fn wait_ok_any<A: Asic>(ctx: &Context<A>, seq: u64) {
     );
 }
 
+/// How the pipeline waits for its oldest CS.
+#[derive(Debug, Clone, Copy)]
+enum WaitBy {
+    /// `wait_cs`.
+    Seq,
+    /// A multi-CS wait on that one seq.
+    Multi,
+}
+
 /// `CSS` zero-latency CSs with up to `WINDOW` in flight, submitter and worker on CPU 0; the
 /// calling thread's context switches over the run.
-fn pipeline_on_one_cpu() -> (i64, i64) {
+fn pipeline_on_one_cpu(by: WaitBy) -> (i64, i64) {
     pin_current_thread(0).expect("pin the submitter");
     let (d, ctx, runner) = real_device::<Gaudi>(Duration::ZERO, |cfg| {
         cfg.sim.lane_cpu = Some(0);
@@ -61,16 +70,26 @@ fn pipeline_on_one_cpu() -> (i64, i64) {
     });
     let jobs = [Job::new(completing_queue::<Gaudi>())];
     let cs = CsSubmit::new(&jobs);
+    let wait = |seq: u64| match by {
+        WaitBy::Seq => wait_ok(&ctx, seq),
+        WaitBy::Multi => {
+            let status = ctx.wait_multi(&[seq], FOREVER, None);
+            assert!(
+                matches!(status, Ok(MultiWaitStatus::Completed { bitmap: 1, .. })),
+                "CS {seq}: {status:?}"
+            );
+        }
+    };
     let mut window = VecDeque::with_capacity(WINDOW);
     let mut run = |n: u64| {
         for _ in 0..n {
             window.push_back(ctx.submit(&cs).expect("submitted"));
             if window.len() == WINDOW {
-                wait_ok(&ctx, window.pop_front().expect("a CS in flight"));
+                wait(window.pop_front().expect("a CS in flight"));
             }
         }
         while let Some(seq) = window.pop_front() {
-            wait_ok(&ctx, seq);
+            wait(seq);
         }
     };
     // Warm up: the worker has run, parked and said where it runs.
@@ -86,21 +105,26 @@ fn pipeline_on_one_cpu() -> (i64, i64) {
 
 #[test]
 fn a_pipeline_sharing_its_workers_cpu_neither_sleeps_per_batch_nor_is_preempted_per_wake() {
-    let (voluntary, involuntary) = within_for(Duration::from_secs(120), pipeline_on_one_cpu);
-    let batches = (CSS / WINDOW as u64) as i64;
-    // Without busy polling the submitter sleeps on its oldest CS once per batch of 32 (one
-    // voluntary switch each, 250 here); with it, only when the worker holds the lock it needs.
-    assert!(
-        voluntary < batches / 4,
-        "the submitter slept {voluntary} times in {batches} batches"
-    );
-    // A worker in the normal class, woken on the submitter's CPU, preempts it at once: at
-    // least once per batch. One that waits its turn takes the CPU only when the scheduler's
-    // slice ends.
-    assert!(
-        involuntary < batches / 4,
-        "the submitter was preempted {involuntary} times in {batches} batches"
-    );
+    // One test for both waits, so no sibling test shares the pinned CPU.
+    for by in [WaitBy::Seq, WaitBy::Multi] {
+        let (voluntary, involuntary) =
+            within_for(Duration::from_secs(120), move || pipeline_on_one_cpu(by));
+        let batches = (CSS / WINDOW as u64) as i64;
+        // Without busy polling the submitter sleeps on its oldest CS once per batch of 32 (one
+        // voluntary switch each, 250 here); with it, only when the worker holds the lock it
+        // needs.
+        assert!(
+            voluntary < batches / 4,
+            "{by:?}: the submitter slept {voluntary} times in {batches} batches"
+        );
+        // A worker in the normal class, woken on the submitter's CPU, preempts it at once: at
+        // least once per batch. One that waits its turn takes the CPU only when the
+        // scheduler's slice ends.
+        assert!(
+            involuntary < batches / 4,
+            "{by:?}: the submitter was preempted {involuntary} times in {batches} batches"
+        );
+    }
 }
 
 #[test]

@@ -1089,6 +1089,10 @@ impl<A: Asic> Core<A> {
             ClockMode::Real => None,
         };
         loop {
+            // As `wait_cs` does: a waiter on its worker's CPU completes what is due itself.
+            if self.shared.config.clock == ClockMode::Real && self.engines_share_my_cpu() {
+                self.poll_engines();
+            }
             // Re-init before polling: a release after the poll completes it and we do not sleep.
             let _ = slot.completion().reinit();
             // Pairs with the SeqCst fence in `apply` (see there).
