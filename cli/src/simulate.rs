@@ -8,7 +8,7 @@ use asicgen_runtime::sim::XorShift;
 use asicgen_runtime::{
     ClockMode, CollectiveWaitSubmit, Context, CsSubmit, CsWaitError, Device, DeviceConfig,
     DeviceStats, Job, MAX_FUSE_MASKS, MAX_LANES, Runner, SignalSubmit, SimConfig, SimEngines,
-    SubmitError, WaitStatus, WaitSubmit,
+    SubmitError, WaitCs, WaitStatus, WaitSubmit,
 };
 use clap::builder::PossibleValuesParser;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -129,6 +129,12 @@ struct Kinds {
     collective: u64,
     /// Waits the driver dropped because their signal had completed (no CS created).
     wait_dropped: u64,
+    /// Of those, the ones dropped at schedule time: they had taken a seq, which the device
+    /// counts as not submitted.
+    wait_dropped_late: u64,
+    /// Attempts refused after they had taken a seq (a full queue), retried: the device counts
+    /// each used-up seq as not submitted.
+    refused_after_seq: u64,
 }
 
 impl Kinds {
@@ -138,6 +144,8 @@ impl Kinds {
         self.wait += o.wait;
         self.collective += o.collective;
         self.wait_dropped += o.wait_dropped;
+        self.wait_dropped_late += o.wait_dropped_late;
+        self.refused_after_seq += o.refused_after_seq;
     }
 }
 
@@ -539,13 +547,13 @@ fn submitter<A: Asic>(
                         timestamp: true,
                         ..CollectiveWaitSubmit::new(master_q, p.reduction, &[signal])
                     })
-                    .map(|w| w.seq()),
+                    .map(|w| placed_wait(w, &mut tally.kinds)),
                 (Step::Wait(signal), Some(_)) => ctx
                     .submit_wait(&WaitSubmit {
                         timestamp: true,
                         ..WaitSubmit::new(stream_q, &[signal])
                     })
-                    .map(|w| w.seq()),
+                    .map(|w| placed_wait(w, &mut tally.kinds)),
                 _ => ctx.submit(&CsSubmit::new(&jobs).with_timestamp()).map(Some),
             };
             if let (Some(trace), Err(_)) = (trace, &submitted) {
@@ -585,6 +593,9 @@ fn submitter<A: Asic>(
                     let _ = wait_released(device, ctx, pending_seq, args.virtual_clock);
                 }
                 Err(e) if e.is_try_again() || e.consumed_seq().is_some() => {
+                    if e.consumed_seq().is_some() {
+                        tally.kinds.refused_after_seq += 1;
+                    }
                     // A full queue (or a SOB still in use at a wrap-around): the failed
                     // attempt used a seq (released "not submitted"); make room by finishing
                     // our oldest CS, then retry.
@@ -607,6 +618,18 @@ fn submitter<A: Asic>(
         finish(device, ctx, oldest, &mut tally, args, bar, trace);
     }
     Ok(tally)
+}
+
+/// The seq of a wait CS the driver created; a wait dropped at schedule time, after it took a
+/// seq, is counted as such.
+fn placed_wait(wait: WaitCs, kinds: &mut Kinds) -> Option<u64> {
+    if let WaitCs::SignalDone {
+        consumed_seq: Some(_),
+    } = wait
+    {
+        kinds.wait_dropped_late += 1;
+    }
+    wait.seq()
 }
 
 /// A device that needs a reset gets one (the user "releasing" it); otherwise it is mid-reset.
@@ -752,7 +775,16 @@ fn print_summary<A: Asic>(
     println!("  completed      {:>10}", s.completed);
     println!("  timed out      {:>10}", s.timed_out);
     println!("  aborted        {:>10}", s.aborted);
-    println!("  not submitted  {:>10}", s.not_submitted);
+    // why: a seq used up by a refused attempt or by a wait dropped at schedule time is
+    // released as not submitted; say so, or the count reads as lost work.
+    match (kinds.refused_after_seq, kinds.wait_dropped_late) {
+        (0, 0) => println!("  not submitted  {:>10}", s.not_submitted),
+        (refused, late) => println!(
+            "  not submitted  {:>10}  (seqs used up: {refused} by attempts refused and retried, \
+             {late} by waits dropped at schedule time)",
+            s.not_submitted
+        ),
+    }
     if stuck > 0 {
         println!("  never finished {stuck:>10}  (nothing pending could release them)");
     }

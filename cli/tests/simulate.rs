@@ -18,6 +18,24 @@ fn count(stdout: &str, label: &str) -> u64 {
         .unwrap_or_else(|| panic!("no `{label}` line in:\n{stdout}"))
 }
 
+/// The `not submitted` line: every seq used up without a CS is explained, by an attempt refused
+/// after it took a seq (and retried) or by a wait dropped at schedule time.
+fn assert_not_submitted_explained(stdout: &str) {
+    let line = stdout
+        .lines()
+        .find_map(|l| l.trim_start().strip_prefix("not submitted"))
+        .unwrap_or_else(|| panic!("no `not submitted` line in:\n{stdout}"));
+    let n: Vec<u64> = line
+        .split(|c: char| !c.is_ascii_digit())
+        .filter_map(|w| w.parse().ok())
+        .collect();
+    match n[..] {
+        [0] => {}
+        [total, refused, late] => assert_eq!(total, refused + late, "{stdout}"),
+        _ => panic!("a nonzero `not submitted` without its causes:\n{stdout}"),
+    }
+}
+
 #[test]
 fn every_cs_is_accounted_for() {
     let cases: &[&[&str]] = &[
@@ -83,6 +101,7 @@ fn every_cs_is_accounted_for() {
             .map(|l| count(&stdout, l))
             .sum();
         assert!(released >= 5000, "{argv:?}: {released} released\n{stdout}");
+        assert_not_submitted_explained(&stdout);
         if !args.contains(&"--hang-rate") {
             assert_eq!(count(&stdout, "completed"), 5000, "{argv:?}\n{stdout}");
         }
@@ -389,6 +408,7 @@ fn sync_workloads_count_their_cs_kinds() {
             .map(|l| count(&stdout, l))
             .sum();
         assert!(released + dropped >= *total, "{argv:?}\n{stdout}");
+        assert_not_submitted_explained(&stdout);
     }
 }
 
