@@ -18,18 +18,21 @@ fn count(stdout: &str, label: &str) -> u64 {
         .unwrap_or_else(|| panic!("no `{label}` line in:\n{stdout}"))
 }
 
+/// Every number on the summary line that starts with `label`, in order.
+fn numbers(stdout: &str, label: &str) -> Vec<u64> {
+    let line = stdout
+        .lines()
+        .find_map(|l| l.trim_start().strip_prefix(label))
+        .unwrap_or_else(|| panic!("no `{label}` line in:\n{stdout}"));
+    line.split(|c: char| !c.is_ascii_digit())
+        .filter_map(|w| w.parse().ok())
+        .collect()
+}
+
 /// The `not submitted` line: every seq used up without a CS is explained, by an attempt refused
 /// after it took a seq (and retried) or by a wait dropped at schedule time.
 fn assert_not_submitted_explained(stdout: &str) {
-    let line = stdout
-        .lines()
-        .find_map(|l| l.trim_start().strip_prefix("not submitted"))
-        .unwrap_or_else(|| panic!("no `not submitted` line in:\n{stdout}"));
-    let n: Vec<u64> = line
-        .split(|c: char| !c.is_ascii_digit())
-        .filter_map(|w| w.parse().ok())
-        .collect();
-    match n[..] {
+    match numbers(stdout, "not submitted")[..] {
         [0] => {}
         [total, refused, late] => assert_eq!(total, refused + late, "{stdout}"),
         _ => panic!("a nonzero `not submitted` without its causes:\n{stdout}"),
@@ -283,14 +286,7 @@ fn a_binned_device_runs_on_the_queues_it_has() {
 
 /// The summary's `CS kinds` line: (signal, wait, collective wait, default, dropped).
 fn kinds(stdout: &str) -> (u64, u64, u64, u64, u64) {
-    let line = stdout
-        .lines()
-        .find_map(|l| l.trim_start().strip_prefix("CS kinds"))
-        .unwrap_or_else(|| panic!("no `CS kinds` line in:\n{stdout}"));
-    let n: Vec<u64> = line
-        .split(|c: char| !c.is_ascii_digit())
-        .filter_map(|w| w.parse().ok())
-        .collect();
+    let n = numbers(stdout, "CS kinds");
     (n[0], n[1], n[2], n[3], n[4])
 }
 
