@@ -39,11 +39,7 @@ fn my_switches() -> (i64, i64) {
     (usage.ru_nvcsw, usage.ru_nivcsw)
 }
 
-fn wait_ok(ctx: &Context<Gaudi>, seq: u64) {
-    wait_ok_any(ctx, seq);
-}
-
-fn wait_ok_any<A: Asic>(ctx: &Context<A>, seq: u64) {
+fn wait_ok<A: Asic>(ctx: &Context<A>, seq: u64) {
     let status = ctx.wait_cs(seq, FOREVER, None);
     assert!(
         matches!(status, Ok(WaitStatus::Completed { .. })),
@@ -161,11 +157,11 @@ fn the_idle_tdr_thread_is_not_woken_by_every_cs_that_arms_it() {
             cfg.tdr_timeout = Some(Duration::from_secs(60));
         });
         let queue = completing_queue::<Goya>();
-        wait_ok_any(&ctx, common::submit_one(&ctx, queue, Work::Default));
+        wait_ok(&ctx, common::submit_one(&ctx, queue, Work::Default));
         std::thread::sleep(Duration::from_millis(2));
         let before = thread_field("goya-tdr", "voluntary_ctxt_switches");
         for _ in 0..ROUND_TRIPS {
-            wait_ok_any(&ctx, common::submit_one(&ctx, queue, Work::Default));
+            wait_ok(&ctx, common::submit_one(&ctx, queue, Work::Default));
             std::thread::sleep(Duration::from_millis(2));
         }
         thread_field("goya-tdr", "voluntary_ctxt_switches") - before
