@@ -213,12 +213,6 @@ impl<A: Asic> State<A> {
     /// Take over what submitters handed over: jobs into their lanes' heaps first, then the CSs
     /// into the mirror list (module docs of `handoff.rs` say why in that order).
     pub(crate) fn drain(&mut self, out: &mut Effects) {
-        self.drain_at(None, out);
-    }
-
-    /// [`drain`](Self::drain), with the device time if the caller has read it already (else it
-    /// is read if a CS needs it).
-    fn drain_at(&mut self, now: Option<u64>, out: &mut Effects) {
         for (lane, ring) in self.rings.lanes.iter_mut().enumerate() {
             while let Ok(job) = ring.pop() {
                 if let Some(e) = job.engine {
@@ -231,12 +225,8 @@ impl<A: Asic> State<A> {
                 }
             }
         }
-        if self.rings.log.is_empty() {
-            return;
-        }
-        let now = now.unwrap_or_else(|| self.now());
         while let Ok(entry) = self.rings.log.pop() {
-            self.enter(entry, now, out);
+            self.enter(entry, out);
         }
     }
 
@@ -252,11 +242,13 @@ impl<A: Asic> State<A> {
     }
 
     /// A submitted CS joins the mirror list (`hl_hw_queue_schedule_cs` after the doorbells):
-    /// `Submit` fires, and a new head arms the TDR from `now`. That is when the completion side
+    /// `Submit` fires, and a new head arms the TDR from now. That is when the completion side
     /// takes the CS in, at most one completion batch after the submitter wrote it (microseconds;
     /// the driver's own TDR runs on jiffies), which spares the submit path a clock read. On the
-    /// virtual clock the two are the same instant.
-    fn enter(&mut self, s: Submitted, now: u64, out: &mut Effects) {
+    /// virtual clock the two are the same instant. The clock is read here, after the entry was
+    /// taken, never earlier: a time read before the submitter wrote the CS would arm its TDR
+    /// before it existed.
+    fn enter(&mut self, s: Submitted, out: &mut Effects) {
         let idx = s.record;
         let rec = &mut self.records[idx as usize];
         rec.start(s.seq, A::INITIAL_STATE, s.fence);
@@ -270,7 +262,8 @@ impl<A: Asic> State<A> {
         rec.submitted = true;
         cs::fire::<A>(rec, CsEvent::Submit);
         self.mirror_append(idx);
-        if self.mirror_head == idx {
+        if self.mirror_head == idx && self.records[idx as usize].timeout_ns.is_some() {
+            let now = self.now();
             self.arm(idx, now, out);
         }
     }
@@ -728,8 +721,11 @@ impl<A: Asic> State<A> {
         budget: usize,
         out: &mut Effects,
     ) -> (usize, Option<u64>, u64) {
+        // why: the clock is read after the drain, so every job taken in was written before
+        // it: a zero-latency job completes at a time no earlier than its submission. (Read
+        // first, a job pushed during the drain was stamped up to tens of µs before its submit.)
+        self.drain(out);
         let now = self.now();
-        self.drain_at(Some(now), out);
         let done = self.complete_due(lane, now, budget, out);
         (done, self.heaps[lane].peek().map(|j| j.due), now)
     }
@@ -737,8 +733,9 @@ impl<A: Asic> State<A> {
     /// [`run_lane`](Self::run_lane) for every lane at one clock read, as a waiter that polls
     /// the engines does (`Core::poll_engines`); returns the jobs completed.
     pub(crate) fn run_lanes(&mut self, budget: usize, out: &mut Effects) -> usize {
+        // As in `run_lane`: the clock after the drain.
+        self.drain(out);
         let now = self.now();
-        self.drain_at(Some(now), out);
         (0..self.heaps.len())
             .map(|lane| self.complete_due(lane, now, budget, out))
             .sum()
