@@ -10,8 +10,10 @@ use std::time::Duration;
 pub struct DeviceConfig {
     /// Most contexts open at once (the ASID limit; each has its own seqs, ring and counters).
     pub contexts: u32,
-    /// The device TDR timeout (`timeout_locked`); `None` switches TDR off. Defaults to the spec's
-    /// `cs_timeout`.
+    /// The device TDR timeout (`timeout_locked`); `None` switches TDR off, and so does
+    /// [`NEVER_TIMED`](crate::NEVER_TIMED) or more (e.g. `Duration::MAX`, the driver's
+    /// `MAX_SCHEDULE_TIMEOUT`): then no CS is timed, not even one with its own timeout. Defaults
+    /// to the spec's `cs_timeout`.
     pub tdr_timeout: Option<Duration>,
     /// Reset the device when the TDR fires (`reset_on_lockup`, default true); otherwise the
     /// device only stops taking work until [`Device::reset`](crate::Device::reset).

@@ -31,7 +31,8 @@ pub enum ClockMode {
 pub struct DriverConfig {
     /// Most contexts open at once (the ASID limit).
     pub contexts: u32,
-    /// The device TDR timeout; `None` switches TDR off.
+    /// The device TDR timeout; `None` or [`NEVER_TIMED`](crate::NEVER_TIMED) and more switch
+    /// TDR off.
     pub tdr_timeout: Option<Duration>,
     /// Reset the device when the TDR fires.
     pub reset_on_lockup: bool,

@@ -936,7 +936,7 @@ impl<A: Asic> Core<A> {
                 let progress = &self.shared.handoff.progress;
                 let before = progress.read();
                 let mut spun = 0;
-                let cross = self.shared.handoff.worker_cpu.elsewhere(current_cpu());
+                let cross = self.shared.handoff.workers_are_elsewhere(current_cpu());
                 if cross && budget.is_paying() && spins > 0 {
                     // why: the worker runs on another CPU, so spinning does not delay it, and
                     // a spin that outlasts a slow wake-up keeps both sides out of the futex
@@ -974,10 +974,11 @@ impl<A: Asic> Core<A> {
 
     /// Real mode: whether an engine worker runs and was last seen on the calling thread's CPU.
     /// It cannot be running then (we are), so it completes nothing until the scheduler gives it
-    /// this CPU.
+    /// this CPU. (Any lane's worker: the CS waited for may have jobs on several lanes, and a
+    /// poll serves them all.)
     fn engines_share_my_cpu(&self) -> bool {
         self.shared.wakers.started.load(Ordering::Relaxed)
-            && self.shared.handoff.worker_cpu.here(current_cpu())
+            && self.shared.handoff.a_worker_is_here(current_cpu())
     }
 
     /// Busy polling, real mode: complete what the engines have finished by now on the calling
@@ -989,7 +990,7 @@ impl<A: Asic> Core<A> {
     /// done on the CPU that waits for it, as a driver's completion poll or a NIC's busy poll
     /// does; nothing is completed that is not due, so what a CS reports does not change.
     fn poll_engines(&self) {
-        let mut out = self.defer_with(Effects::thread_spare());
+        let mut out = self.defer_with(Effects::thread_spare(POLL_BUDGET));
         let done = self.lock().run_lanes(POLL_BUDGET, &mut out);
         out.finish().keep_spare();
         if done > 0 {

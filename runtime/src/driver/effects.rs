@@ -11,7 +11,8 @@ use std::cell::Cell;
 
 thread_local! {
     /// This thread's buffer for the signals it collects outside a worker loop (a waiter that
-    /// polls the engines, `Core::poll_engines`): allocated once per thread, not per poll.
+    /// polls the engines, `Core::poll_engines`): allocated at the thread's first poll and kept,
+    /// so a poll allocates only if it completes more CSs than the buffer ever held.
     static SPARE: Cell<Vec<PendingSignal>> = const { Cell::new(Vec::new()) };
 }
 
@@ -72,13 +73,15 @@ impl Effects {
         fx
     }
 
-    /// Effects collecting into this thread's spare buffer; [`keep_spare`](Self::keep_spare)
-    /// gives the buffer back once they were applied.
-    pub(crate) fn thread_spare() -> Effects {
+    /// Effects collecting into this thread's spare buffer, with room for at least `n` signals
+    /// beyond the first; [`keep_spare`](Self::keep_spare) gives the buffer back once they were
+    /// applied.
+    pub(crate) fn thread_spare(n: usize) -> Effects {
         let mut fx = Effects::default();
         // why: `try_with` fails only while the thread's locals are torn down; a fresh buffer
         // is right then.
         fx.rest = SPARE.try_with(Cell::take).unwrap_or_default();
+        fx.rest.reserve(n);
         fx
     }
 

@@ -135,9 +135,9 @@ pub(crate) struct Handoff {
     /// Where a submitter last ran when it had to wake a sleeping worker: a worker spins for
     /// pushes from another CPU rather than sleep (`spin.rs`).
     pub(crate) submitter_cpu: CacheLine<CpuSeen>,
-    /// Where a lane worker last ran: a waiter spins for its CS rather than sleep if that is
-    /// another CPU.
-    pub(crate) worker_cpu: CacheLine<CpuSeen>,
+    /// Per lane, where its worker last ran: a waiter spins for its CS rather than sleep if that
+    /// is another CPU, and polls the engines itself if it is its own (`Core::poll_engines`).
+    pub(crate) worker_cpu: Box<[CacheLine<CpuSeen>]>,
 }
 
 impl Handoff {
@@ -164,8 +164,19 @@ impl Handoff {
             dead: AtomicBool::new(false),
             halted: AtomicBool::new(false),
             submitter_cpu: CacheLine(CpuSeen::new()),
-            worker_cpu: CacheLine(CpuSeen::new()),
+            worker_cpu: (0..lanes).map(|_| CacheLine(CpuSeen::new())).collect(),
         }
+    }
+
+    /// Whether some lane's worker was last seen on `cpu`: it cannot run while we do there.
+    pub(crate) fn a_worker_is_here(&self, cpu: Option<u32>) -> bool {
+        self.worker_cpu.iter().any(|seen| seen.here(cpu))
+    }
+
+    /// Whether the lanes' workers were last seen on other CPUs than `cpu` (none on it, one at
+    /// least seen somewhere).
+    pub(crate) fn workers_are_elsewhere(&self, cpu: Option<u32>) -> bool {
+        !self.a_worker_is_here(cpu) && self.worker_cpu.iter().any(|seen| seen.elsewhere(cpu))
     }
 
     pub(crate) fn set_operational(&self, on: bool) {

@@ -254,7 +254,7 @@ impl<A: Asic> Core<A> {
                 thread::yield_now();
                 continue;
             }
-            let mine = handoff.worker_cpu.note();
+            let mine = handoff.worker_cpu[lane].note();
             let (spins, mut spun) = (budget.get(), 0);
             if handoff.submitter_cpu.elsewhere(mine) && spins > 0 {
                 // why: the submitter runs on another CPU, so spinning costs it nothing, and a
