@@ -277,6 +277,7 @@ impl FencePool {
     /// if its fence is signalled, else a reference to wait on (`None`: the slot holds another
     /// CS or is empty, as for [`get`](Self::get)). Saves a signalled-fence wait the kref
     /// increment and decrement, two atomic read-modify-writes on a line the signaller wrote.
+    #[cfg_attr(loom, allow(dead_code))] // the driver, its only user, is not built under loom
     pub(crate) fn poll_or_get(&self, seq: u64) -> Option<Result<Signalled, Fence>> {
         let st = lock(&self.state);
         let obj = st.slots[self.slot_of(seq)]?;

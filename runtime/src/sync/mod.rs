@@ -40,6 +40,7 @@ pub(crate) mod handshake;
 /// (BENCHMARKS.md).
 #[derive(Debug, Default)]
 #[repr(align(128))]
+#[cfg_attr(loom, allow(dead_code))] // the driver, its only user, is not built under loom
 pub(crate) struct CacheLine<T>(pub(crate) T);
 
 impl<T> std::ops::Deref for CacheLine<T> {
