@@ -751,33 +751,46 @@ fn polling_in_a_loop_on_the_workers_cpu_makes_progress() {
     });
 }
 
+/// [`pipeline`] on `ctx` (moved to a thread of its own) while `disturb` runs with a handle to
+/// `d` on another; the pipeline stops when `disturb` returns. Checks that every CS ended once
+/// and the device's counts agree; returns the pipeline's tally.
+fn pipeline_while<A: Asic>(
+    d: &Device<A>,
+    ctx: Context<A>,
+    queues: &'static [u32],
+    hang_every: u64,
+    disturb: impl FnOnce(&Device<A>) + Send + 'static,
+) -> Tally {
+    let monitor = StatsMonitor::start(d);
+    let stop = Arc::new(AtomicBool::new(false));
+    let disturber = {
+        let (d, stop) = (d.clone(), Arc::clone(&stop));
+        thread::spawn(move || {
+            disturb(&d);
+            stop.store(true, Ordering::Relaxed);
+        })
+    };
+    let tally = thread::spawn(move || pipeline(&ctx, queues, hang_every, true, &stop, u64::MAX))
+        .join()
+        .expect("pipeline");
+    disturber.join().expect("disturber");
+    monitor.finish();
+    assert_settled(d);
+    assert_tally(d, tally);
+    tally
+}
+
 /// A pipeline on the worker's CPU while another thread resets the device again and again.
 #[test]
 fn busy_polling_waiters_racing_resets() {
     run(|| {
         let (d, ctx, _runner) = pinned::<Gaudi>(2, |_| {});
-        let monitor = StatsMonitor::start(&d);
-        let stop = Arc::new(AtomicBool::new(false));
-        let resetter = {
-            let (d, stop) = (d.clone(), Arc::clone(&stop));
-            thread::spawn(move || {
-                for _ in 0..60 {
-                    thread::sleep(Duration::from_millis(2));
-                    d.reset();
-                }
-                stop.store(true, Ordering::Relaxed);
-            })
-        };
-        let ctx = Arc::new(ctx);
-        let c2 = Arc::clone(&ctx);
-        let s2 = Arc::clone(&stop);
-        let tally = thread::spawn(move || pipeline(&c2, &[Q0, Q1, Q0], 5, true, &s2, u64::MAX))
-            .join()
-            .expect("pipeline");
-        resetter.join().expect("resetter");
-        monitor.finish();
-        assert_settled(&d);
-        assert_tally(&d, tally);
+        pipeline_while(&d, ctx, &[Q0, Q1, Q0], 5, |d| {
+            for _ in 0..60 {
+                thread::sleep(Duration::from_millis(2));
+                d.reset();
+            }
+        });
         assert!(d.stats().resets >= 60, "{:?}", d.stats());
     });
 }
@@ -787,31 +800,15 @@ fn busy_polling_waiters_racing_resets() {
 fn busy_polling_waiters_racing_needs_reset() {
     run(|| {
         let (d, ctx, _runner) = pinned::<Gaudi>(2, |_| {});
-        let monitor = StatsMonitor::start(&d);
-        let stop = Arc::new(AtomicBool::new(false));
-        let marker = {
-            let (d, stop) = (d.clone(), Arc::clone(&stop));
-            thread::spawn(move || {
-                for _ in 0..40 {
-                    thread::sleep(Duration::from_millis(2));
-                    d.mark_needs_reset();
-                    thread::sleep(Duration::from_millis(1));
-                    d.reset();
-                }
-                stop.store(true, Ordering::Relaxed);
-            })
-        };
-        let ctx = Arc::new(ctx);
-        let c2 = Arc::clone(&ctx);
-        let s2 = Arc::clone(&stop);
-        let tally = thread::spawn(move || pipeline(&c2, &[Q0, Q1], 7, true, &s2, u64::MAX))
-            .join()
-            .expect("pipeline");
-        marker.join().expect("marker");
-        monitor.finish();
+        pipeline_while(&d, ctx, &[Q0, Q1], 7, |d| {
+            for _ in 0..40 {
+                thread::sleep(Duration::from_millis(2));
+                d.mark_needs_reset();
+                thread::sleep(Duration::from_millis(1));
+                d.reset();
+            }
+        });
         assert!(d.is_operational());
-        assert_settled(&d);
-        assert_tally(&d, tally);
     });
 }
 
@@ -1542,7 +1539,17 @@ fn goya_q() -> u32 {
 
 /// Submit a hung CS with its own timeout `t` (or the device's) and wait for it; the end.
 fn hang_and_wait<A: Asic>(ctx: &Context<A>, queue: u32, t: Option<Duration>) -> Option<End> {
-    let jobs = one(queue, Work::Hang);
+    run_and_wait(ctx, queue, Work::Hang, t)
+}
+
+/// One CS doing `work` on `queue`, with its own timeout `t` (or the device's), and its end.
+fn run_and_wait<A: Asic>(
+    ctx: &Context<A>,
+    queue: u32,
+    work: Work,
+    t: Option<Duration>,
+) -> Option<End> {
+    let jobs = one(queue, work);
     let cs = match t {
         Some(t) => CsSubmit::new(&jobs).with_timeout(t),
         None => CsSubmit::new(&jobs),
@@ -1581,14 +1588,9 @@ fn a_zero_device_period_neither_spins_nor_loses_a_cs_timer() {
             Some(End::TimedOut),
             "device timeout 0"
         );
-        let slow = one(q, Work::Run(Duration::from_millis(100)));
-        let seq = submit(
-            &ctx,
-            &CsSubmit::new(&slow).with_timeout(Duration::from_secs(30)),
-        )
-        .expect("slow");
+        let slow = Work::Run(Duration::from_millis(100));
         assert_eq!(
-            end_of(&ctx, seq, false),
+            run_and_wait(&ctx, q, slow, Some(Duration::from_secs(30))),
             Some(End::Completed),
             "own long timeout"
         );
@@ -1728,14 +1730,9 @@ fn a_short_device_period_does_not_cut_a_longer_own_timeout() {
         let (d, ctx, runner) = goya(Some(Duration::from_millis(15)));
         let q = goya_q();
         for round in 0..3 {
-            let slow = one(q, Work::Run(Duration::from_millis(150)));
-            let seq = submit(
-                &ctx,
-                &CsSubmit::new(&slow).with_timeout(Duration::from_secs(30)),
-            )
-            .expect("slow");
+            let slow = Work::Run(Duration::from_millis(150));
             assert_eq!(
-                end_of(&ctx, seq, false),
+                run_and_wait(&ctx, q, slow, Some(Duration::from_secs(30))),
                 Some(End::Completed),
                 "round {round}"
             );
@@ -1785,13 +1782,10 @@ fn an_earlier_deadline_wakes_the_tdr_thread_whatever_it_sleeps_towards() {
                 "after default"
             );
             // A CS with a long own timeout was armed and released.
-            let long = one(q, Work::Default);
-            let ok = submit(
-                &ctx,
-                &CsSubmit::new(&long).with_timeout(Duration::from_secs(20)),
-            )
-            .expect("ok");
-            assert_eq!(end_of(&ctx, ok, false), Some(End::Completed));
+            assert_eq!(
+                run_and_wait(&ctx, q, Work::Default, Some(Duration::from_secs(20))),
+                Some(End::Completed)
+            );
             thread::sleep(gap);
             assert_eq!(
                 hang_and_wait(&ctx, q, short),
