@@ -185,10 +185,7 @@ impl<A: Asic> HwQueues<A> {
                 Err(e)
             }
         };
-        for &q in &self.touched {
-            self.scratch[q as usize] = 0;
-        }
-        self.touched.clear();
+        self.forget_counts();
         result
     }
 
@@ -308,10 +305,7 @@ impl<A: Asic> HwQueues<A> {
                 Err(e)
             }
         };
-        for &q in &self.touched {
-            self.scratch[q as usize] = 0;
-        }
-        self.touched.clear();
+        self.forget_counts();
         result
     }
 
@@ -435,11 +429,16 @@ impl<A: Asic> HwQueues<A> {
             }
         };
         self.needs_completion = true;
+        self.forget_counts();
+        result
+    }
+
+    /// Zero the per-queue job counts `validate` made (only the touched queues), for the next CS.
+    fn forget_counts(&mut self) {
         for &q in &self.touched {
             self.scratch[q as usize] = 0;
         }
         self.touched.clear();
-        result
     }
 
     /// Per job `validate_queue_index`, then the only-internal rule and the reset check. Counts
