@@ -18,8 +18,8 @@ use asicgen_runtime::asic::{Asic, CsEvent};
 use asicgen_runtime::scripted::Step;
 use asicgen_runtime::{
     ClockMode, Context, CsSubmit, CsWaitError, Device, DeviceConfig, Engines, Job, JobDoneError,
-    JobEnd, JobId, JobStart, Lookup, MultiWaitStatus, Outcome, Runner, Started, SubmitError,
-    Timestamp, WaitStatus, Work,
+    JobEnd, JobId, JobStart, Lookup, MultiWaitStatus, Outcome, Runner, RunnerError, Started,
+    SubmitError, Timestamp, WaitStatus, Work,
 };
 use common::*;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -1190,49 +1190,74 @@ fn start_stop_fifty_times_with_submitters() {
 // 4. Spinning workers: 8 submitters on 2 CPUs
 // =============================================================================================
 
+/// A real-clock Example device whose lane workers spin (the default `poll_spins`), TDR off,
+/// changed by `f`; `None` if its lane workers could not be pinned as `f` asks.
+fn spinning(f: impl FnOnce(&mut DeviceConfig)) -> Option<(Device<Example>, Runner)> {
+    let mut cfg = DeviceConfig::for_asic::<Example>();
+    cfg.clock = ClockMode::Real;
+    cfg.tdr_timeout = None;
+    f(&mut cfg);
+    let d = Device::<Example>::new(cfg).unwrap();
+    match Runner::start(&d) {
+        Ok(runner) => Some((d, runner)),
+        Err(e @ RunnerError::Affinity { .. }) => {
+            eprintln!("pinning refused here ({e:?}); nothing to test");
+            None
+        }
+        Err(e) => panic!("runner: {e:?}"),
+    }
+}
+
+/// Eight submitter threads, thread `i` on queue `[TPC_0, TPC_1, PDMA_0_0, PDMA_1_0][i % 4]`
+/// through `ctx_of(i)`, `per_thread` CSs each, waiting for every `wait_every`-th and for its
+/// last: all of them complete, nothing hangs, and the device settles.
+fn eight_submitters(
+    d: &Device<Example>,
+    runner: Runner,
+    ctx_of: impl Fn(usize) -> Arc<Context<Example>>,
+    per_thread: u32,
+    wait_every: u32,
+) {
+    let qs = [TPC_0, TPC_1, PDMA_0_0, PDMA_1_0];
+    let hs: Vec<_> = (0..8)
+        .map(|i| {
+            let ctx = ctx_of(i);
+            let job = [Job::new(qs[i % 4])];
+            thread::spawn(move || {
+                for n in 0..per_thread {
+                    let s = submit_retrying(&ctx, &CsSubmit::new(&job), i, n);
+                    if n % wait_every == wait_every - 1 || n == per_thread - 1 {
+                        let r = ctx.wait_cs(s, LONG, None);
+                        assert!(
+                            r.is_ok_and(|w| w.is_completed()),
+                            "thread {i} cs {n}: {r:?}"
+                        );
+                    }
+                }
+            })
+        })
+        .collect();
+    for h in hs {
+        h.join().expect("submitter");
+    }
+    let st = d.stats();
+    assert_eq!(st.completed, 8 * u64::from(per_thread), "{st:?}");
+    runner.stop();
+    assert_settled(d);
+}
+
 /// 8 threads, a context each, 2,000 CSs each on a real-clock device whose lane workers spin
 /// (the default `poll_spins`): everything completes, nothing hangs.
 #[test]
 fn eight_spinning_submitters_complete_everything() {
     within_for(Duration::from_secs(300), || {
-        let mut cfg = DeviceConfig::for_asic::<Example>();
-        cfg.clock = ClockMode::Real;
-        cfg.contexts = 8;
-        cfg.tdr_timeout = None;
-        cfg.sim.lanes = 2;
-        let d = Device::<Example>::new(cfg).unwrap();
-        let runner = Runner::start(&d).unwrap();
-        let qs = [TPC_0, TPC_1, PDMA_0_0, PDMA_1_0];
-        let hs: Vec<_> = (0..8)
-            .map(|i| {
-                let ctx = d.open().unwrap();
-                let q = qs[i % 4];
-                thread::spawn(move || {
-                    let job = [Job::new(q)];
-                    let mut last = 0;
-                    for n in 0..2000u32 {
-                        let s = submit_retrying(&ctx, &CsSubmit::new(&job), i, n);
-                        if n % 8 == 7 {
-                            let r = ctx.wait_cs(s, LONG, None);
-                            assert!(
-                                matches!(r, Ok(WaitStatus::Completed { .. })),
-                                "thread {i} cs {n}: {r:?}"
-                            );
-                        }
-                        last = s;
-                    }
-                    let r = ctx.wait_cs(last, LONG, None);
-                    assert!(matches!(r, Ok(WaitStatus::Completed { .. })), "{r:?}");
-                })
-            })
-            .collect();
-        for h in hs {
-            h.join().expect("submitter");
-        }
-        let st = d.stats();
-        assert_eq!(st.completed, 16_000, "{st:?}");
-        runner.stop();
-        assert_settled(&d);
+        let Some((d, runner)) = spinning(|c| {
+            c.contexts = 8;
+            c.sim.lanes = 2;
+        }) else {
+            return;
+        };
+        eight_submitters(&d, runner, |_| Arc::new(d.open().unwrap()), 2000, 8);
     });
 }
 
@@ -1529,43 +1554,14 @@ fn store_answers_after_stop_and_restart() {
 #[test]
 fn eight_submitters_with_pinned_spinning_lanes() {
     within_for(Duration::from_secs(300), || {
-        let mut cfg = DeviceConfig::for_asic::<Example>();
-        cfg.clock = ClockMode::Real;
-        cfg.contexts = 8;
-        cfg.tdr_timeout = None;
-        cfg.sim.lanes = 2;
-        cfg.sim.lane_cpu = Some(0);
-        let d = Device::<Example>::new(cfg).unwrap();
-        let runner = match Runner::start(&d) {
-            Ok(r) => r,
-            Err(e) => {
-                eprintln!("pinning refused here ({e:?}); nothing to test");
-                return;
-            }
+        let Some((d, runner)) = spinning(|c| {
+            c.contexts = 8;
+            c.sim.lanes = 2;
+            c.sim.lane_cpu = Some(0);
+        }) else {
+            return;
         };
-        let qs = [TPC_0, TPC_1, PDMA_0_0, PDMA_1_0];
-        let hs: Vec<_> = (0..8)
-            .map(|i| {
-                let ctx = d.open().unwrap();
-                let q = qs[i % 4];
-                thread::spawn(move || {
-                    for n in 0..500u32 {
-                        let s = submit_retrying(&ctx, &CsSubmit::new(&[Job::new(q)]), i, n);
-                        let r = ctx.wait_cs(s, LONG, None);
-                        assert!(
-                            r.is_ok_and(|w| w.is_completed()),
-                            "thread {i} cs {n}: {r:?}"
-                        );
-                    }
-                })
-            })
-            .collect();
-        for h in hs {
-            h.join().expect("submitter");
-        }
-        assert_eq!(d.stats().completed, 4000);
-        runner.stop();
-        assert_settled(&d);
+        eight_submitters(&d, runner, |_| Arc::new(d.open().unwrap()), 500, 1);
     });
 }
 
@@ -1784,35 +1780,11 @@ fn needs_reset_survives_stop_and_start_with_cs_in_flight() {
 #[test]
 fn eight_submitters_one_context_spinning() {
     within_for(Duration::from_secs(300), || {
-        let mut cfg = DeviceConfig::for_asic::<Example>();
-        cfg.clock = ClockMode::Real;
-        cfg.tdr_timeout = None;
-        let d = Device::<Example>::new(cfg).unwrap();
-        let runner = Runner::start(&d).unwrap();
+        let Some((d, runner)) = spinning(|_| {}) else {
+            return;
+        };
         let ctx = Arc::new(d.open().unwrap());
-        let qs = [TPC_0, TPC_1, PDMA_0_0, PDMA_1_0];
-        let hs: Vec<_> = (0..8)
-            .map(|i| {
-                let c = Arc::clone(&ctx);
-                let q = qs[i % 4];
-                thread::spawn(move || {
-                    for n in 0..500u32 {
-                        let s = submit_retrying(&c, &CsSubmit::new(&[Job::new(q)]), i, n);
-                        let r = c.wait_cs(s, LONG, None);
-                        assert!(
-                            r.is_ok_and(|w| w.is_completed()),
-                            "thread {i} cs {n}: {r:?}"
-                        );
-                    }
-                })
-            })
-            .collect();
-        for h in hs {
-            h.join().expect("submitter");
-        }
-        assert_eq!(d.stats().completed, 4000);
-        runner.stop();
-        assert_settled(&d);
+        eight_submitters(&d, runner, |_| Arc::clone(&ctx), 500, 1);
     });
 }
 
@@ -2090,40 +2062,13 @@ fn stop_races_the_first_submits() {
 #[test]
 fn eight_lanes_eight_submitters() {
     within_for(Duration::from_secs(300), || {
-        let mut cfg = DeviceConfig::for_asic::<Example>();
-        cfg.clock = ClockMode::Real;
-        cfg.contexts = 8;
-        cfg.tdr_timeout = None;
-        cfg.sim.lanes = 8;
-        let d = Device::<Example>::new(cfg).unwrap();
-        let runner = Runner::start(&d).unwrap();
-        let qs = [TPC_0, TPC_1, PDMA_0_0, PDMA_1_0];
-        let hs: Vec<_> = (0..8)
-            .map(|i| {
-                let ctx = d.open().unwrap();
-                let q = qs[i % 4];
-                thread::spawn(move || {
-                    for n in 0..300u32 {
-                        let s = submit_retrying(&ctx, &CsSubmit::new(&[Job::new(q)]), i, n);
-                        if n % 3 == 2 {
-                            let r = ctx.wait_cs(s, LONG, None);
-                            assert!(r.is_ok_and(|w| w.is_completed()), "thread {i}: {r:?}");
-                        }
-                    }
-                })
-            })
-            .collect();
-        for h in hs {
-            h.join().expect("submitter");
-        }
-        let mut tries = 0;
-        while d.stats().in_flight > 0 && tries < 10_000 {
-            thread::sleep(Duration::from_millis(1));
-            tries += 1;
-        }
-        assert_eq!(d.stats().completed, 2400, "{:?}", d.stats());
-        runner.stop();
-        assert_settled(&d);
+        let Some((d, runner)) = spinning(|c| {
+            c.contexts = 8;
+            c.sim.lanes = 8;
+        }) else {
+            return;
+        };
+        eight_submitters(&d, runner, |_| Arc::new(d.open().unwrap()), 300, 3);
     });
 }
 
