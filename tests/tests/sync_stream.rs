@@ -8,9 +8,9 @@ mod common;
 
 use asicgen_runtime::asic::{Asic, CollectiveMode, EngineKind};
 use asicgen_runtime::{
-    CollectiveWaitSubmit, CsSubmit, CsWaitError, DropCounter, EncapsWaitSubmit, Job, Lookup,
-    MAX_SOB_VAL, MultiWaitStatus, Outcome, SignalSubmit, StagedSubmit, SubmitError,
-    SyncQueueRejection, WaitCs, WaitStatus, WaitSubmit, Work,
+    CollectiveWaitSubmit, Context, CsSubmit, CsWaitError, Device, DeviceConfig, DropCounter,
+    EncapsWaitSubmit, Job, Lookup, MAX_SOB_VAL, MultiWaitStatus, Outcome, SignalSubmit,
+    StagedSubmit, SubmitError, SyncQueueRejection, WaitCs, WaitStatus, WaitSubmit, Work,
 };
 use common::*;
 use std::time::Duration;
@@ -41,6 +41,12 @@ fn completed() -> Result<WaitStatus, CsWaitError> {
         gone: false,
         timestamp: None,
     })
+}
+
+/// A virtual-clock device changed by `f` and a context on it, if the generation has sync
+/// streams (`has_sync_stream`, which checks the refusals where it has none).
+fn sync_device<A: Asic>(f: impl FnOnce(&mut DeviceConfig)) -> Option<(Device<A>, Context<A>)> {
+    has_sync_stream::<A>().then(|| device_with::<A>(f))
 }
 
 /// The generation has sync streams; if not, check every sync-stream ioctl is refused as the
@@ -85,10 +91,9 @@ fn has_sync_stream<A: Asic>() -> bool {
 // from the spec's sync_stream range: base_sob_id = first_sob + idx * 2, base_mon_id =
 // first_mon + idx; next_sob_val starts at 1.
 fn reserved_sobs_and_monitor_per_queue<A: Asic>() {
-    if !has_sync_stream::<A>() {
+    let Some((d, _ctx)) = sync_device::<A>(|_| {}) else {
         return;
-    }
-    let (d, _ctx) = device::<A>();
+    };
     let range = A::SYNC_MANAGER
         .and_then(|sm| sm.ranges.iter().find(|r| r.name == "sync_stream").copied())
         .expect("the spec lays out the sync_stream range");
@@ -116,10 +121,9 @@ fn reserved_sobs_and_monitor_per_queue<A: Asic>() {
 // §5 signal CS: exactly one job, on a queue that supports sync streams, else -EINVAL with the
 // validation counter bumped and no seq used.
 fn signal_needs_a_sync_stream_queue<A: Asic>() {
-    if !has_sync_stream::<A>() {
+    let Some((d, ctx)) = sync_device::<A>(|_| {}) else {
         return;
-    }
-    let (d, ctx) = device::<A>();
+    };
     let mut refused = 0;
     if let Some(p) = plain_queue::<A>() {
         let e = ctx
@@ -148,10 +152,9 @@ fn signal_needs_a_sync_stream_queue<A: Asic>() {
 // §5 signal CS: it is given the queue's next_sob_val on the current SOB, and reports the SOB
 // and next_sob_val - 1 (sob_count_before_submission); its job adds 1 to the SOB when it runs.
 fn signal_takes_the_next_sob_value<A: Asic>() {
-    if !has_sync_stream::<A>() {
+    let Some((d, ctx)) = sync_device::<A>(|_| {}) else {
         return;
-    }
-    let (d, ctx) = device::<A>();
+    };
     let q = sync_queues::<A>()[0];
     let sobs = d.reserved_sync_ids(q).expect("sync queue").sobs;
     for n in 1..=3u32 {
@@ -175,10 +178,9 @@ fn signal_takes_the_next_sob_value<A: Asic>() {
 // §5 wait CS: its job arms the monitor on SOB >= the signal's value; it completes only after
 // the signal ran, on another queue, with no host round trip.
 fn wait_completes_after_its_signal<A: Asic>() {
-    if !has_sync_stream::<A>() {
+    let Some((d, ctx)) = sync_device::<A>(|_| {}) else {
         return;
-    }
-    let (d, ctx) = device::<A>();
+    };
     let qs = sync_queues::<A>();
     let (qa, qb) = (qs[0], qs[qs.len() - 1]);
     let signal = ctx
@@ -206,10 +208,9 @@ fn wait_completes_after_its_signal<A: Asic>() {
 // §5: a wait CS's monitor holds its queue: a CS submitted after it on the same queue runs only
 // once the monitor fired.
 fn wait_holds_its_queue<A: Asic>() {
-    if !has_sync_stream::<A>() {
+    let Some((d, ctx)) = sync_device::<A>(|_| {}) else {
         return;
-    }
-    let (d, ctx) = device::<A>();
+    };
     let qs = sync_queues::<A>();
     let (qa, qb) = (qs[0], qs[qs.len() - 1]);
     let signal = ctx
@@ -245,10 +246,9 @@ fn wait_holds_its_queue<A: Asic>() {
 // §5 wait CS: a signal CS that already completed, or whose seq is gone, creates no CS and the
 // ioctl returns 0 (no seq used).
 fn wait_on_a_done_or_gone_signal_creates_no_cs<A: Asic>() {
-    if !has_sync_stream::<A>() {
+    let Some((d, ctx)) = sync_device::<A>(|_| {}) else {
         return;
-    }
-    let (d, ctx) = device::<A>();
+    };
     let q = sync_queues::<A>()[0];
     let signal = ctx.submit_signal(&SignalSubmit::new(q)).expect("signal");
     d.run_until_idle();
@@ -273,10 +273,9 @@ fn wait_on_a_done_or_gone_signal_creates_no_cs<A: Asic>() {
 
 // §5 wait CS: signal_seq_arr must hold exactly one seq (-EINVAL, validation counter).
 fn wait_takes_exactly_one_signal_seq<A: Asic>() {
-    if !has_sync_stream::<A>() {
+    let Some((_d, ctx)) = sync_device::<A>(|_| {}) else {
         return;
-    }
-    let (_d, ctx) = device::<A>();
+    };
     let q = sync_queues::<A>()[0];
     let s = ctx
         .submit_signal(&SignalSubmit::new(q).with_work(Work::Hang))
@@ -295,10 +294,9 @@ fn wait_takes_exactly_one_signal_seq<A: Asic>() {
 // u64::MAX included); a seq that is not a signal CS is -EINVAL; seqs are per context, so a
 // signal of another context is not one here.
 fn wait_on_a_bad_seq_is_invalid<A: Asic>() {
-    if !has_sync_stream::<A>() {
+    let Some((d, ctx)) = sync_device::<A>(|c| c.contexts = 2) else {
         return;
-    }
-    let (d, ctx) = device_with::<A>(|c| c.contexts = 2);
+    };
     let q = sync_queues::<A>()[0];
     let plain = submit_one(&ctx, q, Work::Hang);
     assert_eq!(
@@ -330,10 +328,9 @@ fn wait_on_a_bad_seq_is_invalid<A: Asic>() {
 // switch needs the other SOB to hold only its own reference, else -EINVAL "Cannot switch SOBs"
 // (a signal CS has used up its seq by then).
 fn sob_wraps_to_the_other_sob<A: Asic>() {
-    if !has_sync_stream::<A>() {
+    let Some((d, ctx)) = sync_device::<A>(|_| {}) else {
         return;
-    }
-    let (d, ctx) = device::<A>();
+    };
     let q = sync_queues::<A>()[0];
     let sobs = d.reserved_sync_ids(q).expect("sync queue").sobs;
     // 32765 reserved signals take next_sob_val to 32766, holding a reference on SOB 0.
@@ -385,10 +382,9 @@ fn sob_wraps_to_the_other_sob<A: Asic>() {
 // SOB is reset (value 0) once its last user released it, so it is clean when the queue comes
 // back to it.
 fn wait_across_a_sob_switch<A: Asic>() {
-    if !has_sync_stream::<A>() {
+    let Some((d, ctx)) = sync_device::<A>(|_| {}) else {
         return;
-    }
-    let (d, ctx) = device::<A>();
+    };
     let qs = sync_queues::<A>();
     let (q, qw) = (qs[0], qs[qs.len() - 1]);
     let sobs = d.reserved_sync_ids(q).expect("sync queue").sobs;
@@ -418,10 +414,9 @@ fn wait_across_a_sob_switch<A: Asic>() {
 // §5 reserve: count must stay below HL_MAX_SOB_VAL (-EINVAL), the queue must support sync
 // streams; count 0 is accepted; the handle is per context, from 1.
 fn reserve_signals_limits<A: Asic>() {
-    if !has_sync_stream::<A>() {
+    let Some((d, ctx)) = sync_device::<A>(|_| {}) else {
         return;
-    }
-    let (d, ctx) = device::<A>();
+    };
     let q = sync_queues::<A>()[0];
     let sobs = d.reserved_sync_ids(q).expect("sync queue").sobs;
     assert_eq!(
@@ -465,10 +460,9 @@ fn reserve_signals_limits<A: Asic>() {
 // §5 unreserve: gives the count back when nothing moved the SOB since; -EINVAL if the value
 // moved (the handle stays) or the handle is unknown (also from another context).
 fn unreserve_signals_rules<A: Asic>() {
-    if !has_sync_stream::<A>() {
+    let Some((d, ctx)) = sync_device::<A>(|c| c.contexts = 2) else {
         return;
-    }
-    let (d, ctx) = device_with::<A>(|c| c.contexts = 2);
+    };
     let q = sync_queues::<A>()[0];
     let r = ctx.reserve_signals(q, 5).expect("reserve");
     assert_eq!(d.next_sob_val(q), Some(6));
@@ -501,10 +495,9 @@ fn unreserve_signals_rules<A: Asic>() {
 // collective slaves (checked once the seq is taken); the CS waits on every slave queue of the
 // master's stream and completes after the signal.
 fn collective_wait_rules<A: Asic>() {
-    if !has_sync_stream::<A>() {
+    let Some((d, ctx)) = sync_device::<A>(|_| {}) else {
         return;
-    }
-    let (d, ctx) = device::<A>();
+    };
     let qs = sync_queues::<A>();
     let signal = ctx
         .submit_signal(&SignalSubmit::new(qs[0]).with_work(Work::Run(Duration::from_millis(2))))
@@ -578,10 +571,9 @@ fn collective_wait_rules<A: Asic>() {
 // §4 multi-CS wait on signal and wait CSs (generations with multi_cs_wait): the entries
 // complete as their CSs do.
 fn multi_cs_wait_on_signal_and_wait<A: Asic>() {
-    if !has_sync_stream::<A>() {
+    let Some((d, ctx)) = sync_device::<A>(|_| {}) else {
         return;
-    }
-    let (d, ctx) = device::<A>();
+    };
     let qs = sync_queues::<A>();
     let signal = ctx
         .submit_signal(&SignalSubmit::new(qs[0]).with_work(Work::Run(Duration::from_millis(2))))
@@ -613,10 +605,9 @@ fn multi_cs_wait_on_signal_and_wait<A: Asic>() {
 // §2.6 with §5: a reset in the middle of a chain (the signal hung) aborts the signal and the
 // wait alike, every waiter returns, and the sync manager is back at its baseline.
 fn reset_in_the_middle_of_a_chain<A: Asic>() {
-    if !has_sync_stream::<A>() {
+    let Some((d, ctx)) = sync_device::<A>(|c| c.tdr_timeout = None) else {
         return;
-    }
-    let (d, ctx) = device_with::<A>(|c| c.tdr_timeout = None);
+    };
     let qs = sync_queues::<A>();
     let (qa, qb) = (qs[0], qs[qs.len() - 1]);
     let signal = ctx
@@ -655,10 +646,9 @@ fn reset_in_the_middle_of_a_chain<A: Asic>() {
 // §2.5 with §5: a wait whose signal hangs is timed out by the TDR (which resets the device):
 // both end, and nothing stays held.
 fn hung_signal_times_out_the_chain<A: Asic>() {
-    if !has_sync_stream::<A>() {
+    let Some((d, ctx)) = sync_device::<A>(|_| {}) else {
         return;
-    }
-    let (d, ctx) = device::<A>();
+    };
     let qs = sync_queues::<A>();
     let signal = ctx
         .submit_signal(&SignalSubmit::new(qs[0]).with_work(Work::Hang))
@@ -683,13 +673,12 @@ fn hung_signal_times_out_the_chain<A: Asic>() {
 // Teardown with §5: closing a context with a wait held releases it (aborted), and a wait of
 // another context queued behind it on the same queue runs once its signal ran.
 fn close_with_waits_pending<A: Asic>() {
-    if !has_sync_stream::<A>() {
-        return;
-    }
-    let (d, ctx) = device_with::<A>(|c| {
+    let Some((d, ctx)) = sync_device::<A>(|c| {
         c.tdr_timeout = None;
         c.contexts = 2;
-    });
+    }) else {
+        return;
+    };
     let qs = sync_queues::<A>();
     let (qa, qb) = (qs[0], qs[qs.len() - 1]);
     let s = ctx
@@ -710,10 +699,9 @@ fn close_with_waits_pending<A: Asic>() {
 // Device fini with §5: dropping the last Device handle with a wait held aborts it; a waiter
 // returns.
 fn device_drop_with_waits_pending<A: Asic>() {
-    if !has_sync_stream::<A>() {
+    let Some((d, ctx)) = sync_device::<A>(|c| c.tdr_timeout = None) else {
         return;
-    }
-    let (d, ctx) = device_with::<A>(|c| c.tdr_timeout = None);
+    };
     let qs = sync_queues::<A>();
     let s = ctx
         .submit_signal(&SignalSubmit::new(qs[0]).with_work(Work::Hang))
@@ -772,10 +760,9 @@ fn default_cs_unchanged<A: Asic>() {
 // step's signal runs only once the wait before it fired, so the chain takes at least the sum
 // of its steps' engine times, with one host wait at the end.
 fn chain_runs_step_after_step<A: Asic>() {
-    if !has_sync_stream::<A>() {
+    let Some((d, ctx)) = sync_device::<A>(|_| {}) else {
         return;
-    }
-    let (d, ctx) = device::<A>();
+    };
     let qs = sync_queues::<A>();
     let engine = |id| A::queue(id).and_then(|p| p.engine);
     let qb = *qs
