@@ -39,6 +39,29 @@ fn assert_not_submitted_explained(stdout: &str) {
     }
 }
 
+/// `asicgen simulate ARGS`, which must succeed; its standard output.
+fn simulate_ok(args: &[&str]) -> String {
+    let mut argv = vec!["simulate"];
+    argv.extend_from_slice(args);
+    let out = asicgen(&argv, &workspace());
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{argv:?}\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
+
+/// The CSs the summary counts as released, whatever their outcome.
+fn released(stdout: &str) -> u64 {
+    ["completed", "timed out", "aborted", "not submitted"]
+        .iter()
+        .map(|l| count(stdout, l))
+        .sum()
+}
+
 #[test]
 fn every_cs_is_accounted_for() {
     let cases: &[&[&str]] = &[
@@ -89,24 +112,12 @@ fn every_cs_is_accounted_for() {
         ],
     ];
     for args in cases {
-        let mut argv = vec!["simulate"];
-        argv.extend_from_slice(args);
-        let out = asicgen(&argv, &workspace());
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        assert_eq!(
-            out.status.code(),
-            Some(0),
-            "{argv:?}\n{stdout}\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let released: u64 = ["completed", "timed out", "aborted", "not submitted"]
-            .iter()
-            .map(|l| count(&stdout, l))
-            .sum();
-        assert!(released >= 5000, "{argv:?}: {released} released\n{stdout}");
+        let stdout = simulate_ok(args);
+        let released: u64 = released(&stdout);
+        assert!(released >= 5000, "{args:?}: {released} released\n{stdout}");
         assert_not_submitted_explained(&stdout);
         if !args.contains(&"--hang-rate") {
-            assert_eq!(count(&stdout, "completed"), 5000, "{argv:?}\n{stdout}");
+            assert_eq!(count(&stdout, "completed"), 5000, "{args:?}\n{stdout}");
         }
     }
 }
@@ -206,20 +217,10 @@ fn no_reset_on_lockup_with_hangs_finishes() {
             "--no-reset-on-lockup",
         ];
         argv.extend_from_slice(clock);
-        let out = asicgen(&argv, &workspace());
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        assert_eq!(
-            out.status.code(),
-            Some(0),
-            "{argv:?}\n{stdout}\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let stdout = simulate_ok(&argv[1..]);
         assert!(count(&stdout, "timed out") > 0, "{argv:?}\n{stdout}");
         assert!(!stdout.contains("never finished"), "{argv:?}\n{stdout}");
-        let released: u64 = ["completed", "timed out", "aborted", "not submitted"]
-            .iter()
-            .map(|l| count(&stdout, l))
-            .sum();
+        let released: u64 = released(&stdout);
         assert!(released >= 300, "{argv:?}\n{stdout}");
     }
 }
@@ -257,27 +258,17 @@ fn virtual_runs_are_reproducible() {
 /// submits to them (every CS completes).
 #[test]
 fn a_binned_device_runs_on_the_queues_it_has() {
-    let out = asicgen(
-        &[
-            "simulate",
-            "--asic",
-            "gaudi2",
-            "--cs",
-            "3000",
-            "--virtual",
-            "--jobs",
-            "4",
-            "--binning",
-            "0x81,0x4",
-        ],
-        &workspace(),
-    );
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{stdout}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let stdout = simulate_ok(&[
+        "--asic",
+        "gaudi2",
+        "--cs",
+        "3000",
+        "--virtual",
+        "--jobs",
+        "4",
+        "--binning",
+        "0x81,0x4",
+    ]);
     // Two faulty TPCs bin DCORE0_TPC_6 and DCORE3_TPC_5 (4 streams each); one faulty EDMA bins
     // DCORE3_EDMA_1 (4 streams).
     assert_eq!(count(&stdout, "binned"), 12, "{stdout}");
@@ -376,16 +367,7 @@ fn sync_workloads_count_their_cs_kinds() {
         ),
     ];
     for (args, total) in cases {
-        let mut argv = vec!["simulate"];
-        argv.extend_from_slice(args);
-        let out = asicgen(&argv, &workspace());
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        assert_eq!(
-            out.status.code(),
-            Some(0),
-            "{argv:?}\n{stdout}\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let stdout = simulate_ok(args);
         let (signal, wait, collective, default, dropped) = kinds(&stdout);
         assert_eq!(
             signal + wait + collective + default + dropped,
@@ -399,11 +381,8 @@ fn sync_workloads_count_their_cs_kinds() {
             assert_eq!(collective, 0, "{stdout}");
         }
         // Every CS the device created is released, the dropped waits created none.
-        let released: u64 = ["completed", "timed out", "aborted", "not submitted"]
-            .iter()
-            .map(|l| count(&stdout, l))
-            .sum();
-        assert!(released + dropped >= *total, "{argv:?}\n{stdout}");
+        let released: u64 = released(&stdout);
+        assert!(released + dropped >= *total, "{args:?}\n{stdout}");
         assert_not_submitted_explained(&stdout);
     }
 }
@@ -441,16 +420,7 @@ fn sync_workloads_combine_with_trace_and_the_smallest_runs() {
             &trace_arg,
         ][..],
     ] {
-        let mut argv = vec!["simulate"];
-        argv.extend_from_slice(args);
-        let out = asicgen(&argv, &workspace());
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        assert_eq!(
-            out.status.code(),
-            Some(0),
-            "{argv:?}\n{stdout}\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let stdout = simulate_ok(args);
         let (signal, wait, collective, default, dropped) = kinds(&stdout);
         let total: u64 = args[args.iter().position(|a| *a == "--cs").expect("--cs") + 1]
             .parse()
